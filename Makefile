@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: MIT
+# df11fs - one non-recursive Makefile. `make help` lists the targets.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+PKGS     := jansson liblz4 libxxhash
+WERROR   ?=
+SAN      ?=
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wvla -D_FILE_OFFSET_BITS=64 \
+            -D_GNU_SOURCE -pthread -I. $(WERROR) $(SAN)
+CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -llz4 -lxxhash) -lpthread -lm
+LDFLAGS  += $(SAN)
+
+CODEC_SRC := $(wildcard codec/*.c)
+CODEC_OBJ := $(CODEC_SRC:%.c=$(BUILD)/%.o)
+CODEC_LIB := $(BUILD)/libdf11codec.a
+
+TOOL_SRC  := $(wildcard tools/*.c)
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+GEN_SRC   := $(wildcard tests/gen/*.c)
+GEN_OBJ   := $(GEN_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_HELP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench_%)
+
+BINS := $(BUILD)/df11 $(BUILD)/df11-genmodel
+
+.PHONY: all help check unit fuzz-replay bats manlint asan fuzz bench demo \
+        install uninstall clean deps format
+.DEFAULT_GOAL := all
+
+## all: build the df11 tool and the test-model generator
+all: $(BINS)
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(CODEC_LIB): $(CODEC_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/df11: $(TOOL_OBJ) $(CODEC_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/df11-genmodel: $(GEN_OBJ) $(CODEC_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELP:%.c=$(BUILD)/%.o) $(CODEC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(CODEC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/bench_%: $(BUILD)/tests/bench/%.o $(CODEC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# tests/fuzz/replay.c is the main() that replays a corpus without libFuzzer
+$(BUILD)/tests/fuzz/replay.o: tests/fuzz/replay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+## deps: install the Debian packages the build and tests need (root)
+deps:
+	@tests/deps.sh
+
+## check: build with -Werror and run unit tests, fuzz corpus replay, bats tests, man lint
+check:
+	@tests/deps.sh
+	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(FUZZ_REPLAY)
+	$(MAKE) WERROR=-Werror unit fuzz-replay bats manlint
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@set -e; for t in $(FUZZ_REPLAY); do n=$${t##*/replay_}; \
+	  echo "== $$n corpus"; $$t tests/fuzz/corpus/$$n; done
+
+bats: $(BINS)
+	@BUILD=$(abspath $(BUILD)) bats tests/bats
+
+manlint:
+	@set -e; for m in man/*.1; do [ -e "$$m" ] || continue; \
+	  echo "== mandoc -Tlint $$m"; mandoc -Tlint -W warning $$m; done
+
+## asan: run the whole test suite under AddressSanitizer and UBSan
+asan:
+	$(MAKE) BUILD=build-asan CC=clang \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  CFLAGS="-O1 -g" check
+
+## fuzz: build libFuzzer targets (clang) and fuzz each for FUZZ_SECONDS (60)
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+## bench: decode/compress throughput next to memcpy (needs no GPU)
+bench: $(BINS) $(BENCH_BIN)
+	@tests/bench/run.sh $(abspath $(BUILD))
+
+## demo: install deps, build, generate a model, compress, decompress, compare sha256
+demo:
+	@tests/deps.sh
+	$(MAKE) all
+	@tests/demo.sh $(abspath $(BUILD))
+
+## install: install df11 and the man pages under $(DESTDIR)$(PREFIX)
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/df11 $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+## uninstall: remove what install put in place
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/df11 $(DESTDIR)$(PREFIX)/share/man/man1/df11.1
+
+## format: clang-format every C source in place
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+## clean: remove build outputs
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

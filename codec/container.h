@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec/container.h - the df11 native container (docs/FORMAT.md)
+ *
+ * A container is the DF11 form of one safetensors file. The reader shows it
+ * as the original file: the original header bytes, then the segments in
+ * file order, each cut into chunks that decode (and are checked)
+ * independently. Chunks have global ids 0..n_chunks-1 in file order, so a
+ * sequential reader of the original file walks ids upward.
+ *
+ * No file I/O here: callers pass a read callback. Objects are immutable
+ * after open and may be shared by threads; scratch space is per thread.
+ */
+#ifndef DF11_CONTAINER_H
+#define DF11_CONTAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safetensors.h"
+
+#define DF11_CT_VERSION_MAJOR 1
+#define DF11_CT_VERSION_MINOR 0
+#define DF11_CT_META_KEY "df11"
+
+/**
+ * df11_read_fn - read exactly @len bytes at @off of the source into @buf.
+ * Return: 0, or -errno (-EIO for a short read).
+ */
+typedef int (*df11_read_fn)(void *ctx, void *buf, size_t len, uint64_t off);
+
+enum df11_codec { DF11_CODEC_RAW, DF11_CODEC_LZ4, DF11_CODEC_DF11 };
+
+/** df11_codec_name() - "raw", "lz4" or "df11" (static). */
+const char *df11_codec_name(enum df11_codec c);
+
+/* ------------------------------------------------------------------ reader */
+
+struct df11_ct;
+
+/**
+ * df11_ct_is_container() - does a parsed safetensors header describe a
+ * container (metadata key "df11")? Cheap; validates nothing else.
+ */
+int df11_ct_is_container(const struct df11_st *st);
+
+/**
+ * df11_ct_open() - read and validate a container.
+ * @rd, @ctx:   read callback of the container file (used only during the
+ *              call; pass it again to df11_ct_chunk_read)
+ * @file_size:  size of the container file
+ * @err:        a one-line reason on failure (may be NULL)
+ * Reads the outer header, the index, and every unit's luts and
+ * output_positions and every segment's checksums and lz4 index (small
+ * streams); never the coded data itself.
+ * Return: 0 and *@out; -EBADMSG malformed, -ENOTSUP another major version
+ * or a file that is not a container, -EOVERFLOW, -ENOMEM, or the read
+ * callback's error.
+ */
+int df11_ct_open(struct df11_ct **out, df11_read_fn rd, void *ctx,
+		 uint64_t file_size, char *err, size_t errlen);
+
+/** df11_ct_free() - free a container; NULL is a no-op. */
+void df11_ct_free(struct df11_ct *ct);
+
+/** df11_ct_size() - size of the original file. */
+uint64_t df11_ct_size(const struct df11_ct *ct);
+
+/** df11_ct_header() - the original header bytes [0, 8 + N), borrowed. */
+const uint8_t *df11_ct_header(const struct df11_ct *ct, size_t *len);
+
+/** df11_ct_orig() - the original file's parsed header (borrowed). */
+const struct df11_st *df11_ct_orig(const struct df11_ct *ct);
+
+/**
+ * struct df11_ct_seg - one segment (all pointers borrowed from the ct).
+ * @off, @len:     byte range in the original file
+ * @codec:         how it is stored
+ * @name:          tensor name, NULL for a gap
+ * @tensor:        the original tensor (NULL for a gap)
+ * @stored:        bytes the segment's streams take in the container
+ * @chunk0:        global id of its first chunk
+ * @n_chunks:      its number of chunks
+ */
+struct df11_ct_seg {
+	uint64_t off, len;
+	enum df11_codec codec;
+	const char *name;
+	const struct df11_st_tensor *tensor;
+	uint64_t stored;
+	uint64_t chunk0, n_chunks;
+};
+
+/** df11_ct_n_segments() - number of segments. */
+size_t df11_ct_n_segments(const struct df11_ct *ct);
+
+/** df11_ct_segment() - segment @i (borrowed). */
+const struct df11_ct_seg *df11_ct_segment(const struct df11_ct *ct, size_t i);
+
+/** df11_ct_n_chunks() - chunks in the whole file. */
+uint64_t df11_ct_n_chunks(const struct df11_ct *ct);
+
+/**
+ * df11_ct_chunk_find() - id of the chunk holding original byte @off
+ * (header len <= off < size). Return: 0, -EINVAL out of range.
+ */
+int df11_ct_chunk_find(const struct df11_ct *ct, uint64_t off, uint64_t *id);
+
+/**
+ * df11_ct_chunk_range() - original byte range [*off, *off + *len) of chunk
+ * @id and the segment it belongs to.
+ */
+void df11_ct_chunk_range(const struct df11_ct *ct, uint64_t id, uint64_t *off,
+			 uint64_t *len, size_t *seg);
+
+/** df11_ct_max_chunk() - the largest chunk's decoded size in bytes. */
+uint64_t df11_ct_max_chunk(const struct df11_ct *ct);
+
+struct df11_scratch;
+
+/** df11_scratch_new() - per-thread buffers for df11_ct_chunk_read. */
+int df11_scratch_new(struct df11_scratch **out);
+
+/** df11_scratch_free() - NULL is a no-op. */
+void df11_scratch_free(struct df11_scratch *s);
+
+/**
+ * df11_ct_chunk_read() - read, decode and check chunk @id into @out
+ * (df11_ct_chunk_range() bytes).
+ * @scratch: a per-thread scratch object (grows as needed)
+ * @n_threads: decoder threads for this chunk (0/1: the calling thread)
+ * Return: 0; -EBADMSG if the stored data is inconsistent or the checksum
+ * does not match (never any wrong bytes: the caller must not use @out);
+ * -ENOMEM; the read callback's error. On failure a one-line reason naming
+ * tensor and offset goes to @err (may be NULL).
+ */
+int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
+		       void *ctx, struct df11_scratch *scratch, void *out,
+		       unsigned n_threads, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ writer */
+
+struct df11_ctw;
+
+/**
+ * struct df11_ctw_opts - writer knobs (zero = default).
+ * @chunk:            raw/lz4 chunk size (default 1 MiB)
+ * @blocks_per_chunk: df11 blocks per chunk (default 64)
+ * @threads:          decoder/encoder threads inside one segment (unused: 1)
+ */
+struct df11_ctw_opts {
+	uint64_t chunk;
+	unsigned blocks_per_chunk;
+};
+
+/**
+ * df11_ctw_new() - start the container for one original file.
+ * @hdr, @hdr_len: the original bytes [0, 8 + N) (copied)
+ * @size:          the original file's size
+ * @err:           reason on failure
+ * Parses and validates the original header and plans the segments
+ * (tensors and gaps in file order).
+ * Return: 0 and *@out; -EBADMSG, -EOVERFLOW, -ENOMEM.
+ */
+int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,
+		 uint64_t size, const struct df11_ctw_opts *opts, char *err,
+		 size_t errlen);
+
+/** df11_ctw_free() - NULL is a no-op. */
+void df11_ctw_free(struct df11_ctw *w);
+
+/** df11_ctw_n_segments() - number of segments to encode. */
+size_t df11_ctw_n_segments(const struct df11_ctw *w);
+
+/**
+ * df11_ctw_segment() - original byte range of segment @i, and its tensor
+ * (NULL for a gap).
+ */
+void df11_ctw_segment(const struct df11_ctw *w, size_t i, uint64_t *off,
+		      uint64_t *len, const struct df11_st_tensor **t);
+
+/**
+ * df11_write_fn - append @len bytes to the container's data region; the
+ * callee returns in *@off where they landed (relative to the data region
+ * start). Called from the thread that runs df11_ctw_encode; must be
+ * thread-safe if segments are encoded concurrently.
+ */
+typedef int (*df11_write_fn)(void *ctx, const void *buf, size_t len,
+			     uint64_t *off);
+
+/**
+ * df11_ctw_encode() - encode segment @i from its original bytes @data
+ * (len bytes, see df11_ctw_segment) and append its streams through @wr.
+ * Picks the codec (docs/FORMAT.md §3). Different segments may be encoded
+ * concurrently from different threads; the same segment only once.
+ * Return: 0, -ENOMEM, or the write callback's error.
+ */
+int df11_ctw_encode(struct df11_ctw *w, size_t i, const void *data,
+		    df11_write_fn wr, void *ctx);
+
+/**
+ * df11_ctw_header() - once every segment is encoded, the container's outer
+ * header: 8-byte length + JSON padded to a multiple of 8. The data region
+ * (everything appended through the write callback, in append order) must
+ * follow it. *@out is malloc'ed; the caller frees it.
+ * @data_len: total bytes appended
+ * Return: 0, -EINVAL if a segment was not encoded, -ENOMEM.
+ */
+int df11_ctw_header(struct df11_ctw *w, uint64_t data_len, uint8_t **out,
+		    size_t *len);
+
+/**
+ * df11_ctw_stored() - after encoding: codec and stored bytes of segment @i.
+ */
+void df11_ctw_stored(const struct df11_ctw *w, size_t i, enum df11_codec *codec,
+		     uint64_t *stored);
+
+#endif

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec/safetensors.h - parse and validate safetensors headers
+ *
+ * A safetensors file is an 8-byte little-endian header length N, N bytes of
+ * JSON (usually padded with spaces to a multiple of 8), then the data region.
+ * Each tensor names its dtype, shape and data_offsets [begin, end) relative
+ * to the start of the data region; "__metadata__" maps strings to strings.
+ *
+ * The parser trusts nothing: N is capped at DF11_ST_MAX_HEADER, JSON is read
+ * with duplicate keys rejected, every shape product is overflow-checked
+ * against the dtype size and the byte range, ranges must lie inside the
+ * data region and must not overlap. Bytes of the data region covered by no
+ * tensor are allowed (the container keeps them).
+ */
+#ifndef DF11_SAFETENSORS_H
+#define DF11_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DF11_ST_MAX_HEADER 100000000u /* bytes of JSON, as safetensors */
+#define DF11_ST_MAX_DIMS 16u
+
+enum df11_dtype {
+	DF11_DT_BOOL,
+	DF11_DT_U8,
+	DF11_DT_I8,
+	DF11_DT_F8_E5M2,
+	DF11_DT_F8_E4M3,
+	DF11_DT_I16,
+	DF11_DT_U16,
+	DF11_DT_F16,
+	DF11_DT_BF16,
+	DF11_DT_I32,
+	DF11_DT_U32,
+	DF11_DT_F32,
+	DF11_DT_I64,
+	DF11_DT_U64,
+	DF11_DT_F64,
+	DF11_DT_COUNT
+};
+
+/** df11_dtype_size() - bytes per element of @dt (0 for an invalid value). */
+size_t df11_dtype_size(enum df11_dtype dt);
+
+/** df11_dtype_name() - the safetensors spelling of @dt ("BF16"), static. */
+const char *df11_dtype_name(enum df11_dtype dt);
+
+/** df11_dtype_parse() - @name -> dtype. Return: 0, -EBADMSG if unknown. */
+int df11_dtype_parse(const char *name, enum df11_dtype *dt);
+
+/**
+ * struct df11_st_tensor - one tensor of a header (all fields owned by the
+ * struct df11_st it belongs to).
+ * @name:    UTF-8 name, NUL-terminated
+ * @dtype:   element type
+ * @n_dims:  0 for a scalar
+ * @shape:   dimensions
+ * @n_elems: product of @shape (1 for a scalar)
+ * @begin, @end: byte range inside the data region
+ */
+struct df11_st_tensor {
+	char *name;
+	enum df11_dtype dtype;
+	unsigned n_dims;
+	uint64_t shape[DF11_ST_MAX_DIMS];
+	uint64_t n_elems;
+	uint64_t begin, end;
+};
+
+struct df11_st;
+
+/**
+ * df11_st_header_len() - read the 8-byte length prefix.
+ * @prefix:    the first 8 bytes of the file
+ * @file_size: the file's size
+ * Return: 0 and *@n; -EBADMSG if N is 0, above DF11_ST_MAX_HEADER, or
+ * 8 + N exceeds @file_size.
+ */
+int df11_st_header_len(const uint8_t prefix[8], uint64_t file_size,
+		       uint64_t *n);
+
+/**
+ * df11_st_parse() - parse and validate a header.
+ * @json, @len: the N header bytes after the length prefix (trailing
+ *              spaces allowed; the bytes need not be NUL-terminated)
+ * @data_size:  size of the data region (file size - 8 - N)
+ * @err:        on failure, a one-line reason naming the tensor when there
+ *              is one ("tensor 'x': data_offsets past the end"); may be NULL
+ * Tensors are kept in header order.
+ * Return: 0 and *@out (free with df11_st_free); -EBADMSG for any malformed
+ * or inconsistent header, -EOVERFLOW for sizes that overflow, -ENOMEM.
+ */
+int df11_st_parse(struct df11_st **out, const uint8_t *json, size_t len,
+		  uint64_t data_size, char *err, size_t errlen);
+
+/** df11_st_free() - free a parsed header; NULL is a no-op. */
+void df11_st_free(struct df11_st *st);
+
+/** df11_st_n_tensors() - number of tensors (the metadata entry excluded). */
+size_t df11_st_n_tensors(const struct df11_st *st);
+
+/** df11_st_tensor() - tensor @i in header order (borrowed). */
+const struct df11_st_tensor *df11_st_tensor(const struct df11_st *st,
+					    size_t i);
+
+/** df11_st_find() - tensor by name (borrowed), NULL if absent. */
+const struct df11_st_tensor *df11_st_find(const struct df11_st *st,
+					  const char *name);
+
+/**
+ * df11_st_meta() - value of metadata key @key (borrowed, NUL-terminated,
+ * valid while @st lives), NULL if there is no such key. @len receives the
+ * value's length (values may hold NUL bytes) when not NULL.
+ */
+const char *df11_st_meta(const struct df11_st *st, const char *key,
+			 size_t *len);
+
+/**
+ * df11_st_order() - tensor indices sorted by data offset (borrowed array of
+ * df11_st_n_tensors() entries; ties, i.e. empty tensors, keep header order).
+ */
+const size_t *df11_st_order(const struct df11_st *st);
+
+#endif
