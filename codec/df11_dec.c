@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec/df11_dec.c - DF11 decoder: unit validation, decode tables, and a
+ * multi-lane table-driven decoder of element ranges
+ *
+ * Reference semantics (what the official kernel does, hardened): with W the
+ * next 32 stream bits (zero past the end of the stream),
+ *
+ *   d = luts[0][W >> 24]
+ *   up to three times: if d >= 240: row = 256 - d (must be 1..n_luts-2),
+ *                      d = luts[row][next byte of W]
+ *   symbol = d, length = lens[d] (must be 1..32)
+ *
+ * The fast path resolves up to four symbols with one lookup in a table
+ * indexed by the next 12 bits. An entry is filled only when the reference
+ * walk gives the same symbols for every possible value of the bits beyond
+ * those 12, so the fast path is the reference walk, bit for bit, on any
+ * input, valid or not. Entries that would need more bits (codes longer
+ * than 12 bits, invalid table steps) are 0 and fall back to the walk.
+ *
+ * Blocks of 4096 stream bytes decode independently: block b starts at bit
+ * 32768 b + gap(512 b) and holds op[b+1] - op[b] symbols. One thread runs
+ * four blocks at once (independent dependency chains), writing exponent
+ * bytes to a stage buffer, then merges them with sign_mantissa into BF16
+ * (SSE2). Each block must end exactly where the next block's first code
+ * begins (or in the last byte of the stream): a corrupt stream is caught
+ * by this check or by a table error, never decoded silently out of step.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "df11.h"
+#include "df11_i.h"
+
+#define FAST_BITS 12
+#define STAGE_SLACK 16
+#define STAGE_LEN (DF11_BLOCK_BITS + STAGE_SLACK)
+#define LANES 4
+#define MT_MIN_BLOCKS 32 /* blocks per thread below which one thread runs */
+
+struct df11_unit {
+	uint64_t n, n_bytes, nb;
+	uint32_t *op; /* nb + 1 entries */
+	unsigned n_luts;
+	uint8_t (*luts)[256];
+	const uint8_t *lens; /* the last row */
+	uint64_t fast[1u << FAST_BITS];
+};
+
+static void seterr(char *err, size_t errlen, const char *msg)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", msg);
+}
+
+/*
+ * Resolve one symbol from the first @avail known bits of @w (MSB first).
+ * Return 1 and (sym, len) if every completion of the unknown bits gives the
+ * same reference result with len <= avail; 0 otherwise.
+ */
+static int sym_known(const struct df11_unit *u, uint32_t w, unsigned avail,
+		     unsigned *sym, unsigned *len)
+{
+	unsigned row = 0, d = 0;
+
+	for (unsigned lvl = 0; lvl < 4; lvl++) {
+		unsigned have = avail > 8 * lvl ? avail - 8 * lvl : 0;
+		unsigned idx = (w >> (24 - 8 * lvl)) & 0xFF;
+		if (have < 8) { /* all entries the unknown bits reach agree? */
+			unsigned span = 1u << (8 - have);
+			idx &= ~(span - 1);
+			for (unsigned k = 1; k < span; k++)
+				if (u->luts[row][idx + k] != u->luts[row][idx])
+					return 0;
+		}
+		d = u->luts[row][idx];
+		if (d < 240 || lvl == 3)
+			break;
+		if (have <= 8)
+			return 0;
+		row = 256 - d;
+		if (row > u->n_luts - 2)
+			return 0;
+	}
+	if (!u->lens[d] || u->lens[d] > avail)
+		return 0;
+	*sym = d;
+	*len = u->lens[d];
+	return 1;
+}
+
+static void build_fast(struct df11_unit *u)
+{
+	for (uint32_t v = 0; v < (1u << FAST_BITS); v++) {
+		uint32_t w = v << (32 - FAST_BITS);
+		unsigned used = 0, k = 0, s, l;
+		uint64_t syms = 0;
+		while (k < 4 && sym_known(u, w << used, FAST_BITS - used, &s, &l)) {
+			syms |= (uint64_t)s << (8 * k++);
+			used += l;
+		}
+		u->fast[v] = k ? syms | (uint64_t)k << 32 | (uint64_t)used << 40 : 0;
+	}
+}
+
+static int check_op(struct df11_unit *u, const uint8_t *op, size_t op_len,
+		    char *err, size_t errlen)
+{
+	uint64_t nb = u->nb, have = op_len / 4;
+
+	if (op_len % 4 || (have != nb && have != nb + 1)) {
+		seterr(err, errlen, "output_positions has the wrong length");
+		return -EBADMSG;
+	}
+	u->op = malloc((nb + 1) * sizeof(*u->op));
+	if (!u->op)
+		return -ENOMEM;
+	for (uint64_t b = 0; b < have; b++)
+		u->op[b] = df11_get_le32(op + 4 * b);
+	if (have == nb) { /* the official short form: the last block is empty */
+		if (u->op[nb - 1] != u->n) {
+			seterr(err, errlen, "output_positions is one short");
+			return -EBADMSG;
+		}
+		u->op[nb] = (uint32_t)u->n;
+	}
+	if (u->op[0] != 0 || u->op[nb] != u->n) {
+		seterr(err, errlen, "output_positions must run from 0 to n");
+		return -EBADMSG;
+	}
+	for (uint64_t b = 0; b < nb; b++) {
+		uint32_t c = u->op[b + 1] - u->op[b];
+		if (u->op[b + 1] < u->op[b] || c > DF11_BLOCK_BITS ||
+		    (!c && u->op[b] != u->n)) {
+			seterr(err, errlen, "output_positions out of order");
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+int df11_unit_new(struct df11_unit **out, const uint8_t *luts, size_t luts_len,
+		  const uint8_t *op, size_t op_len, uint64_t n_bytes,
+		  uint64_t gaps_len, uint64_t n_elems, char *err, size_t errlen)
+{
+	struct df11_unit *u;
+	int rc = -EBADMSG;
+
+	*out = NULL;
+	if (luts_len % 256 || luts_len / 256 < 2 ||
+	    luts_len / 256 > DF11_MAX_LUTS) {
+		seterr(err, errlen, "luts must have 2 to 18 rows of 256 bytes");
+		return -EBADMSG;
+	}
+	if (!n_elems || n_elems > DF11_MAX_UNIT_ELEMS || !n_bytes ||
+	    n_bytes > (uint64_t)DF11_MAX_CODE_LEN * n_elems / 8 + 4) {
+		seterr(err, errlen, "unit sizes out of range");
+		return -EBADMSG;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->n = n_elems;
+	u->n_bytes = n_bytes;
+	u->nb = (n_bytes + DF11_BLOCK_BYTES - 1) / DF11_BLOCK_BYTES;
+	u->n_luts = (unsigned)(luts_len / 256);
+	if (gaps_len != DF11_GAPS_PER_BLOCK * u->nb) {
+		seterr(err, errlen, "gaps has the wrong length");
+		goto fail;
+	}
+	if (!(u->luts = malloc(luts_len))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	memcpy(u->luts, luts, luts_len);
+	u->lens = u->luts[u->n_luts - 1];
+	for (int s = 0; s < 256; s++)
+		if (u->lens[s] > DF11_MAX_CODE_LEN) {
+			seterr(err, errlen, "luts: code length over 32 bits");
+			goto fail;
+		}
+	if ((rc = check_op(u, op, op_len, err, errlen)))
+		goto fail;
+	build_fast(u);
+	*out = u;
+	return 0;
+fail:
+	df11_unit_free(u);
+	return rc;
+}
+
+void df11_unit_free(struct df11_unit *u)
+{
+	if (!u)
+		return;
+	free(u->op);
+	free(u->luts);
+	free(u);
+}
+
+uint64_t df11_unit_n_elems(const struct df11_unit *u)
+{
+	return u->n;
+}
+
+uint64_t df11_unit_n_blocks(const struct df11_unit *u)
+{
+	return u->nb;
+}
+
+uint64_t df11_unit_n_bytes(const struct df11_unit *u)
+{
+	return u->n_bytes;
+}
+
+uint64_t df11_unit_block_start(const struct df11_unit *u, uint64_t b)
+{
+	return b <= u->nb ? u->op[b] : u->n;
+}
+
+uint64_t df11_unit_block_of(const struct df11_unit *u, uint64_t i)
+{
+	uint64_t lo = 0, hi = u->nb; /* op[lo] <= i < op[hi] */
+
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (u->op[mid] <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const uint8_t *df11_unit_luts(const struct df11_unit *u, unsigned *n_luts)
+{
+	*n_luts = u->n_luts;
+	return u->luts[0];
+}
+
+int df11_unit_need(const struct df11_unit *u, uint64_t a, uint64_t b,
+		   struct df11_need *need)
+{
+	if (a >= b || b > u->n)
+		return -EINVAL;
+	need->b0 = df11_unit_block_of(u, a);
+	need->b1 = df11_unit_block_of(u, b - 1) + 1;
+	need->enc_off = need->b0 * DF11_BLOCK_BYTES;
+	need->enc_len = need->b1 * DF11_BLOCK_BYTES + 8;
+	if (need->enc_len > u->n_bytes)
+		need->enc_len = u->n_bytes;
+	need->enc_len -= need->enc_off;
+	need->gaps_off = need->b0 * DF11_GAPS_PER_BLOCK;
+	need->gaps_len = (need->b1 - need->b0) * DF11_GAPS_PER_BLOCK +
+			 (need->b1 < u->nb);
+	need->sm_off = a;
+	need->sm_len = b - a;
+	return 0;
+}
+
+/* ------------------------------------------------------------ hot loops */
+
+static inline uint64_t load_be64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+}
+
+/* 32 bits at bit @pos of @p (@len bytes; zero beyond) */
+static inline uint32_t window_safe(const uint8_t *p, uint64_t len,
+				   uint64_t pos)
+{
+	uint64_t v = 0, j = pos >> 3;
+	for (unsigned k = 0; k < 5; k++)
+		v = v << 8 | (j + k < len ? p[j + k] : 0);
+	return (uint32_t)(v >> (8 - (pos & 7)));
+}
+
+static inline int walk(const struct df11_unit *u, uint32_t w, unsigned *sym,
+		       unsigned *len)
+{
+	unsigned d = u->luts[0][w >> 24];
+
+	for (unsigned lvl = 1; lvl < 4 && d >= 240; lvl++) {
+		unsigned row = 256 - d;
+		if (row > u->n_luts - 2)
+			return -EBADMSG;
+		d = u->luts[row][(w >> (24 - 8 * lvl)) & 0xFF];
+	}
+	if (!u->lens[d])
+		return -EBADMSG;
+	*sym = d;
+	*len = u->lens[d];
+	return 0;
+}
+
+/* one block lane: stream position (bits in the span), stage cursor, end */
+struct lane {
+	uint64_t pos;
+	uint8_t *st, *end;
+};
+
+/*
+ * One fast step of a lane: needs 8 readable bytes at pos/8 and at least 4
+ * symbols left. Returns nonzero on a table error.
+ */
+#define STEP(L)                                                               \
+	do {                                                                  \
+		uint64_t w_ = load_be64(enc + ((L).pos >> 3)) << ((L).pos & 7); \
+		uint64_t e_ = fast[w_ >> (64 - FAST_BITS)];                   \
+		if (__builtin_expect(e_ != 0, 1)) {                           \
+			uint32_t s_ = (uint32_t)e_;                           \
+			memcpy((L).st, &s_, 4);                               \
+			(L).st += (e_ >> 32) & 0xFF;                          \
+			(L).pos += e_ >> 40;                                  \
+		} else {                                                      \
+			unsigned sy_, ln_;                                    \
+			if (walk(u, (uint32_t)(w_ >> 32), &sy_, &ln_))        \
+				return -EBADMSG;                              \
+			*(L).st++ = (uint8_t)sy_;                             \
+			(L).pos += ln_;                                       \
+		}                                                             \
+	} while (0)
+
+/* finish one lane: fast while safe, then symbol by symbol */
+static int lane_finish(const struct df11_unit *u, const uint8_t *enc,
+		       uint64_t len, uint64_t safe, struct lane *l)
+{
+	const uint64_t *fast = u->fast;
+
+	while (l->end - l->st >= 4 && l->pos < safe)
+		STEP(*l);
+	while (l->st < l->end) {
+		unsigned s, n;
+		if (walk(u, window_safe(enc, len, l->pos), &s, &n))
+			return -EBADMSG;
+		*l->st++ = (uint8_t)s;
+		l->pos += n;
+	}
+	return 0;
+}
+
+static int lanes_run(const struct df11_unit *u, const uint8_t *enc,
+		     uint64_t len, struct lane *l, unsigned n)
+{
+	const uint64_t *fast = u->fast;
+	uint64_t safe = len >= 8 ? (len - 8) * 8 : 0;
+
+	if (n == LANES) {
+		struct lane a = l[0], b = l[1], c = l[2], d = l[3];
+		while (a.end - a.st >= 4 && b.end - b.st >= 4 &&
+		       c.end - c.st >= 4 && d.end - d.st >= 4 &&
+		       a.pos < safe && b.pos < safe && c.pos < safe &&
+		       d.pos < safe) {
+			STEP(a);
+			STEP(b);
+			STEP(c);
+			STEP(d);
+		}
+		l[0] = a, l[1] = b, l[2] = c, l[3] = d;
+	}
+	for (unsigned k = 0; k < n; k++)
+		if (lane_finish(u, enc, len, safe, &l[k]))
+			return -EBADMSG;
+	return 0;
+}
+
+/* BF16 = sign | exponent | mantissa, from exponent bytes and sm bytes */
+static void merge(uint8_t *out, const uint8_t *e, const uint8_t *sm, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i m7f = _mm_set1_epi8(0x7F), m80 = _mm_set1_epi8(-128);
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(e + i));
+		__m128i s = _mm_loadu_si128((const __m128i *)(sm + i));
+		__m128i lo = _mm_or_si128(_mm_and_si128(s, m7f),
+					  _mm_and_si128(_mm_slli_epi16(x, 7), m80));
+		__m128i hi = _mm_or_si128(_mm_and_si128(s, m80),
+					  _mm_and_si128(_mm_srli_epi16(x, 1), m7f));
+		_mm_storeu_si128((__m128i *)(out + 2 * i),
+				 _mm_unpacklo_epi8(lo, hi));
+		_mm_storeu_si128((__m128i *)(out + 2 * i + 16),
+				 _mm_unpackhi_epi8(lo, hi));
+	}
+#endif
+	for (; i < n; i++) {
+		out[2 * i] = (uint8_t)((sm[i] & 0x7F) | (e[i] & 1) << 7);
+		out[2 * i + 1] = (uint8_t)((sm[i] & 0x80) | e[i] >> 1);
+	}
+}
+
+struct job {
+	const struct df11_unit *u;
+	const struct df11_span *enc, *gaps, *sm;
+	uint64_t blo, bhi, a, b;
+	uint8_t *out;
+	int rc;
+};
+
+static unsigned gap_at(const struct df11_span *gaps, uint64_t b)
+{
+	return gaps->p[b * DF11_GAPS_PER_BLOCK - gaps->off] >> 3;
+}
+
+/* the bit where block b's codes must end, relative to the enc span */
+static uint64_t block_end(const struct df11_unit *u, const struct job *j,
+			  uint64_t b)
+{
+	if (b + 1 < u->nb && u->op[b + 1] < u->n)
+		return (b + 1) * DF11_BLOCK_BITS + gap_at(j->gaps, b + 1) -
+		       8 * j->enc->off;
+	return UINT64_MAX; /* the last block: checked against the tail */
+}
+
+static int check_end(const struct df11_unit *u, const struct job *j,
+		     uint64_t b, uint64_t pos)
+{
+	uint64_t want = block_end(u, j, b);
+	if (want != UINT64_MAX)
+		return pos == want ? 0 : -EBADMSG;
+	pos += 8 * j->enc->off;
+	return pos <= 8 * u->n_bytes && pos + 8 > 8 * u->n_bytes ? 0 : -EBADMSG;
+}
+
+static int run_job(struct job *j)
+{
+	const struct df11_unit *u = j->u;
+	uint8_t *stage = malloc((size_t)LANES * STAGE_LEN);
+	int rc = 0;
+
+	if (!stage)
+		return -ENOMEM;
+	for (uint64_t b = j->blo; b < j->bhi && !rc;) {
+		struct lane l[LANES];
+		uint64_t blk[LANES];
+		unsigned n = 0;
+		for (; n < LANES && b < j->bhi; b++) {
+			uint32_t cnt = u->op[b + 1] - u->op[b];
+			if (!cnt)
+				continue;
+			blk[n] = b;
+			l[n].pos = b * DF11_BLOCK_BITS + gap_at(j->gaps, b) -
+				   8 * j->enc->off;
+			l[n].st = stage + (size_t)n * STAGE_LEN;
+			l[n].end = l[n].st + cnt;
+			n++;
+		}
+		if (!n)
+			break;
+		rc = lanes_run(u, j->enc->p, j->enc->len, l, n);
+		for (unsigned k = 0; k < n && !rc; k++) {
+			uint64_t b0 = u->op[blk[k]], b1 = u->op[blk[k] + 1];
+			uint64_t lo = b0 > j->a ? b0 : j->a;
+			uint64_t hi = b1 < j->b ? b1 : j->b;
+			rc = check_end(u, j, blk[k], l[k].pos);
+			if (!rc && lo < hi)
+				merge(j->out + 2 * (lo - j->a),
+				      stage + (size_t)k * STAGE_LEN + (lo - b0),
+				      j->sm->p + (lo - j->sm->off), hi - lo);
+		}
+	}
+	free(stage);
+	return rc;
+}
+
+static void *run_thread(void *arg)
+{
+	struct job *j = arg;
+	j->rc = run_job(j);
+	return NULL;
+}
+
+static int covers(const struct df11_span *s, uint64_t off, uint64_t len)
+{
+	return s && s->p && s->off <= off && off - s->off + len <= s->len;
+}
+
+int df11_unit_decode(const struct df11_unit *u, const struct df11_span *enc,
+		     const struct df11_span *gaps, const struct df11_span *sm,
+		     uint64_t a, uint64_t b, void *out, unsigned n_threads)
+{
+	struct df11_need nd;
+	int rc;
+
+	if ((rc = df11_unit_need(u, a, b, &nd)))
+		return rc;
+	if (!covers(enc, nd.enc_off, nd.enc_len) ||
+	    !covers(gaps, nd.gaps_off, nd.gaps_len) ||
+	    !covers(sm, nd.sm_off, nd.sm_len))
+		return -EINVAL;
+	uint64_t nblk = nd.b1 - nd.b0;
+	if (n_threads > nblk / MT_MIN_BLOCKS)
+		n_threads = (unsigned)(nblk / MT_MIN_BLOCKS);
+	if (n_threads > 64)
+		n_threads = 64;
+	if (n_threads <= 1) {
+		struct job j = {u, enc, gaps, sm, nd.b0, nd.b1, a, b, out, 0};
+		return run_job(&j);
+	}
+	struct job jobs[64];
+	pthread_t tid[64];
+	int spawned[64] = {0};
+	for (unsigned t = 0; t < n_threads; t++) {
+		jobs[t] = (struct job){u, enc, gaps, sm,
+				       nd.b0 + nblk * t / n_threads,
+				       nd.b0 + nblk * (t + 1) / n_threads,
+				       a, b, out, 0};
+		/* no thread to spare: run that share here instead */
+		spawned[t] = t && !pthread_create(&tid[t], NULL, run_thread,
+						  &jobs[t]);
+	}
+	for (unsigned t = 0; t < n_threads; t++)
+		if (!spawned[t])
+			jobs[t].rc = run_job(&jobs[t]);
+	for (unsigned t = 1; t < n_threads; t++)
+		if (spawned[t])
+			pthread_join(tid[t], NULL);
+	for (unsigned t = 0; t < n_threads; t++)
+		if (jobs[t].rc)
+			return jobs[t].rc;
+	return 0;
+}
