@@ -26,13 +26,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DF11_BLOCK_BYTES 4096u	  /* encoded bytes per block (512 x 8) */
-#define DF11_BLOCK_BITS 32768u
-#define DF11_THREADS 512u	  /* 8-byte chunks ("threads") per block */
-#define DF11_GAPS_PER_BLOCK 320u  /* gaps bytes per block: 512 x 5 bits */
-#define DF11_MAX_LUTS 18u	  /* root + 16 sub-tables + length row */
-#define DF11_MAX_CODE_LEN 32u
-#define DF11_MAX_EXP 239u	  /* exponents >= 240 cannot be symbols */
+#define DF11_BLOCK_BYTES    4096u /* encoded bytes per block (512 x 8) */
+#define DF11_BLOCK_BITS	    32768u
+#define DF11_THREADS	    512u /* 8-byte chunks ("threads") per block */
+#define DF11_GAPS_PER_BLOCK 320u /* gaps bytes per block: 512 x 5 bits */
+#define DF11_MAX_LUTS	    18u	 /* root + 16 sub-tables + length row */
+#define DF11_MAX_CODE_LEN   32u
+#define DF11_MAX_EXP	    239u       /* exponents >= 240 cannot be symbols */
 #define DF11_MAX_UNIT_ELEMS UINT32_MAX /* output_positions are uint32 */
 
 /* ---------------------------------------------------------------- encoder */
@@ -158,7 +158,8 @@ uint64_t df11_unit_block_start(const struct df11_unit *u, uint64_t b);
  */
 uint64_t df11_unit_block_of(const struct df11_unit *u, uint64_t i);
 
-/** df11_unit_luts() - the unit's luts as given (n_luts * 256 bytes, borrowed). */
+/** df11_unit_luts() - the unit's luts as given (n_luts * 256 bytes, borrowed).
+ */
 const uint8_t *df11_unit_luts(const struct df11_unit *u, unsigned *n_luts);
 
 /**

@@ -38,10 +38,10 @@
 #include "df11.h"
 #include "df11_i.h"
 
-#define FAST_BITS 12
-#define STAGE_SLACK 16
-#define STAGE_LEN (DF11_BLOCK_BITS + STAGE_SLACK)
-#define LANES 4
+#define FAST_BITS     12
+#define STAGE_SLACK   16
+#define STAGE_LEN     (DF11_BLOCK_BITS + STAGE_SLACK)
+#define LANES	      4
 #define MT_MIN_BLOCKS 32 /* blocks per thread below which one thread runs */
 
 struct df11_unit {
@@ -101,11 +101,13 @@ static void build_fast(struct df11_unit *u)
 		uint32_t w = v << (32 - FAST_BITS);
 		unsigned used = 0, k = 0, s, l;
 		uint64_t syms = 0;
-		while (k < 4 && sym_known(u, w << used, FAST_BITS - used, &s, &l)) {
+		while (k < 4 &&
+		       sym_known(u, w << used, FAST_BITS - used, &s, &l)) {
 			syms |= (uint64_t)s << (8 * k++);
 			used += l;
 		}
-		u->fast[v] = k ? syms | (uint64_t)k << 32 | (uint64_t)used << 40 : 0;
+		u->fast[v] =
+		    k ? syms | (uint64_t)k << 32 | (uint64_t)used << 40 : 0;
 	}
 }
 
@@ -257,8 +259,8 @@ int df11_unit_need(const struct df11_unit *u, uint64_t a, uint64_t b,
 		need->enc_len = u->n_bytes;
 	need->enc_len -= need->enc_off;
 	need->gaps_off = need->b0 * DF11_GAPS_PER_BLOCK;
-	need->gaps_len = (need->b1 - need->b0) * DF11_GAPS_PER_BLOCK +
-			 (need->b1 < u->nb);
+	need->gaps_len =
+	    (need->b1 - need->b0) * DF11_GAPS_PER_BLOCK + (need->b1 < u->nb);
 	need->sm_off = a;
 	need->sm_len = b - a;
 	return 0;
@@ -274,8 +276,7 @@ static inline uint64_t load_be64(const uint8_t *p)
 }
 
 /* 32 bits at bit @pos of @p (@len bytes; zero beyond) */
-static inline uint32_t window_safe(const uint8_t *p, uint64_t len,
-				   uint64_t pos)
+static inline uint32_t window_safe(const uint8_t *p, uint64_t len, uint64_t pos)
 {
 	uint64_t v = 0, j = pos >> 3;
 	for (unsigned k = 0; k < 5; k++)
@@ -311,22 +312,53 @@ struct lane {
  * One fast step of a lane: needs 8 readable bytes at pos/8 and at least 4
  * symbols left. Returns nonzero on a table error.
  */
-#define STEP(L)                                                               \
-	do {                                                                  \
-		uint64_t w_ = load_be64(enc + ((L).pos >> 3)) << ((L).pos & 7); \
-		uint64_t e_ = fast[w_ >> (64 - FAST_BITS)];                   \
-		if (__builtin_expect(e_ != 0, 1)) {                           \
-			uint32_t s_ = (uint32_t)e_;                           \
-			memcpy((L).st, &s_, 4);                               \
-			(L).st += (e_ >> 32) & 0xFF;                          \
-			(L).pos += e_ >> 40;                                  \
-		} else {                                                      \
-			unsigned sy_, ln_;                                    \
-			if (walk(u, (uint32_t)(w_ >> 32), &sy_, &ln_))        \
-				return -EBADMSG;                              \
-			*(L).st++ = (uint8_t)sy_;                             \
-			(L).pos += ln_;                                       \
-		}                                                             \
+#define STEP(L)                                                                \
+	do {                                                                   \
+		uint64_t w_ = load_be64(enc + ((L).pos >> 3))                  \
+			      << ((L).pos & 7);                                \
+		uint64_t e_ = fast[w_ >> (64 - FAST_BITS)];                    \
+		if (__builtin_expect(e_ != 0, 1)) {                            \
+			uint32_t s_ = (uint32_t)e_;                            \
+			memcpy((L).st, &s_, 4);                                \
+			(L).st += (e_ >> 32) & 0xFF;                           \
+			(L).pos += e_ >> 40;                                   \
+		} else {                                                       \
+			unsigned sy_, ln_;                                     \
+			if (walk(u, (uint32_t)(w_ >> 32), &sy_, &ln_))         \
+				return -EBADMSG;                               \
+			*(L).st++ = (uint8_t)sy_;                              \
+			(L).pos += ln_;                                        \
+		}                                                              \
+	} while (0)
+
+/*
+ * Steps a lane can surely take: each step needs 8 readable bytes, reads at
+ * most 32 bits and writes at most 4 symbols.
+ */
+static inline uint64_t budget(const struct lane *l, uint64_t safe)
+{
+	uint64_t by_out = (uint64_t)(l->end - l->st) / 4;
+	uint64_t by_in = l->pos < safe ? (safe - l->pos + 31) / 32 : 0;
+	return by_out < by_in ? by_out : by_in;
+}
+
+#define STEP4(L)                                                               \
+	do {                                                                   \
+		uint64_t w_ = load_be64(enc + ((L).pos >> 3))                  \
+			      << ((L).pos & 7);                                \
+		uint64_t e_ = fast[w_ >> (64 - FAST_BITS)];                    \
+		if (__builtin_expect(e_ != 0, 1)) {                            \
+			uint32_t s_ = (uint32_t)e_;                            \
+			memcpy((L).st, &s_, 4);                                \
+			(L).st += (e_ >> 32) & 0xFF;                           \
+			(L).pos += e_ >> 40;                                   \
+		} else {                                                       \
+			unsigned sy_, ln_;                                     \
+			if (walk(u, (uint32_t)(w_ >> 32), &sy_, &ln_))         \
+				goto bad;                                      \
+			*(L).st++ = (uint8_t)sy_;                              \
+			(L).pos += ln_;                                        \
+		}                                                              \
 	} while (0)
 
 /* finish one lane: fast while safe, then symbol by symbol */
@@ -335,8 +367,9 @@ static int lane_finish(const struct df11_unit *u, const uint8_t *enc,
 {
 	const uint64_t *fast = u->fast;
 
-	while (l->end - l->st >= 4 && l->pos < safe)
-		STEP(*l);
+	for (uint64_t k; (k = budget(l, safe)) != 0;)
+		while (k--)
+			STEP(*l);
 	while (l->st < l->end) {
 		unsigned s, n;
 		if (walk(u, window_safe(enc, len, l->pos), &s, &n))
@@ -347,29 +380,32 @@ static int lane_finish(const struct df11_unit *u, const uint8_t *enc,
 	return 0;
 }
 
-static int lanes_run(const struct df11_unit *u, const uint8_t *enc,
-		     uint64_t len, struct lane *l, unsigned n)
+static inline uint64_t min4(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+	a = a < b ? a : b;
+	c = c < d ? c : d;
+	return a < c ? a : c;
+}
+
+/* four lanes in step while every one can surely take k more steps */
+static void lanes4(const struct df11_unit *u, const uint8_t *enc, uint64_t safe,
+		   struct lane *l, int *rc)
 {
 	const uint64_t *fast = u->fast;
-	uint64_t safe = len >= 8 ? (len - 8) * 8 : 0;
+	struct lane a = l[0], b = l[1], c = l[2], d = l[3];
 
-	if (n == LANES) {
-		struct lane a = l[0], b = l[1], c = l[2], d = l[3];
-		while (a.end - a.st >= 4 && b.end - b.st >= 4 &&
-		       c.end - c.st >= 4 && d.end - d.st >= 4 &&
-		       a.pos < safe && b.pos < safe && c.pos < safe &&
-		       d.pos < safe) {
-			STEP(a);
-			STEP(b);
-			STEP(c);
-			STEP(d);
+	for (uint64_t k; (k = min4(budget(&a, safe), budget(&b, safe),
+				   budget(&c, safe), budget(&d, safe))) != 0;)
+		while (k--) {
+			STEP4(a);
+			STEP4(b);
+			STEP4(c);
+			STEP4(d);
 		}
-		l[0] = a, l[1] = b, l[2] = c, l[3] = d;
-	}
-	for (unsigned k = 0; k < n; k++)
-		if (lane_finish(u, enc, len, safe, &l[k]))
-			return -EBADMSG;
-	return 0;
+	l[0] = a, l[1] = b, l[2] = c, l[3] = d;
+	return;
+bad:
+	*rc = -EBADMSG;
 }
 
 /* BF16 = sign | exponent | mantissa, from exponent bytes and sm bytes */
@@ -381,10 +417,12 @@ static void merge(uint8_t *out, const uint8_t *e, const uint8_t *sm, size_t n)
 	for (; i + 16 <= n; i += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(e + i));
 		__m128i s = _mm_loadu_si128((const __m128i *)(sm + i));
-		__m128i lo = _mm_or_si128(_mm_and_si128(s, m7f),
-					  _mm_and_si128(_mm_slli_epi16(x, 7), m80));
-		__m128i hi = _mm_or_si128(_mm_and_si128(s, m80),
-					  _mm_and_si128(_mm_srli_epi16(x, 1), m7f));
+		__m128i lo =
+		    _mm_or_si128(_mm_and_si128(s, m7f),
+				 _mm_and_si128(_mm_slli_epi16(x, 7), m80));
+		__m128i hi =
+		    _mm_or_si128(_mm_and_si128(s, m80),
+				 _mm_and_si128(_mm_srli_epi16(x, 1), m7f));
 		_mm_storeu_si128((__m128i *)(out + 2 * i),
 				 _mm_unpacklo_epi8(lo, hi));
 		_mm_storeu_si128((__m128i *)(out + 2 * i + 16),
@@ -420,8 +458,8 @@ static uint64_t block_end(const struct df11_unit *u, const struct job *j,
 	return UINT64_MAX; /* the last block: checked against the tail */
 }
 
-static int check_end(const struct df11_unit *u, const struct job *j,
-		     uint64_t b, uint64_t pos)
+static int check_end(const struct df11_unit *u, const struct job *j, uint64_t b,
+		     uint64_t pos)
 {
 	uint64_t want = block_end(u, j, b);
 	if (want != UINT64_MAX)
@@ -430,43 +468,84 @@ static int check_end(const struct df11_unit *u, const struct job *j,
 	return pos <= 8 * u->n_bytes && pos + 8 > 8 * u->n_bytes ? 0 : -EBADMSG;
 }
 
-static int run_job(struct job *j)
+/* point lane @l at the next non-empty block; 0 when none is left */
+static int lane_load(const struct job *j, uint64_t *next, struct lane *l,
+		     uint64_t *blk, uint8_t *stage)
 {
 	const struct df11_unit *u = j->u;
+
+	for (; *next < j->bhi; ++*next) {
+		uint64_t b = *next;
+		uint32_t cnt = u->op[b + 1] - u->op[b];
+		if (!cnt)
+			continue;
+		*blk = b;
+		l->pos =
+		    b * DF11_BLOCK_BITS + gap_at(j->gaps, b) - 8 * j->enc->off;
+		l->st = stage;
+		l->end = stage + cnt;
+		++*next;
+		return 1;
+	}
+	return 0;
+}
+
+/* finish lane @l (block @blk), check where it ended, merge its output */
+static int lane_done(const struct job *j, struct lane *l, uint64_t blk,
+		     uint8_t *stage, uint64_t safe)
+{
+	const struct df11_unit *u = j->u;
+	uint64_t b0 = u->op[blk], b1 = u->op[blk + 1];
+	uint64_t lo = b0 > j->a ? b0 : j->a, hi = b1 < j->b ? b1 : j->b;
+
+	if (lane_finish(u, j->enc->p, j->enc->len, safe, l) ||
+	    check_end(u, j, blk, l->pos))
+		return -EBADMSG;
+	if (lo < hi)
+		merge(j->out + 2 * (lo - j->a), stage + (lo - b0),
+		      j->sm->p + (lo - j->sm->off), hi - lo);
+	return 0;
+}
+
+/*
+ * Decode blocks [blo, bhi) of a job. Four lanes run in step; when one runs
+ * low it is finished, merged and refilled with the next block, so all four
+ * stay busy until the last blocks. Each lane slot owns a stage buffer.
+ */
+static int run_job(struct job *j)
+{
+	uint64_t len = j->enc->len, safe = len >= 8 ? (len - 8) * 8 : 0;
 	uint8_t *stage = malloc((size_t)LANES * STAGE_LEN);
+	struct lane l[LANES];
+	uint64_t blk[LANES], next = j->blo;
+	unsigned live = 0, done[LANES] = {0};
 	int rc = 0;
 
 	if (!stage)
 		return -ENOMEM;
-	for (uint64_t b = j->blo; b < j->bhi && !rc;) {
-		struct lane l[LANES];
-		uint64_t blk[LANES];
-		unsigned n = 0;
-		for (; n < LANES && b < j->bhi; b++) {
-			uint32_t cnt = u->op[b + 1] - u->op[b];
-			if (!cnt)
+	for (unsigned k = 0; k < LANES; k++)
+		if (lane_load(j, &next, &l[k], &blk[k],
+			      stage + (size_t)k * STAGE_LEN))
+			live++;
+		else
+			done[k] = 1;
+	while (live == LANES && !rc) {
+		lanes4(j->u, j->enc->p, safe, l, &rc);
+		for (unsigned k = 0; k < LANES && !rc; k++) {
+			uint8_t *st = stage + (size_t)k * STAGE_LEN;
+			if (budget(&l[k], safe))
 				continue;
-			blk[n] = b;
-			l[n].pos = b * DF11_BLOCK_BITS + gap_at(j->gaps, b) -
-				   8 * j->enc->off;
-			l[n].st = stage + (size_t)n * STAGE_LEN;
-			l[n].end = l[n].st + cnt;
-			n++;
-		}
-		if (!n)
-			break;
-		rc = lanes_run(u, j->enc->p, j->enc->len, l, n);
-		for (unsigned k = 0; k < n && !rc; k++) {
-			uint64_t b0 = u->op[blk[k]], b1 = u->op[blk[k] + 1];
-			uint64_t lo = b0 > j->a ? b0 : j->a;
-			uint64_t hi = b1 < j->b ? b1 : j->b;
-			rc = check_end(u, j, blk[k], l[k].pos);
-			if (!rc && lo < hi)
-				merge(j->out + 2 * (lo - j->a),
-				      stage + (size_t)k * STAGE_LEN + (lo - b0),
-				      j->sm->p + (lo - j->sm->off), hi - lo);
+			rc = lane_done(j, &l[k], blk[k], st, safe);
+			if (!rc && !lane_load(j, &next, &l[k], &blk[k], st)) {
+				done[k] = 1;
+				live--;
+			}
 		}
 	}
+	for (unsigned k = 0; k < LANES && !rc; k++)
+		if (!done[k])
+			rc = lane_done(j, &l[k], blk[k],
+				       stage + (size_t)k * STAGE_LEN, safe);
 	free(stage);
 	return rc;
 }
@@ -509,13 +588,19 @@ int df11_unit_decode(const struct df11_unit *u, const struct df11_span *enc,
 	pthread_t tid[64];
 	int spawned[64] = {0};
 	for (unsigned t = 0; t < n_threads; t++) {
-		jobs[t] = (struct job){u, enc, gaps, sm,
+		jobs[t] = (struct job){u,
+				       enc,
+				       gaps,
+				       sm,
 				       nd.b0 + nblk * t / n_threads,
 				       nd.b0 + nblk * (t + 1) / n_threads,
-				       a, b, out, 0};
+				       a,
+				       b,
+				       out,
+				       0};
 		/* no thread to spare: run that share here instead */
-		spawned[t] = t && !pthread_create(&tid[t], NULL, run_thread,
-						  &jobs[t]);
+		spawned[t] =
+		    t && !pthread_create(&tid[t], NULL, run_thread, &jobs[t]);
 	}
 	for (unsigned t = 0; t < n_threads; t++)
 		if (!spawned[t])

@@ -49,8 +49,8 @@ void df11_hist(const void *w, size_t n, uint64_t hist[256])
 		for (; i < end; i++)
 			h[0][df11_exp_of(p + 2 * i)]++;
 		for (int s = 0; s < 256; s++)
-			hist[s] += (uint64_t)h[0][s] + h[1][s] + h[2][s] +
-				   h[3][s];
+			hist[s] +=
+			    (uint64_t)h[0][s] + h[1][s] + h[2][s] + h[3][s];
 	}
 }
 
@@ -172,10 +172,11 @@ static int build_luts(struct df11_code *c)
 						 c->code[s] >> (l - 8 * lvl))
 				    : 0;
 			if (lvl < end) {
-				unsigned key = (c->code[s] >> (l - 8 * lvl - 8)) &
-					       0xFF;
-				int to = prefix_row(pfx, &n_pfx, lvl + 1,
-						    c->code[s] >> (l - 8 * lvl - 8));
+				unsigned key =
+				    (c->code[s] >> (l - 8 * lvl - 8)) & 0xFF;
+				int to =
+				    prefix_row(pfx, &n_pfx, lvl + 1,
+					       c->code[s] >> (l - 8 * lvl - 8));
 				row[r][key] = (int16_t)(256 - to);
 			} else {
 				unsigned rem = l - 8 * lvl;

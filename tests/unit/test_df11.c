@@ -31,15 +31,18 @@ static int ref_decode(const struct unit *x, uint8_t *out)
 		uint32_t w = 0;
 		for (unsigned k = 0; k < 32; k++) {
 			uint64_t bit = pos + k;
-			unsigned v = bit / 8 < x->sz.enc ?
-				     (x->enc[bit / 8] >> (7 - bit % 8)) & 1 : 0;
+			unsigned v =
+			    bit / 8 < x->sz.enc
+				? (x->enc[bit / 8] >> (7 - bit % 8)) & 1
+				: 0;
 			w = w << 1 | v;
 		}
 		unsigned d = x->luts[w >> 24];
 		for (unsigned lvl = 1; lvl < 4 && d >= 240; lvl++) {
 			if (256 - d > n_luts - 2)
 				return -1;
-			d = x->luts[256 * (256 - d) + ((w >> (24 - 8 * lvl)) & 0xFF)];
+			d = x->luts[256 * (256 - d) +
+				    ((w >> (24 - 8 * lvl)) & 0xFF)];
 		}
 		if (!lens[d])
 			return -1;
@@ -87,8 +90,8 @@ static void unit_free(struct unit *x)
 static int decode(const struct unit *x, uint64_t a, uint64_t b, uint8_t *out,
 		  unsigned thr)
 {
-	struct df11_span e = {x->enc, 0, x->sz.enc}, g = {x->gaps, 0, x->sz.gaps},
-			 s = {x->sm, 0, x->sz.sm};
+	struct df11_span e = {x->enc, 0, x->sz.enc},
+			 g = {x->gaps, 0, x->sz.gaps}, s = {x->sm, 0, x->sz.sm};
 	return df11_unit_decode(x->u, &e, &g, &s, a, b, out, thr);
 }
 
@@ -126,7 +129,16 @@ static double gauss(uint64_t *s)
 	return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-enum dist { NORMAL, HEAVY, UNIFORM_EXP, CONST, TWO, SUBNORMAL, ZEROS, LONGCODE };
+enum dist {
+	NORMAL,
+	HEAVY,
+	UNIFORM_EXP,
+	CONST,
+	TWO,
+	SUBNORMAL,
+	ZEROS,
+	LONGCODE
+};
 
 static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 {
@@ -154,7 +166,8 @@ static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 			v = 0x3F80;
 			break;
 		case TWO:
-			v = (uint16_t)(r & 1 ? 0x3F80 : 0xBF00) | (r >> 8 & 0x7F);
+			v = (uint16_t)(r & 1 ? 0x3F80 : 0xBF00) |
+			    (r >> 8 & 0x7F);
 			break;
 		case SUBNORMAL:
 			v = (uint16_t)(r & 0x807F);
@@ -163,8 +176,9 @@ static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 			v = r & 1 ? 0x8000 : 0;
 			break;
 		default: /* a few very rare exponents: codes beyond 12 bits */
-			v = (r % 100000 == 0) ? (uint16_t)(((r >> 32) % 240) << 7)
-					      : f2bf((float)(0.02 * gauss(&s)));
+			v = (r % 100000 == 0)
+				? (uint16_t)(((r >> 32) % 240) << 7)
+				: f2bf((float)(0.02 * gauss(&s)));
 		}
 		w[2 * i] = (uint8_t)v;
 		w[2 * i + 1] = (uint8_t)(v >> 8);
@@ -218,7 +232,8 @@ static void test_distributions(void)
 {
 	size_t sizes[] = {1, 2, 3, 7, 100, 4095, 12345, 100000, 1000003};
 	for (enum dist d = NORMAL; d <= LONGCODE; d++)
-		for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]);
+		     k++) {
 			size_t n = sizes[k];
 			uint8_t *w = malloc(2 * n);
 			gen(w, n, d, n + d);
@@ -230,18 +245,25 @@ static void test_distributions(void)
 /* the worked example of the official format spec (§3.7) */
 static void test_official_example(void)
 {
-	static const struct { int lo, hi, v; } r0[] = {
-		{0, 63, 121}, {64, 95, 120}, {96, 96, 255}, {97, 97, 117},
-		{98, 99, 125}, {100, 103, 118}, {104, 111, 119}, {112, 127, 124},
-		{128, 191, 123}, {192, 255, 122}},
-		r1[] = {{0, 39, 114}, {40, 47, 110}, {48, 63, 127},
-			{64, 127, 126}, {128, 255, 116}};
+	static const struct {
+		int lo, hi, v;
+	} r0[] = {{0, 63, 121},	   {64, 95, 120},   {96, 96, 255},
+		  {97, 97, 117},   {98, 99, 125},   {100, 103, 118},
+		  {104, 111, 119}, {112, 127, 124}, {128, 191, 123},
+		  {192, 255, 122}},
+	  r1[] = {{0, 39, 114},
+		  {40, 47, 110},
+		  {48, 63, 127},
+		  {64, 127, 126},
+		  {128, 255, 116}};
 	static const int lens[][2] = {{110, 13}, {114, 11}, {116, 9}, {117, 8},
-				      {118, 6}, {119, 5}, {120, 3}, {121, 2},
-				      {122, 2}, {123, 2}, {124, 4}, {125, 7},
+				      {118, 6},	 {119, 5},  {120, 3}, {121, 2},
+				      {122, 2},	 {123, 2},  {124, 4}, {125, 7},
 				      {126, 10}, {127, 12}};
-	uint8_t luts[3][256] = {{0}}, enc[] = {0xC9, 0x80, 0xA9}, gaps[320] = {0};
-	uint8_t op[8] = {0, 0, 0, 0, 5, 0, 0, 0}, sm[5] = {0x00, 0x85, 0x7F, 0x80, 0x01};
+	uint8_t luts[3][256] = {{0}}, enc[] = {0xC9, 0x80, 0xA9},
+		gaps[320] = {0};
+	uint8_t op[8] = {0, 0, 0, 0, 5, 0, 0, 0},
+		sm[5] = {0x00, 0x85, 0x7F, 0x80, 0x01};
 	uint8_t exps[5] = {122, 121, 123, 110, 120}, out[10];
 	struct df11_unit *u;
 
@@ -253,8 +275,9 @@ static void test_official_example(void)
 			luts[1][k] = (uint8_t)r1[i].v;
 	for (unsigned i = 0; i < 14; i++)
 		luts[2][lens[i][0]] = (uint8_t)lens[i][1];
-	ASSERT_EQ(df11_unit_new(&u, luts[0], sizeof(luts), op, 8, 3, 320, 5,
-				NULL, 0), 0);
+	ASSERT_EQ(
+	    df11_unit_new(&u, luts[0], sizeof(luts), op, 8, 3, 320, 5, NULL, 0),
+	    0);
 	struct df11_span e = {enc, 0, 3}, g = {gaps, 0, 320}, s = {sm, 0, 5};
 	ASSERT_EQ(df11_unit_decode(u, &e, &g, &s, 0, 5, out, 1), 0);
 	for (unsigned i = 0; i < 5; i++) {
@@ -263,8 +286,9 @@ static void test_official_example(void)
 	}
 	/* the short output_positions form (n_blocks entries) is accepted */
 	df11_unit_free(u);
-	ASSERT_EQ(df11_unit_new(&u, luts[0], sizeof(luts), op, 4, 3, 320, 5,
-				NULL, 0), -EBADMSG); /* op[0]=0 != n */
+	ASSERT_EQ(
+	    df11_unit_new(&u, luts[0], sizeof(luts), op, 4, 3, 320, 5, NULL, 0),
+	    -EBADMSG); /* op[0]=0 != n */
 	df11_unit_free(u);
 }
 
@@ -335,7 +359,8 @@ static void test_short_op(void)
 	struct df11_span e = {x.enc, 0, x.sz.enc}, g = {x.gaps, 0, x.sz.gaps},
 			 s = {x.sm, 0, n};
 	ASSERT_EQ(df11_unit_new(&u, x.luts, x.sz.luts, x.op, 8, x.sz.enc,
-				x.sz.gaps, n, NULL, 0), 0);
+				x.sz.gaps, n, NULL, 0),
+		  0);
 	memset(out, 0, 2 * n);
 	ASSERT_EQ(df11_unit_decode(u, &e, &g, &s, 0, n, out, 1), 0);
 	ASSERT_MEM(out, w, 2 * n);
@@ -368,7 +393,8 @@ static void test_corrupt(void)
 	}
 	/* many flips desynchronise a block; the rest keep step (codes of
 	 * equal length) and are left to the container's checksums */
-	printf("  %u of 400 single-bit flips caught by the stream checks\n", bad);
+	printf("  %u of 400 single-bit flips caught by the stream checks\n",
+	       bad);
 	ASSERT(bad > 50);
 	for (unsigned k = 0; k < 400; k++) {
 		uint64_t i = test_rand(&s) % x.sz.luts;
@@ -390,16 +416,20 @@ static void test_corrupt(void)
 	struct df11_unit *u;
 	x.op[7] ^= 0x80; /* op[1] beyond n */
 	ASSERT_EQ(df11_unit_new(&u, x.luts, x.sz.luts, x.op, x.sz.op, x.sz.enc,
-				x.sz.gaps, n, NULL, 0), -EBADMSG);
+				x.sz.gaps, n, NULL, 0),
+		  -EBADMSG);
 	x.op[7] ^= 0x80;
 	x.op[0] = 1; /* op[0] != 0 */
 	ASSERT_EQ(df11_unit_new(&u, x.luts, x.sz.luts, x.op, x.sz.op, x.sz.enc,
-				x.sz.gaps, n, NULL, 0), -EBADMSG);
+				x.sz.gaps, n, NULL, 0),
+		  -EBADMSG);
 	x.op[0] = 0;
 	ASSERT_EQ(df11_unit_new(&u, x.luts, x.sz.luts - 1, x.op, x.sz.op,
-				x.sz.enc, x.sz.gaps, n, NULL, 0), -EBADMSG);
+				x.sz.enc, x.sz.gaps, n, NULL, 0),
+		  -EBADMSG);
 	ASSERT_EQ(df11_unit_new(&u, x.luts, x.sz.luts, x.op, x.sz.op, x.sz.enc,
-				x.sz.gaps + 1, n, NULL, 0), -EBADMSG);
+				x.sz.gaps + 1, n, NULL, 0),
+		  -EBADMSG);
 	/* spans that do not cover the request */
 	struct df11_span e = {x.enc, 0, 10}, g = {x.gaps, 0, x.sz.gaps},
 			 sp = {x.sm, 0, n};
