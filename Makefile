@@ -21,6 +21,14 @@ CODEC_SRC := $(wildcard codec/*.c)
 CODEC_OBJ := $(CODEC_SRC:%.c=$(BUILD)/%.o)
 CODEC_LIB := $(BUILD)/libdf11codec.a
 
+CACHE_SRC := $(wildcard cache/*.c)
+CACHE_OBJ := $(CACHE_SRC:%.c=$(BUILD)/%.o)
+CACHE_LIB := $(BUILD)/libdf11cache.a
+FS_SRC    := $(wildcard fs/*.c)
+FS_OBJ    := $(FS_SRC:%.c=$(BUILD)/%.o)
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
+
 TOOL_SRC  := $(wildcard tools/*.c)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 GEN_SRC   := $(wildcard tests/gen/*.c)
@@ -33,13 +41,13 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench_%)
 
-BINS := $(BUILD)/df11 $(BUILD)/df11-genmodel
+BINS := $(BUILD)/df11 $(BUILD)/df11-genmodel $(BUILD)/df11fs
 
 .PHONY: all help check unit fuzz-replay bats manlint asan fuzz bench demo \
         install uninstall clean deps format
 .DEFAULT_GOAL := all
 
-## all: build the df11 tool and the test-model generator
+## all: build df11fs, the df11 tool and the test-model generator
 all: $(BINS)
 
 ## help: list the targets
@@ -54,13 +62,24 @@ $(CODEC_LIB): $(CODEC_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+$(CACHE_LIB): $(CACHE_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/fs/%.o: fs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FUSE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/df11fs: $(FS_OBJ) $(CACHE_LIB) $(CODEC_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(LDLIBS)
+
 $(BUILD)/df11: $(TOOL_OBJ) $(CODEC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/df11-genmodel: $(GEN_OBJ) $(CODEC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELP:%.c=$(BUILD)/%.o) $(CODEC_LIB)
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELP:%.c=$(BUILD)/%.o) $(CACHE_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -125,12 +144,17 @@ demo:
 ## install: install df11 and the man pages under $(DESTDIR)$(PREFIX)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(BUILD)/df11 $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/df11 $(BUILD)/df11fs $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)/sbin
+	ln -sf $(PREFIX)/bin/df11fs $(DESTDIR)/sbin/mount.fuse.df11fs
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 ## uninstall: remove what install put in place
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/df11 $(DESTDIR)$(PREFIX)/share/man/man1/df11.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/df11 $(DESTDIR)$(PREFIX)/bin/df11fs \
+	  $(DESTDIR)/sbin/mount.fuse.df11fs \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/df11.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/df11fs.1
 
 ## format: clang-format every C source in place
 format:

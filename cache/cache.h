@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache/cache.h - virtual files over df11 containers, with one shared
+ * byte-range cache
+ *
+ * A virtual file (struct df11_vfile) is the original BF16 safetensors file
+ * that a container (codec/container.h) stands for. Reading it maps the
+ * byte range to the original header bytes (kept in memory) and to chunks,
+ * the container's unit of decoding. Decoded chunks live in one cache shared
+ * by every virtual file:
+ *
+ *  - one memory budget for all decoded bytes; least recently used chunks
+ *    are evicted first; chunks being copied out are pinned, so the budget
+ *    can be passed by at most (readers + workers) x the largest chunk;
+ *  - single flight: a chunk is decoded once; other readers of that chunk
+ *    wait for that decode;
+ *  - every chunk is checked against its stored checksum before it enters
+ *    the cache; a failed chunk is an error for every waiting reader (and
+ *    is retried by the next reader), never wrong bytes;
+ *  - read-ahead: a reader that moves forward sequentially (tracked per open
+ *    file in struct df11_cursor) gets the next chunks queued on worker
+ *    threads before it asks for them.
+ *
+ * The source container is read with pread on a file descriptor the vfile
+ * owns. Each read first checks (fstat) that the source file is still the
+ * one that was opened: a file replaced, truncated, rewritten or removed
+ * gives -ESTALE, never stale or mixed bytes.
+ *
+ * Thread-safety: every function may be called from any thread.
+ */
+#ifndef DF11_CACHE_H
+#define DF11_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/**
+ * struct df11_cache_opts - knobs (zero = default).
+ * @budget:     bytes of decoded chunks to keep (default 1 GiB; at least
+ *              the largest chunk is always allowed)
+ * @workers:    read-ahead decode threads (default: online CPUs)
+ * @readahead:  bytes to decode ahead of a sequential reader (default 32 MiB)
+ * @decode_threads: threads one chunk decode may use (default 1)
+ */
+struct df11_cache_opts {
+	uint64_t budget;
+	unsigned workers;
+	uint64_t readahead;
+	unsigned decode_threads;
+};
+
+/**
+ * struct df11_cache_stats - counters since the cache was made.
+ */
+struct df11_cache_stats {
+	uint64_t budget;	/* bytes */
+	uint64_t used;		/* bytes of decoded chunks held now */
+	uint64_t peak;		/* highest @used seen */
+	uint64_t hits;		/* chunk lookups served from the cache */
+	uint64_t misses;	/* chunk lookups that decoded (or waited) */
+	uint64_t waits;		/* misses that waited for another decode */
+	uint64_t evictions;
+	uint64_t readahead;	/* chunks decoded ahead by workers */
+	uint64_t errors;	/* chunks that failed to decode or check */
+	uint64_t bytes_served;	/* bytes returned by df11_vfile_read */
+	uint64_t bytes_decoded; /* decoded chunk bytes */
+	uint64_t decode_ns;	/* time spent decoding, all threads */
+};
+
+struct df11_cache;
+struct df11_vfile;
+
+/**
+ * struct df11_cursor - per open file state for sequential detection; zero
+ * it when the file is opened. Owned by the caller; one reader at a time.
+ */
+struct df11_cursor {
+	uint64_t next_off; /* where the last read ended */
+	uint64_t streak;   /* sequential reads in a row */
+	uint64_t ahead;    /* read-ahead queued up to this offset */
+};
+
+/**
+ * df11_log_fn - where the cache reports errors (one line, no newline):
+ * "'FILE': tensor 'T' at offset N: checksum mismatch".
+ */
+typedef void (*df11_log_fn)(void *ctx, const char *line);
+
+/**
+ * df11_cache_new() - make a cache and start its workers.
+ * @log, @log_ctx: error reporting (may be NULL: stderr)
+ * Return: 0 and *@out; -ENOMEM, or a pthread error as -errno.
+ */
+int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
+		   df11_log_fn log, void *log_ctx);
+
+/**
+ * df11_cache_free() - stop workers and free everything. Every vfile must
+ * have been released. NULL is a no-op.
+ */
+void df11_cache_free(struct df11_cache *c);
+
+/** df11_cache_stats() - a snapshot of the counters. */
+void df11_cache_stats(struct df11_cache *c, struct df11_cache_stats *st);
+
+/**
+ * df11_vfile_open() - open the virtual file of a container.
+ * @fd:   a readable descriptor of the container; the vfile takes ownership
+ *        (it is closed on failure too)
+ * @name: the file's name for log lines (copied)
+ * @err:  a one-line reason on failure (may be NULL)
+ * Reads the container's header and small index streams (df11_ct_open);
+ * decodes nothing. The vfile starts with one reference.
+ * Return: 0 and *@out; -ENOTSUP if the file is not a container (a plain
+ * safetensors file), -EBADMSG malformed, -ENOMEM, -EIO.
+ */
+int df11_vfile_open(struct df11_vfile **out, struct df11_cache *c, int fd,
+		    const char *name, char *err, size_t errlen);
+
+/** df11_vfile_get() - take another reference. */
+struct df11_vfile *df11_vfile_get(struct df11_vfile *vf);
+
+/**
+ * df11_vfile_put() - drop a reference; the last one drops the vfile's
+ * cached chunks, closes its fd and frees it. NULL is a no-op.
+ */
+void df11_vfile_put(struct df11_vfile *vf);
+
+/** df11_vfile_size() - size of the original file, known without decoding. */
+uint64_t df11_vfile_size(const struct df11_vfile *vf);
+
+/**
+ * df11_vfile_stored() - bytes the container takes on disk.
+ */
+uint64_t df11_vfile_stored(const struct df11_vfile *vf);
+
+/**
+ * df11_vfile_read() - read @len bytes at @off of the original file.
+ * @cur: the open file's cursor (read-ahead), or NULL
+ * Return: bytes read (short only at the end of the file), or -EIO if a
+ * chunk failed to decode or check (logged with file, tensor and offset),
+ * -ESTALE if the source changed, -ENOMEM.
+ */
+ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
+			uint64_t off, struct df11_cursor *cur);
+
+/**
+ * df11_vfile_check() - is the source file still the one that was opened?
+ * Return: 0, or -ESTALE.
+ */
+int df11_vfile_check(struct df11_vfile *vf);
+
+#endif
