@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache/cache.c - the shared chunk cache and virtual files
+ *
+ * One mutex guards the hash table, the LRU list, the read-ahead queue and
+ * the counters; decoding runs outside it. A chunk entry is in one of
+ * three states:
+ *
+ *   DECODING  in the hash, its bytes being written by one thread; readers
+ *             that want it pin it and sleep on the cache's condition
+ *   READY     in the hash and on the LRU list (most recent first)
+ *   FAILED    out of the hash; kept only until its waiters have seen it
+ *
+ * Pinned entries (pins > 0) are never evicted or freed. The budget counts
+ * the bytes of DECODING and READY entries; a new entry evicts unpinned
+ * READY entries from the LRU tail until the total fits, so the total
+ * passes the budget only by entries that are pinned at that moment.
+ *
+ * Chunk bytes are anonymous mappings, not malloc memory: freeing one gives
+ * it back to the kernel at once, so the process's resident size follows
+ * the budget instead of the allocator's high-water mark.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "codec/container.h"
+
+#define NBUCKETS	  65536u
+#define QUEUE_LEN	  1024u
+#define DEFAULT_BUDGET	  (1ull << 30)
+#define DEFAULT_READAHEAD (32ull << 20)
+#define MAX_WORKERS	  64u
+
+enum { DECODING, READY, FAILED };
+
+struct entry {
+	struct df11_vfile *vf;
+	uint64_t id;
+	uint8_t *data;
+	size_t len;
+	int state, err;
+	unsigned pins;
+	struct entry *hnext;
+	struct entry *prev, *next; /* LRU, READY entries only */
+};
+
+struct job {
+	struct df11_vfile *vf;
+	uint64_t id;
+};
+
+struct df11_cache {
+	pthread_mutex_t mu;
+	pthread_cond_t done; /* a decode finished */
+	pthread_cond_t work; /* the queue got a job, or stop */
+	struct entry *tab[NBUCKETS];
+	struct entry lru; /* sentinel: lru.next is the most recent */
+	struct df11_cache_stats st;
+	struct df11_cache_opts o;
+	struct job q[QUEUE_LEN];
+	unsigned qhead, qlen;
+	int stop;
+	pthread_t tid[MAX_WORKERS];
+	unsigned n_workers;
+	pthread_key_t scratch;
+	df11_log_fn log;
+	void *log_ctx;
+};
+
+struct df11_vfile {
+	struct df11_cache *c;
+	struct df11_ct *ct;
+	int fd;
+	char *name;
+	atomic_uint refs;
+	struct stat st0;
+	const uint8_t *hdr;
+	size_t hdr_len;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void logf_(struct df11_cache *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void logf_(struct df11_cache *c, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (c->log)
+		c->log(c->log_ctx, line);
+	else
+		fprintf(stderr, "df11fs: %s\n", line);
+}
+
+static unsigned bucket(const struct df11_vfile *vf, uint64_t id)
+{
+	uint64_t h =
+	    ((uint64_t)(uintptr_t)vf >> 4) ^ (id * 0x9E3779B97F4A7C15ull);
+	return (unsigned)(h ^ h >> 29) & (NBUCKETS - 1);
+}
+
+static struct entry *find(struct df11_cache *c, struct df11_vfile *vf,
+			  uint64_t id)
+{
+	for (struct entry *e = c->tab[bucket(vf, id)]; e; e = e->hnext)
+		if (e->vf == vf && e->id == id)
+			return e;
+	return NULL;
+}
+
+static void unhash(struct df11_cache *c, struct entry *e)
+{
+	struct entry **p = &c->tab[bucket(e->vf, e->id)];
+	while (*p != e)
+		p = &(*p)->hnext;
+	*p = e->hnext;
+}
+
+static void lru_unlink(struct entry *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+}
+
+static void lru_front(struct df11_cache *c, struct entry *e)
+{
+	e->next = c->lru.next;
+	e->prev = &c->lru;
+	c->lru.next->prev = e;
+	c->lru.next = e;
+}
+
+static void entry_free(struct entry *e)
+{
+	if (e->data)
+		munmap(e->data, e->len);
+	free(e);
+}
+
+/* drop a READY, unpinned entry (lock held) */
+static void drop(struct df11_cache *c, struct entry *e)
+{
+	lru_unlink(e);
+	unhash(c, e);
+	c->st.used -= e->len;
+	entry_free(e);
+}
+
+/* evict from the LRU tail until @need more bytes fit (lock held) */
+static void make_room(struct df11_cache *c, uint64_t need)
+{
+	struct entry *e = c->lru.prev;
+
+	while (c->st.used + need > c->st.budget && e != &c->lru) {
+		struct entry *p = e->prev;
+		if (!e->pins) {
+			drop(c, e);
+			c->st.evictions++;
+		}
+		e = p;
+	}
+}
+
+static int pread_cb(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	const struct df11_vfile *vf = ctx;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(vf->fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static struct df11_scratch *thread_scratch(struct df11_cache *c)
+{
+	struct df11_scratch *s = pthread_getspecific(c->scratch);
+	if (!s && df11_scratch_new(&s) == 0)
+		pthread_setspecific(c->scratch, s);
+	return s;
+}
+
+static void scratch_dtor(void *p)
+{
+	df11_scratch_free(p);
+}
+
+/* decode entry @e (pinned, DECODING) outside the lock; then publish it */
+static int fill(struct df11_cache *c, struct entry *e)
+{
+	struct df11_scratch *s = thread_scratch(c);
+	char err[256] = "out of memory";
+	uint64_t t0 = now_ns();
+	int rc = -ENOMEM;
+
+	e->data = mmap(NULL, e->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->data == MAP_FAILED)
+		e->data = NULL;
+	else if (s)
+		rc = df11_ct_chunk_read(e->vf->ct, e->id, pread_cb, e->vf, s,
+					e->data, c->o.decode_threads, err,
+					sizeof(err));
+	uint64_t dt = now_ns() - t0;
+	if (rc)
+		logf_(c, "'%s': %s", e->vf->name, err);
+	pthread_mutex_lock(&c->mu);
+	c->st.decode_ns += dt;
+	if (rc == 0) {
+		e->state = READY;
+		c->st.bytes_decoded += e->len;
+		lru_front(c, e);
+	} else {
+		e->state = FAILED;
+		e->err = rc;
+		unhash(c, e);
+		c->st.used -= e->len;
+		c->st.errors++;
+	}
+	pthread_cond_broadcast(&c->done);
+	return rc; /* lock still held */
+}
+
+/*
+ * Pin chunk @id of @vf, decoding it here if nobody has it. Returns the
+ * pinned entry, or NULL with *@rc set. Called without the lock.
+ */
+static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
+			 uint64_t id, int *rc)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&c->mu);
+	if ((e = find(c, vf, id))) {
+		e->pins++;
+		if (e->state == READY) {
+			c->st.hits++;
+			lru_unlink(e);
+			lru_front(c, e);
+		} else {
+			c->st.misses++;
+			c->st.waits++;
+			while (e->state == DECODING)
+				pthread_cond_wait(&c->done, &c->mu);
+		}
+	} else {
+		uint64_t off, len;
+		size_t seg;
+		if (!(e = calloc(1, sizeof(*e)))) {
+			pthread_mutex_unlock(&c->mu);
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		df11_ct_chunk_range(vf->ct, id, &off, &len, &seg);
+		*e = (struct entry){.vf = vf,
+				    .id = id,
+				    .len = len,
+				    .state = DECODING,
+				    .pins = 1};
+		e->hnext = c->tab[bucket(vf, id)];
+		c->tab[bucket(vf, id)] = e;
+		c->st.misses++;
+		make_room(c, len);
+		c->st.used += len;
+		if (c->st.used > c->st.peak)
+			c->st.peak = c->st.used;
+		pthread_mutex_unlock(&c->mu);
+		fill(c, e); /* returns with the lock held */
+	}
+	if (e->state == FAILED) {
+		*rc = -EIO;
+		if (!--e->pins)
+			entry_free(e);
+		e = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return e;
+}
+
+static void unpin(struct df11_cache *c, struct entry *e)
+{
+	pthread_mutex_lock(&c->mu);
+	e->pins--;
+	if (c->st.used > c->st.budget)
+		make_room(c, 0);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void *worker(void *arg)
+{
+	struct df11_cache *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->qlen && !c->stop)
+			pthread_cond_wait(&c->work, &c->mu);
+		if (c->stop)
+			break;
+		struct job j = c->q[c->qhead];
+		c->qhead = (c->qhead + 1) % QUEUE_LEN;
+		c->qlen--;
+		int present = find(c, j.vf, j.id) != NULL;
+		pthread_mutex_unlock(&c->mu);
+		if (!present && df11_vfile_check(j.vf) == 0) {
+			int rc;
+			struct entry *e = get(c, j.vf, j.id, &rc);
+			if (e) {
+				pthread_mutex_lock(&c->mu);
+				c->st.readahead++;
+				pthread_mutex_unlock(&c->mu);
+				unpin(c, e);
+			}
+		}
+		df11_vfile_put(j.vf);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
+		   df11_log_fn log, void *log_ctx)
+{
+	struct df11_cache *c = calloc(1, sizeof(*c));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc;
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->o = o ? *o : (struct df11_cache_opts){0};
+	if (!c->o.budget)
+		c->o.budget = DEFAULT_BUDGET;
+	if (!c->o.workers)
+		c->o.workers = ncpu > 0 ? (unsigned)ncpu : 1;
+	if (c->o.workers > MAX_WORKERS)
+		c->o.workers = MAX_WORKERS;
+	if (!c->o.readahead)
+		c->o.readahead = DEFAULT_READAHEAD;
+	if (c->o.readahead > c->o.budget / 2) /* never evict its own work */
+		c->o.readahead = c->o.budget / 2;
+	c->st.budget = c->o.budget;
+	c->lru.next = c->lru.prev = &c->lru;
+	c->log = log;
+	c->log_ctx = log_ctx;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->done, NULL);
+	pthread_cond_init(&c->work, NULL);
+	if ((rc = pthread_key_create(&c->scratch, scratch_dtor))) {
+		free(c);
+		return -rc;
+	}
+	for (; c->n_workers < c->o.workers; c->n_workers++)
+		if ((rc = pthread_create(&c->tid[c->n_workers], NULL, worker,
+					 c))) {
+			df11_cache_free(c);
+			return -rc;
+		}
+	*out = c;
+	return 0;
+}
+
+void df11_cache_free(struct df11_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_broadcast(&c->work);
+	pthread_mutex_unlock(&c->mu);
+	for (unsigned i = 0; i < c->n_workers; i++)
+		pthread_join(c->tid[i], NULL);
+	while (c->qlen) { /* jobs never run hold vfile references */
+		df11_vfile_put(c->q[c->qhead].vf);
+		c->qhead = (c->qhead + 1) % QUEUE_LEN;
+		c->qlen--;
+	}
+	while (c->lru.next != &c->lru)
+		drop(c, c->lru.next);
+	df11_scratch_free(pthread_getspecific(c->scratch));
+	pthread_key_delete(c->scratch);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->done);
+	pthread_cond_destroy(&c->work);
+	free(c);
+}
+
+void df11_cache_stats(struct df11_cache *c, struct df11_cache_stats *st)
+{
+	pthread_mutex_lock(&c->mu);
+	*st = c->st;
+	pthread_mutex_unlock(&c->mu);
+}
+
+int df11_vfile_open(struct df11_vfile **out, struct df11_cache *c, int fd,
+		    const char *name, char *err, size_t errlen)
+{
+	struct df11_vfile *vf = calloc(1, sizeof(*vf));
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (!vf || !(vf->name = strdup(name)))
+		goto fail;
+	vf->c = c;
+	vf->fd = fd;
+	atomic_init(&vf->refs, 1);
+	if (fstat(fd, &vf->st0)) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = df11_ct_open(&vf->ct, pread_cb, vf, (uint64_t)vf->st0.st_size, err,
+			  errlen);
+	if (rc)
+		goto fail;
+	vf->hdr = df11_ct_header(vf->ct, &vf->hdr_len);
+	*out = vf;
+	return 0;
+fail:
+	if (vf)
+		free(vf->name);
+	free(vf);
+	close(fd);
+	return rc;
+}
+
+struct df11_vfile *df11_vfile_get(struct df11_vfile *vf)
+{
+	atomic_fetch_add(&vf->refs, 1);
+	return vf;
+}
+
+void df11_vfile_put(struct df11_vfile *vf)
+{
+	if (!vf || atomic_fetch_sub(&vf->refs, 1) != 1)
+		return;
+	struct df11_cache *c = vf->c;
+	pthread_mutex_lock(&c->mu);
+	/* no reader or job holds it, so its entries are READY and unpinned */
+	for (struct entry *e = c->lru.next, *n; e != &c->lru; e = n) {
+		n = e->next;
+		if (e->vf == vf)
+			drop(c, e);
+	}
+	pthread_mutex_unlock(&c->mu);
+	df11_ct_free(vf->ct);
+	close(vf->fd);
+	free(vf->name);
+	free(vf);
+}
+
+uint64_t df11_vfile_size(const struct df11_vfile *vf)
+{
+	return df11_ct_size(vf->ct);
+}
+
+uint64_t df11_vfile_stored(const struct df11_vfile *vf)
+{
+	return (uint64_t)vf->st0.st_size;
+}
+
+int df11_vfile_check(struct df11_vfile *vf)
+{
+	struct stat st;
+
+	if (fstat(vf->fd, &st) || st.st_nlink == 0 ||
+	    st.st_size != vf->st0.st_size || st.st_ino != vf->st0.st_ino ||
+	    st.st_mtim.tv_sec != vf->st0.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != vf->st0.st_mtim.tv_nsec)
+		return -ESTALE;
+	return 0;
+}
+
+/*
+ * Queue read-ahead for a reader at [off, end): sequential readers (a read
+ * that starts near where the last one ended) get the chunks after @end, up
+ * to the read-ahead window, queued once each.
+ */
+static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
+		      uint64_t off, uint64_t end)
+{
+	struct df11_cache *c = vf->c;
+	uint64_t size = df11_ct_size(vf->ct), win = c->o.readahead;
+
+	if (!cur || !c->n_workers || end >= size)
+		return;
+	pthread_mutex_lock(&c->mu);
+	int seq = off <= cur->next_off + win && off + win >= cur->next_off;
+	cur->streak = seq ? cur->streak + 1 : 0;
+	if (!seq)
+		cur->ahead = 0;
+	cur->next_off = end;
+	if (cur->streak >= 1 || off == 0) {
+		uint64_t from = cur->ahead > end ? cur->ahead : end;
+		uint64_t to = end + win < size ? end + win : size;
+		while (from < to && c->qlen < QUEUE_LEN) {
+			uint64_t id, coff, clen;
+			size_t seg;
+			if (from < vf->hdr_len)
+				from = vf->hdr_len;
+			if (from >= to || df11_ct_chunk_find(vf->ct, from, &id))
+				break;
+			df11_ct_chunk_range(vf->ct, id, &coff, &clen, &seg);
+			if (!find(c, vf, id)) {
+				c->q[(c->qhead + c->qlen) % QUEUE_LEN] =
+				    (struct job){df11_vfile_get(vf), id};
+				c->qlen++;
+				pthread_cond_signal(&c->work);
+			}
+			from = coff + clen;
+		}
+		cur->ahead = from;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
+			uint64_t off, struct df11_cursor *cur)
+{
+	struct df11_cache *c = vf->c;
+	uint64_t size = df11_ct_size(vf->ct), pos = off, end;
+	uint8_t *p = buf;
+	int rc = 0;
+
+	if (df11_vfile_check(vf)) {
+		logf_(c, "'%s': source file changed or removed", vf->name);
+		return -ESTALE;
+	}
+	if (off >= size || !len)
+		return 0;
+	end = len < size - off ? off + len : size;
+	readahead(vf, cur, off, end);
+	if (pos < vf->hdr_len) {
+		size_t n =
+		    (size_t)((end < vf->hdr_len ? end : vf->hdr_len) - pos);
+		memcpy(p, vf->hdr + pos, n);
+		pos += n;
+	}
+	while (pos < end && !rc) {
+		uint64_t id, coff, clen;
+		size_t seg;
+		struct entry *e;
+		if ((rc = df11_ct_chunk_find(vf->ct, pos, &id)))
+			break;
+		df11_ct_chunk_range(vf->ct, id, &coff, &clen, &seg);
+		if (!(e = get(c, vf, id, &rc)))
+			break;
+		uint64_t n = (coff + clen < end ? coff + clen : end) - pos;
+		memcpy(p + (pos - off), e->data + (pos - coff), n);
+		unpin(c, e);
+		pos += n;
+	}
+	if (rc)
+		return rc == -ENOMEM ? -ENOMEM : -EIO;
+	pthread_mutex_lock(&c->mu);
+	c->st.bytes_served += end - off;
+	pthread_mutex_unlock(&c->mu);
+	return (ssize_t)(end - off);
+}

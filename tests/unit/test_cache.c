@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_cache.c - virtual files and the shared chunk cache
+ *
+ * Writes a container with many small chunks to a temp file and reads it
+ * back through df11_vfile_read: whole, at random ranges, from 8 threads at
+ * once under a budget far smaller than the file, sequentially (read-ahead),
+ * then damaged (EIO for the damaged chunk only) and replaced (ESTALE).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "codec/container.h"
+#include "codec/df11.h"
+#include "test.h"
+
+struct buf {
+	uint8_t *p;
+	size_t len;
+};
+
+static int append(void *ctx, const void *b, size_t len, uint64_t *off)
+{
+	struct buf *d = ctx;
+	d->p = realloc(d->p, d->len + len);
+	memcpy(d->p + d->len, b, len);
+	*off = d->len;
+	d->len += len;
+	return 0;
+}
+
+/* an original file: BF16 weights, an F32 tensor and a gap */
+static struct buf make_original(uint64_t seed)
+{
+	const size_t nw = 600000, nf = 5000, gap = 13;
+	char json[512];
+	int n = snprintf(json, sizeof(json),
+			 "{\"__metadata__\":{\"format\":\"pt\"},"
+			 "\"w\":{\"dtype\":\"BF16\",\"shape\":[%zu],"
+			 "\"data_offsets\":[0,%zu]},"
+			 "\"f\":{\"dtype\":\"F32\",\"shape\":[%zu],"
+			 "\"data_offsets\":[%zu,%zu]}}",
+			 nw, 2 * nw, nf, 2 * nw + gap, 2 * nw + gap + 4 * nf);
+	size_t hl = (size_t)(n + 7) / 8 * 8;
+	struct buf b = {0};
+	b.len = 8 + hl + 2 * nw + gap + 4 * nf;
+	b.p = malloc(b.len);
+	for (int k = 0; k < 8; k++)
+		b.p[k] = (uint8_t)((uint64_t)hl >> (8 * k));
+	memset(b.p + 8, ' ', hl);
+	memcpy(b.p + 8, json, (size_t)n);
+	uint8_t *d = b.p + 8 + hl;
+	uint64_t s = seed;
+	for (size_t i = 0; i < nw; i++) {
+		double u1 = ((test_rand(&s) >> 11) + 1.0) / 9007199254740993.0;
+		double u2 = (test_rand(&s) >> 11) / 9007199254740992.0;
+		float f = (float)(0.02 * sqrt(-2 * log(u1)) *
+				  cos(6.283185307179586 * u2));
+		uint32_t u;
+		memcpy(&u, &f, 4);
+		d[2 * i] = (uint8_t)(u >> 16);
+		d[2 * i + 1] = (uint8_t)(u >> 24);
+	}
+	for (size_t i = 2 * nw; i < b.len - 8 - hl; i++)
+		d[i] = (uint8_t)test_rand(&s);
+	return b;
+}
+
+static void write_container(const char *path, const struct buf *orig)
+{
+	struct df11_ctw_opts o = {.chunk = 4096, .blocks_per_chunk = 2};
+	struct df11_ctw *w;
+	struct buf data = {0};
+	uint64_t hl = 0;
+	uint8_t *hdr;
+	size_t hdr_len;
+
+	for (int k = 0; k < 8; k++)
+		hl |= (uint64_t)orig->p[k] << (8 * k);
+	ASSERT_EQ(df11_ctw_new(&w, orig->p, 8 + hl, orig->len, &o, NULL, 0), 0);
+	for (size_t i = 0; i < df11_ctw_n_segments(w); i++) {
+		uint64_t off, len;
+		const struct df11_st_tensor *t;
+		df11_ctw_segment(w, i, &off, &len, &t);
+		ASSERT_EQ(df11_ctw_encode(w, i, orig->p + off, append, &data),
+			  0);
+	}
+	ASSERT_EQ(df11_ctw_header(w, data.len, &hdr, &hdr_len), 0);
+	FILE *f = fopen(path, "wb");
+	fwrite(hdr, 1, hdr_len, f);
+	fwrite(data.p, 1, data.len, f);
+	fclose(f);
+	free(hdr);
+	free(data.p);
+	df11_ctw_free(w);
+}
+
+struct reader {
+	struct df11_vfile *vf;
+	const struct buf *orig;
+	uint64_t seed;
+	int bad;
+};
+
+static void *random_reads(void *arg)
+{
+	struct reader *r = arg;
+	uint8_t *b = malloc(1 << 17);
+	for (int k = 0; k < 300; k++) {
+		uint64_t off = test_rand(&r->seed) % r->orig->len;
+		size_t len = 1 + test_rand(&r->seed) % (1 << 17);
+		ssize_t n = df11_vfile_read(r->vf, b, len, off, NULL);
+		size_t want =
+		    len < r->orig->len - off ? len : r->orig->len - off;
+		if (n != (ssize_t)want || memcmp(b, r->orig->p + off, want))
+			r->bad++;
+	}
+	free(b);
+	return NULL;
+}
+
+static struct df11_vfile *open_vf(struct df11_cache *c, const char *path)
+{
+	struct df11_vfile *vf = NULL;
+	int fd = open(path, O_RDONLY);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(df11_vfile_open(&vf, c, fd, path, NULL, 0), 0);
+	return vf;
+}
+
+static void test_reads(const char *path, const struct buf *orig)
+{
+	struct df11_cache_opts o = {
+	    .budget = 256 << 10, .workers = 2, .readahead = 64 << 10};
+	struct df11_cache *c;
+	struct df11_cache_stats st;
+	uint8_t *all = malloc(orig->len + 10);
+
+	ASSERT_EQ(df11_cache_new(&c, &o, NULL, NULL), 0);
+	struct df11_vfile *vf = open_vf(c, path);
+	ASSERT_EQ(df11_vfile_size(vf), orig->len);
+	/* whole file, sequentially in odd-sized pieces, with a cursor */
+	struct df11_cursor cur = {0};
+	for (uint64_t off = 0; off < orig->len;) {
+		ssize_t n = df11_vfile_read(vf, all + off, 77777, off, &cur);
+		ASSERT(n > 0);
+		if (n <= 0)
+			break;
+		off += (uint64_t)n;
+	}
+	ASSERT_MEM(all, orig->p, orig->len);
+	ASSERT_EQ(df11_vfile_read(vf, all, 10, orig->len, NULL), 0);
+	/* 8 threads of random reads */
+	pthread_t t[8];
+	struct reader r[8];
+	for (int k = 0; k < 8; k++) {
+		r[k] = (struct reader){vf, orig, 1000 + k, 0};
+		pthread_create(&t[k], NULL, random_reads, &r[k]);
+	}
+	for (int k = 0; k < 8; k++) {
+		pthread_join(t[k], NULL);
+		ASSERT_EQ(r[k].bad, 0);
+	}
+	df11_cache_stats(c, &st);
+	ASSERT(st.evictions > 0);
+	ASSERT(st.hits > 0);
+	ASSERT(st.readahead > 0);
+	ASSERT_EQ(st.errors, 0);
+	/* pinned chunks may pass the budget: 8 readers + 2 workers, 1 each */
+	uint64_t max_chunk = 2 * 2 * DF11_BLOCK_BITS;
+	ASSERT(st.peak <= st.budget + 10 * max_chunk);
+	printf("  budget %llu, peak %llu, hits %llu, misses %llu, "
+	       "evictions %llu, read-ahead %llu\n",
+	       (unsigned long long)st.budget, (unsigned long long)st.peak,
+	       (unsigned long long)st.hits, (unsigned long long)st.misses,
+	       (unsigned long long)st.evictions,
+	       (unsigned long long)st.readahead);
+	df11_vfile_put(vf);
+	df11_cache_free(c);
+	free(all);
+}
+
+/* flip one byte in the middle of the file; only its chunk fails */
+static void test_damage(const char *path, const struct buf *orig)
+{
+	struct df11_cache *c;
+	struct stat sb;
+	uint8_t *all = malloc(orig->len);
+
+	ASSERT_EQ(df11_cache_new(&c, NULL, NULL, NULL), 0);
+	struct df11_vfile *old = open_vf(c, path);
+	stat(path, &sb);
+	int fd = open(path, O_RDWR);
+	uint8_t x;
+	off_t at = sb.st_size / 2; /* inside sign_mantissa */
+	pread(fd, &x, 1, at);
+	x ^= 0x10;
+	pwrite(fd, &x, 1, at);
+	close(fd);
+	/* the handle opened before the change refuses to read */
+	ASSERT_EQ(df11_vfile_read(old, all, 100, 0, NULL), -ESTALE);
+	df11_vfile_put(old);
+
+	struct df11_vfile *vf = open_vf(c, path);
+	uint64_t good = 0, bad = 0, step = 4096;
+	for (uint64_t off = 0; off < orig->len; off += step) {
+		ssize_t n = df11_vfile_read(vf, all, step, off, NULL);
+		if (n < 0) {
+			ASSERT_EQ(n, -EIO);
+			bad++;
+		} else {
+			ASSERT_MEM(all, orig->p + off, (size_t)n);
+			good++;
+		}
+	}
+	ASSERT(bad >= 1);
+	ASSERT(good > bad);
+	df11_vfile_put(vf);
+	df11_cache_free(c);
+	free(all);
+}
+
+static void test_not_container(const struct buf *orig)
+{
+	struct df11_cache *c;
+	struct df11_vfile *vf;
+	char path[] = "/tmp/df11-plain-XXXXXX";
+	int fd = mkstemp(path);
+
+	write(fd, orig->p, orig->len);
+	ASSERT_EQ(df11_cache_new(&c, NULL, NULL, NULL), 0);
+	ASSERT_EQ(df11_vfile_open(&vf, c, fd, path, NULL, 0), -ENOTSUP);
+	unlink(path);
+	df11_cache_free(c);
+}
+
+int main(void)
+{
+	char path[] = "/tmp/df11-cache-XXXXXX";
+	int fd = mkstemp(path);
+	struct buf orig = make_original(7);
+
+	close(fd);
+	write_container(path, &orig);
+	test_reads(path, &orig);
+	test_damage(path, &orig);
+	test_not_container(&orig);
+	unlink(path);
+	free(orig.p);
+	TEST_DONE();
+}
