@@ -20,11 +20,12 @@ echo
 echo "== df11 tool on a generated 256 MiB model ($ncpu CPUs)"
 "$B/df11-genmodel" -s 5 -S 256M -n 2 "$T/src" >/dev/null
 bytes=$(du -sb "$T/src" | cut -f1)
-secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); calc "$t1 - $t0"; }
 cat "$T/src"/*.safetensors >/dev/null
 base=$(secs sh -c "cat '$T'/src/*.safetensors")
 printf '%-34s %8s %10s %10s\n' "" "seconds" "MB/s" "x cat"
-row() { printf '%-34s %8.3f %10.1f %10.3f\n' "$1" "$2" "$(echo "$bytes / $2 / 1000000" | bc -l)" "$(echo "$base / $2" | bc -l)"; }
+row() { printf '%-34s %8.3f %10.1f %10.3f\n' "$1" "$2" "$(calc "$bytes / $2 / 1000000")" "$(calc "$base / $2")"; }
 row "cat (page cache, baseline)" "$base"
 for j in 1 "$ncpu"; do
 	rm -rf "$T/d" "$T/r"
@@ -33,7 +34,7 @@ for j in 1 "$ncpu"; do
 	row "verify -j $j" "$(secs "$B/df11" verify -q -j "$j" "$T/d")"
 done
 stored=$(du -sb "$T/d" | cut -f1)
-echo "stored $stored of $bytes bytes: $(echo "scale=4; $stored / $bytes" | bc -l)"
+echo "stored $stored of $bytes bytes: $(calc "$stored / $bytes")"
 "$B/df11" info "$T/d" | tail -n 3
 rm -rf "$T/src" "$T/d" "$T/r"
 
