@@ -9,11 +9,11 @@ PKGS     := jansson liblz4 libxxhash
 WERROR   ?=
 SAN      ?=
 
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+OPT      ?= -O2 -g
+override CFLAGS += $(OPT) -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -D_FILE_OFFSET_BITS=64 \
             -D_GNU_SOURCE -pthread -I. $(WERROR) $(SAN)
-CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+override CFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -llz4 -lxxhash) -lpthread -lm
 LDFLAGS  += $(SAN)
 
@@ -124,7 +124,7 @@ manlint:
 asan:
 	$(MAKE) BUILD=build-asan CC=clang \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  CFLAGS="-O1 -g" check
+	  OPT="-O1 -g" check
 
 ## fuzz: build libFuzzer targets (clang) and fuzz each for FUZZ_SECONDS (60)
 FUZZ_SECONDS ?= 60

@@ -266,43 +266,45 @@ static inline void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/*
+ * One pass over the weights: no histogram is needed here, since the caller
+ * sized the buffers with df11_code_sizes(). The gaps of a block are zeroed
+ * when its first code is written (5-bit entries are OR-ed in), and the
+ * sizes that depend on the total bit count are settled at the end.
+ */
 int df11_encode(const struct df11_code *c, const void *w, size_t n,
 		const struct df11_enc_out *o)
 {
 	const uint8_t *p = w;
 	uint64_t tab[256]; /* code << 8 | len */
-	uint64_t acc = 0, total = 0, next_chunk = 0, nb, started = 0;
+	uint64_t acc = 0, total = 0, next_chunk = 0, started = 0, nb;
 	unsigned nacc = 0;
 	uint8_t *enc = o->enc;
-	uint64_t hist[256] = {0};
-	struct df11_sizes sz;
-	int rc;
 
 	if (n > DF11_MAX_UNIT_ELEMS)
 		return -EOVERFLOW;
-	df11_hist(w, n, hist);
-	if ((rc = df11_code_sizes(c, hist, &sz)))
-		return rc;
-	nb = sz.n_blocks;
 	for (int e = 0; e < 256; e++)
 		tab[e] = (uint64_t)c->code[e] << 8 | c->len[e];
-	memcpy(o->luts, c->luts, sz.luts);
-	memset(o->gaps, 0, sz.gaps);
+	memcpy(o->luts, c->luts, (size_t)c->n_luts * 256);
 
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *x = p + 2 * i;
 		uint64_t t = tab[df11_exp_of(x)];
 		unsigned l = t & 0xFF;
 
+		if (__builtin_expect(!l, 0))
+			return -EINVAL; /* an exponent the code cannot say */
 		o->sm[i] = (uint8_t)df11_sm_of(x);
 		if (total >= next_chunk) { /* first code of a new chunk */
 			uint64_t ch = total >> 6;
-			df11_gap_put(o->gaps, ch, total & 63);
 			if (!(ch & (DF11_THREADS - 1))) {
-				df11_put_le32(o->op + 4 * (ch / DF11_THREADS),
-					      (uint32_t)i);
-				started = ch / DF11_THREADS + 1;
+				uint64_t b = ch / DF11_THREADS;
+				memset(o->gaps + DF11_GAPS_PER_BLOCK * b, 0,
+				       DF11_GAPS_PER_BLOCK);
+				df11_put_le32(o->op + 4 * b, (uint32_t)i);
+				started = b + 1;
 			}
+			df11_gap_put(o->gaps, ch, total & 63);
 			next_chunk = (ch + 1) << 6;
 		}
 		acc = acc << l | t >> 8;
@@ -320,8 +322,13 @@ int df11_encode(const struct df11_code *c, const void *w, size_t n,
 	}
 	if (nacc)
 		*enc++ = (uint8_t)(acc << (8 - nacc));
+	nb = ((total + 7) / 8 + DF11_BLOCK_BYTES - 1) / DF11_BLOCK_BYTES;
 	/* the last block may hold no code start; the end entry is n */
-	for (uint64_t b = started; b <= nb; b++)
+	for (uint64_t b = started; b <= nb; b++) {
+		if (b < nb)
+			memset(o->gaps + DF11_GAPS_PER_BLOCK * b, 0,
+			       DF11_GAPS_PER_BLOCK);
 		df11_put_le32(o->op + 4 * b, (uint32_t)n);
+	}
 	return 0;
 }
