@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs/file.c - open, read and release of regular files
+ *
+ * A container is read through its virtual file: df11_vfile_read fills a
+ * per-thread buffer (up to the 1 MiB a read request may ask for) that is
+ * replied with fuse_reply_buf. Any other file is read from the source: a
+ * descriptor opened at open time is handed to fuse_reply_data, which
+ * reads (or splices) straight from it.
+ *
+ * Page cache: every open keeps the kernel's cached pages (keep_cache)
+ * unless the source changed since the previous open of the same inode,
+ * so a rewritten source is never served from stale pages. Never
+ * direct_io: loaders mmap safetensors files.
+ *
+ * Each handle carries the struct df11_cursor the cache uses to see a
+ * sequential reader. The cache wants one reader per cursor at a time, and
+ * the kernel sends concurrent reads on one handle (asynchronous
+ * read-ahead, page faults of several threads); a read that finds the
+ * cursor busy goes without it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+/**
+ * struct df11fs_handle - one open file.
+ * @vf:     the virtual file (a reference), or NULL for a plain file
+ * @fd:     the source descriptor of a plain file, else -1
+ * @in:     the inode (for log lines)
+ * @lock:   guards @busy and @stale_logged
+ * @busy:   a read is using @cur
+ * @cur:    read-ahead state of this open file
+ * @prev, @next: the filesystem's list of open handles (fs->lock)
+ */
+struct df11fs_handle {
+	struct df11_vfile *vf;
+	int fd;
+	struct df11fs_inode *in;
+	pthread_mutex_t lock;
+	int busy;
+	int stale_logged;
+	struct df11_cursor cur;
+	struct df11fs_handle *prev, *next;
+};
+
+/* One buffer per FUSE worker thread, freed when the thread ends. */
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+
+struct thread_buf {
+	size_t len;
+	char data[];
+};
+
+static void buf_key_make(void)
+{
+	if (pthread_key_create(&buf_key, free) != 0)
+		abort(); /* only at start-up, with no key left: cannot run */
+}
+
+static void *thread_buf(size_t len)
+{
+	struct thread_buf *b;
+
+	pthread_once(&buf_once, buf_key_make);
+	b = pthread_getspecific(buf_key);
+	if (b && b->len >= len)
+		return b->data;
+	free(b);
+	pthread_setspecific(buf_key, NULL);
+	if (len < DF11FS_MAX_READ)
+		len = DF11FS_MAX_READ;
+	b = malloc(sizeof(*b) + len);
+	if (!b)
+		return NULL;
+	b->len = len;
+	pthread_setspecific(buf_key, b);
+	return b->data;
+}
+
+static void handle_free(struct df11fs_handle *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	df11_vfile_put(h->vf);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static void handle_link(struct df11fs *fs, struct df11fs_handle *h)
+{
+	pthread_mutex_lock(&fs->lock);
+	h->next = fs->handles;
+	if (h->next)
+		h->next->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void handle_unlink(struct df11fs *fs, struct df11fs_handle *h)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void df11fs_handles_free_all(struct df11fs *fs)
+{
+	struct df11fs_handle *h, *next;
+
+	pthread_mutex_lock(&fs->lock);
+	h = fs->handles;
+	fs->handles = NULL;
+	pthread_mutex_unlock(&fs->lock);
+	for (; h; h = next) {
+		next = h->next;
+		handle_free(h);
+	}
+}
+
+void df11fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct df11fs *fs = df11fs_from_req(req);
+	struct df11fs_inode *in = df11fs_inode_get(&fs->itab, ino);
+	struct df11fs_handle *h;
+	int rc, changed;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h || pthread_mutex_init(&h->lock, NULL) != 0) {
+		free(h);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->fd = -1;
+	h->in = in;
+	rc = df11fs_inode_open(&fs->itab, in, &h->vf, &changed);
+	if (rc == 0 && !h->vf) {
+		h->fd = df11fs_inode_reopen(in, O_RDONLY);
+		rc = h->fd < 0 ? h->fd : 0;
+	}
+	if (rc) {
+		if (rc == -EIO)
+			df11fs_log(LOG_ERR,
+				   "cannot open '%s': broken container",
+				   in->path);
+		handle_free(h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (changed)
+		df11fs_log(LOG_DEBUG, "'%s': source changed, dropping pages",
+			   in->path);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = !changed;
+	fi->direct_io = 0;
+	handle_link(fs, h);
+	if (fuse_reply_open(req, fi) != 0) {
+		/* interrupted: the kernel will send no release */
+		handle_unlink(fs, h);
+		handle_free(h);
+	}
+}
+
+/* Take the handle's cursor if no other read has it. */
+static struct df11_cursor *cursor_take(struct df11fs_handle *h)
+{
+	struct df11_cursor *cur = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (!h->busy) {
+		h->busy = 1;
+		cur = &h->cur;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return cur;
+}
+
+static void cursor_give(struct df11fs_handle *h, struct df11_cursor *cur)
+{
+	if (!cur)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->busy = 0;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Map a virtual-file read error to the reply; log a changed source once. */
+static int read_error(struct df11fs_handle *h, ssize_t rc)
+{
+	int first;
+
+	if (rc == -ENOMEM)
+		return ENOMEM;
+	if (rc == -ESTALE) {
+		pthread_mutex_lock(&h->lock);
+		first = !h->stale_logged;
+		h->stale_logged = 1;
+		pthread_mutex_unlock(&h->lock);
+		if (first) /* the cache logs every failed read at LOG_ERR */
+			df11fs_log(LOG_DEBUG, "'%s': source changed while open",
+				   h->in->path);
+	}
+	/* the cache already logged decode and checksum failures */
+	return EIO;
+}
+
+static void read_vfile(fuse_req_t req, struct df11fs_handle *h, size_t size,
+		       off_t off)
+{
+	struct df11_cursor *cur;
+	uint64_t end = df11_vfile_size(h->vf);
+	ssize_t n;
+	void *buf;
+
+	if (off < 0 || (uint64_t)off >= end || size == 0) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > end - (uint64_t)off)
+		size = (size_t)(end - (uint64_t)off);
+	buf = thread_buf(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	cur = cursor_take(h);
+	n = df11_vfile_read(h->vf, buf, size, (uint64_t)off, cur);
+	cursor_give(h, cur);
+	if (n < 0)
+		fuse_reply_err(req, read_error(h, n));
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+void df11fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct df11fs_handle *h = (struct df11fs_handle *)(uintptr_t)fi->fh;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+	(void)ino;
+	if (h->vf) {
+		read_vfile(req, h, size, off);
+		return;
+	}
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = h->fd;
+	bv.buf[0].pos = off;
+	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+void df11fs_op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct df11fs *fs = df11fs_from_req(req);
+	struct df11fs_handle *h = (struct df11fs_handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	handle_unlink(fs, h);
+	handle_free(h);
+	fuse_reply_err(req, 0);
+}

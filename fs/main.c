@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs/main.c - the df11fs daemon: checks, mount, session loop, shutdown
+ *
+ * Order matters: the source is opened and checked before anything is
+ * mounted (mounting itself scans nothing); the process daemonizes after
+ * the mount succeeded (so mount(8) sees a failure as an exit status) and
+ * before any thread exists (fork keeps only the calling thread); then the
+ * cache and its workers start, and the multi-threaded loop runs until the
+ * filesystem is unmounted or SIGINT, SIGTERM or SIGHUP arrives.
+ *
+ * Exit status: 0 clean unmount, 1 runtime or mount failure, 2 usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+
+/* Many inodes hold an O_PATH descriptor: allow as many as permitted. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Replace *@path by its absolute, resolved form. Return: 0 or -errno. */
+static int resolve(char **path)
+{
+	char *abs = realpath(*path, NULL);
+
+	if (!abs)
+		return -errno;
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
+/*
+ * SOURCE must be a readable directory, MOUNTPOINT a directory outside it.
+ * Return: an O_PATH descriptor of SOURCE, or -1 (reported).
+ */
+static int check_paths(struct df11fs_conf *c)
+{
+	const char *what = c->source;
+	size_t n;
+	int fd, rc;
+	struct stat st;
+
+	rc = resolve(&c->source);
+	if (rc)
+		goto fail;
+	fd = open(c->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	close(fd);
+	what = c->mountpoint;
+	rc = resolve(&c->mountpoint);
+	if (rc == 0 && stat(c->mountpoint, &st) != 0)
+		rc = -errno;
+	else if (rc == 0 && !S_ISDIR(st.st_mode))
+		rc = -ENOTDIR;
+	if (rc)
+		goto fail;
+	n = strlen(c->source);
+	if (strncmp(c->mountpoint, c->source, n) == 0 &&
+	    c->mountpoint[n] == '/') {
+		df11fs_log(LOG_ERR, "mountpoint '%s' is inside source '%s'",
+			   c->mountpoint, c->source);
+		return -1;
+	}
+	fd = open(c->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		what = c->source;
+		goto fail;
+	}
+	return fd;
+
+fail:
+	df11fs_log(LOG_ERR, "cannot use '%s': %s", what, strerror(-rc));
+	return -1;
+}
+
+/* Options every mount gets. Return: 0 or -1 (out of memory). */
+static int add_mount_opts(const struct df11fs_conf *c, struct fuse_args *args)
+{
+	char *opts = NULL, *fsname = NULL;
+	char max_read[32];
+	int rc = -1;
+
+	snprintf(max_read, sizeof(max_read), "max_read=%u", DF11FS_MAX_READ);
+	if (asprintf(&fsname, "fsname=%s", c->source) < 0) {
+		fsname = NULL;
+		goto out;
+	}
+	if (fuse_opt_add_opt(&opts, "ro") || /* last word: never rw */
+	    fuse_opt_add_opt(&opts, "default_permissions") ||
+	    fuse_opt_add_opt(&opts, "subtype=df11fs") ||
+	    fuse_opt_add_opt(&opts, max_read) ||
+	    fuse_opt_add_opt_escaped(&opts, fsname) ||
+	    fuse_opt_add_arg(args, "-o") || fuse_opt_add_arg(args, opts))
+		goto out;
+	rc = 0;
+out:
+	free(fsname);
+	free(opts);
+	return rc;
+}
+
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+				      (s[3] - '0'));
+			s += 3;
+		} else {
+			*d++ = *s;
+		}
+	}
+	*d = '\0';
+}
+
+/* The device (major:minor) of the df11fs mount on @mnt, from mountinfo. */
+static int mount_dev(const char *mnt, unsigned *maj, unsigned *min)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, *sep;
+	char path[PATH_MAX + 1], type[64];
+	size_t cap = 0;
+	unsigned a, b;
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		sep = strstr(line, " - ");
+		if (!sep ||
+		    sscanf(line, "%*u %*u %u:%u %*s %4096s", &a, &b, path) !=
+			3 ||
+		    sscanf(sep, " - %63s", type) != 1)
+			continue;
+		unescape(path);
+		if (strcmp(path, mnt) == 0 &&
+		    strcmp(type, "fuse.df11fs") == 0) {
+			*maj = a; /* the last one is on top */
+			*min = b;
+			found = 0;
+		}
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+void df11fs_set_readahead(const char *mnt, unsigned kb)
+{
+	char path[64], val[32];
+	unsigned maj, min;
+	int fd, len, rc;
+
+	rc = mount_dev(mnt, &maj, &min);
+	if (rc) {
+		df11fs_log(LOG_DEBUG, "cannot find '%s' in mountinfo: %s", mnt,
+			   strerror(-rc));
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", maj,
+		 min);
+	len = snprintf(val, sizeof(val), "%u\n", kb);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, val, (size_t)len) != len)
+		df11fs_log(LOG_DEBUG, "cannot set '%s' to %u: %s", path, kb,
+			   strerror(errno));
+	else
+		df11fs_log(LOG_DEBUG, "kernel read-ahead %u KiB ('%s')", kb,
+			   path);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int session_loop(struct fuse_session *se, const struct df11fs_conf *c)
+{
+	struct fuse_loop_config *cfg;
+	int rc;
+
+	if (c->single)
+		return fuse_session_loop(se);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	fuse_loop_cfg_set_max_threads(cfg, c->threads);
+	if (c->idle_threads)
+		fuse_loop_cfg_set_idle_threads(cfg, c->idle_threads);
+	rc = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return rc;
+}
+
+/* Mounted and daemonized: start the cache, serve, unmount. */
+static int serve(struct df11fs *fs, struct fuse_session *se,
+		 const struct df11fs_conf *c)
+{
+	int rc;
+
+	rc = df11_cache_new(&fs->cache, &c->cache, df11fs_cache_log, NULL);
+	if (rc) {
+		df11fs_log(LOG_ERR, "cannot start the cache: %s",
+			   strerror(-rc));
+		return EXIT_RUNTIME;
+	}
+	fs->itab.cache = fs->cache;
+	df11fs_log(LOG_DEBUG, "serving '%s' on '%s'", c->source, c->mountpoint);
+	rc = session_loop(se, c);
+	/* > 0: the signal that ended the loop; < 0: an error */
+	if (rc < 0) {
+		df11fs_log(LOG_ERR, "session ended: %s", strerror(-rc));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int run(struct df11fs_conf *c, struct fuse_args *args)
+{
+	struct fuse_lowlevel_ops ops;
+	struct fuse_session *se;
+	struct df11fs fs;
+	int status = EXIT_RUNTIME, root_fd;
+
+	raise_nofile();
+	memset(&fs, 0, sizeof(fs));
+	fs.attr_timeout = c->attr_timeout;
+	fs.debug = c->debug;
+	fs.kernel_ra_kb =
+	    (unsigned)(c->kernel_ra >> 10 > UINT_MAX ? UINT_MAX
+						     : c->kernel_ra >> 10);
+	root_fd = check_paths(c);
+	if (root_fd < 0)
+		return EXIT_RUNTIME;
+	fs.mountpoint = c->mountpoint; /* resolved now */
+	if (pthread_mutex_init(&fs.lock, NULL) != 0) {
+		close(root_fd);
+		return EXIT_RUNTIME;
+	}
+	if (df11fs_itable_init(&fs.itab, root_fd) != 0) {
+		df11fs_log(LOG_ERR, "out of memory");
+		goto out_lock;
+	}
+	if (add_mount_opts(c, args) != 0) {
+		df11fs_log(LOG_ERR, "out of memory");
+		goto out_itab;
+	}
+	df11fs_ops_fill(&ops);
+	se = fuse_session_new(args, &ops, sizeof(ops), &fs);
+	if (!se) {
+		status = EXIT_USAGE; /* libfuse said why */
+		goto out_itab;
+	}
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, c->mountpoint) != 0) {
+		df11fs_log(LOG_ERR, "cannot mount '%s' on '%s'", c->source,
+			   c->mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(c->foreground) != 0)
+		goto out_unmount;
+	if (!c->foreground)
+		df11fs_log_to_syslog();
+	status = serve(&fs, se, c);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	df11fs_handles_free_all(&fs);
+out_itab:
+	df11fs_itable_destroy(&fs.itab);
+	df11_cache_free(fs.cache);
+out_lock:
+	pthread_mutex_destroy(&fs.lock);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct df11fs_conf conf;
+	struct fuse_args args;
+	int rc, status;
+
+	df11fs_log_install();
+	rc = df11fs_opts_parse(argc, argv, &conf, &args);
+	if (rc == DF11FS_OPTS_EXIT)
+		status = 0;
+	else if (rc != 0)
+		status = EXIT_USAGE;
+	else if (conf.fake)
+		status = 0;
+	else {
+		df11fs_log_debug(conf.debug);
+		status = run(&conf, &args);
+	}
+	fuse_opt_free_args(&args);
+	df11fs_conf_free(&conf);
+	return status;
+}

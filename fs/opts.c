@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs/opts.c - the df11fs command line
+ *
+ *   df11fs [-f] [-d] [-s] [-o opt[,opt...]] SOURCE MOUNTPOINT
+ *
+ * Our options (cache_size=, workers=, readahead=, kernel_readahead=,
+ * threads=, max_idle_threads=, attr_timeout=) are taken out; libfuse's
+ * own (allow_other, debug, ...) are left for fuse_session_new, which
+ * rejects what nobody knows. The options an fstab line or mount(8) add
+ * that mean nothing to a FUSE mount are dropped, so that
+ *
+ *   /srv/df11 /mnt/models fuse.df11fs ro,allow_other,cache_size=4G 0 0
+ *
+ * works through mount.fuse3, and through /sbin/mount.fuse.df11fs linked
+ * to df11fs (then argv[0] starts with "mount." and mount(8)'s flags -s,
+ * -n, -v, -t TYPE, -N NS are accepted; -f there means "fake"). The mount
+ * is always read-only: "rw" is dropped and "ro" added.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_i.h"
+
+/* What fuse_opt_parse fills; strings are parsed and checked afterwards. */
+struct raw_opts {
+	struct df11fs_conf *conf;
+	char *cache_size, *workers, *readahead, *kernel_ra, *threads;
+	char *idle_threads, *attr_timeout;
+	char *type, *ns; /* mount(8) -t and -N, ignored */
+	int helper, help, version, n_pos;
+};
+
+enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_SINGLE, KEY_DROP };
+
+#define RAW(t, f)                                                              \
+	{                                                                      \
+		t, offsetof(struct raw_opts, f), 0                             \
+	}
+
+static const struct fuse_opt opt_spec[] = {
+    RAW("cache_size=%s", cache_size),
+    RAW("workers=%s", workers),
+    RAW("readahead=%s", readahead),
+    RAW("kernel_readahead=%s", kernel_ra),
+    RAW("threads=%s", threads),
+    RAW("max_threads=%s", threads),
+    RAW("max_idle_threads=%s", idle_threads),
+    RAW("attr_timeout=%s", attr_timeout),
+    RAW("-t %s", type),
+    RAW("-N %s", ns),
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-V", KEY_VERSION),
+    FUSE_OPT_KEY("--version", KEY_VERSION),
+    FUSE_OPT_KEY("-f", KEY_FG),
+    FUSE_OPT_KEY("-d", KEY_DEBUG),
+    FUSE_OPT_KEY("debug", KEY_DEBUG),
+    FUSE_OPT_KEY("-s", KEY_SINGLE),
+    FUSE_OPT_KEY("-n", KEY_DROP),
+    FUSE_OPT_KEY("-v", KEY_DROP),
+    FUSE_OPT_KEY("clone_fd", KEY_DROP), /* always on */
+    /* fstab and mount(8) options with no meaning here */
+    FUSE_OPT_KEY("rw", KEY_DROP),
+    FUSE_OPT_KEY("ro", KEY_DROP),
+    FUSE_OPT_KEY("defaults", KEY_DROP),
+    FUSE_OPT_KEY("auto", KEY_DROP),
+    FUSE_OPT_KEY("noauto", KEY_DROP),
+    FUSE_OPT_KEY("user", KEY_DROP),
+    FUSE_OPT_KEY("nouser", KEY_DROP),
+    FUSE_OPT_KEY("users", KEY_DROP),
+    FUSE_OPT_KEY("owner", KEY_DROP),
+    FUSE_OPT_KEY("group", KEY_DROP),
+    FUSE_OPT_KEY("_netdev", KEY_DROP),
+    FUSE_OPT_KEY("nofail", KEY_DROP),
+    FUSE_OPT_KEY("comment=", KEY_DROP),
+    FUSE_OPT_END,
+};
+
+#define USAGE "usage: df11fs [-f] [-d] [-s] [-o opt[,opt...]] SOURCE MOUNTPOINT"
+
+static void usage(void)
+{
+	printf(USAGE
+	       "\n"
+	       "\n"
+	       "Mounts SOURCE, a directory of df11 models, read-only on "
+	       "MOUNTPOINT;\n"
+	       "df11 containers appear as the original BF16 safetensors "
+	       "files.\n"
+	       "\n"
+	       "options:\n"
+	       "  -h, --help             print this help and exit\n"
+	       "  -V, --version          print the version and exit\n"
+	       "  -f                     stay in the foreground\n"
+	       "  -d, -o debug           log every request (implies -f)\n"
+	       "  -s                     single-threaded\n"
+	       "  -o cache_size=SIZE     decoded bytes to keep (default 1G)\n"
+	       "  -o workers=N           read-ahead decode threads "
+	       "(default: CPUs)\n"
+	       "  -o readahead=SIZE      bytes decoded ahead of a sequential "
+	       "reader\n"
+	       "                         (default 32M)\n"
+	       "  -o kernel_readahead=SIZE  the mount's kernel read-ahead, "
+	       "set when\n"
+	       "                         permitted (default 1M; 0: kernel's)\n"
+	       "  -o threads=N           most FUSE worker threads (default "
+	       "16)\n"
+	       "  -o max_idle_threads=N  most idle FUSE worker threads\n"
+	       "  -o attr_timeout=SECS   attribute and entry cache time "
+	       "(default 1)\n"
+	       "SIZE takes a K, M, G or T suffix (powers of 1024).\n"
+	       "\n");
+}
+
+static int opt_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct raw_opts *r = data;
+
+	(void)outargs;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (r->n_pos == 0)
+			r->conf->source = strdup(arg);
+		else if (r->n_pos == 1)
+			r->conf->mountpoint = strdup(arg);
+		else {
+			df11fs_log(LOG_ERR, "unexpected argument '%s'", arg);
+			return -1;
+		}
+		r->n_pos++;
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		return strncmp(arg, "x-", 2) == 0 ? 0 : 1;
+	case KEY_HELP:
+		r->help = 1;
+		return 0;
+	case KEY_VERSION:
+		r->version = 1;
+		return 0;
+	case KEY_FG:
+		if (r->helper)
+			r->conf->fake = 1; /* mount -f: fake */
+		else
+			r->conf->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		r->conf->debug = 1;
+		r->conf->foreground = 1;
+		return 1; /* libfuse logs every request too */
+	case KEY_SINGLE:
+		if (!r->helper) /* mount -s: sloppy */
+			r->conf->single = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* "4G" -> 4 << 30. Return: 0 or -EINVAL. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (shift && (end[0] == 'i' || end[0] == 'I') &&
+	    (end[1] == 'B' || end[1] == 'b'))
+		end += 2;
+	else if (shift && (*end == 'B' || *end == 'b'))
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Check and convert the option strings into @c. Return: 0 or -1. */
+static int convert(const struct raw_opts *r, struct df11fs_conf *c)
+{
+	const char *bad = NULL;
+	unsigned v;
+	char *end;
+
+	if (r->cache_size && parse_size(r->cache_size, &c->cache.budget))
+		bad = "cache_size";
+	if (r->readahead && parse_size(r->readahead, &c->cache.readahead))
+		bad = "readahead";
+	if (r->kernel_ra && (parse_size(r->kernel_ra, &c->kernel_ra) ||
+			     c->kernel_ra > (1u << 30)))
+		bad = "kernel_readahead";
+	if (r->workers && parse_uint(r->workers, 1024, &c->cache.workers))
+		bad = "workers";
+	if (r->threads && (parse_uint(r->threads, 4096, &v) || v == 0))
+		bad = "threads";
+	else if (r->threads)
+		c->threads = v;
+	if (r->idle_threads &&
+	    parse_uint(r->idle_threads, 4096, &c->idle_threads))
+		bad = "max_idle_threads";
+	if (r->attr_timeout) {
+		c->attr_timeout = strtod(r->attr_timeout, &end);
+		if (*end || end == r->attr_timeout || !(c->attr_timeout >= 0))
+			bad = "attr_timeout";
+	}
+	if (bad) {
+		df11fs_log(LOG_ERR, "invalid value for option '%s'", bad);
+		return -1;
+	}
+	return 0;
+}
+
+static void raw_free(struct raw_opts *r)
+{
+	free(r->cache_size);
+	free(r->workers);
+	free(r->readahead);
+	free(r->kernel_ra);
+	free(r->threads);
+	free(r->idle_threads);
+	free(r->attr_timeout);
+	free(r->type);
+	free(r->ns);
+}
+
+int df11fs_opts_parse(int argc, char **argv, struct df11fs_conf *conf,
+		      struct fuse_args *args)
+{
+	const char *prog = strrchr(argv[0], '/');
+	struct raw_opts r;
+	int rc = DF11FS_OPTS_USAGE;
+
+	memset(conf, 0, sizeof(*conf));
+	conf->kernel_ra = 1u << 20;
+	conf->threads = 16;
+	conf->attr_timeout = 1.0;
+	memset(&r, 0, sizeof(r));
+	r.conf = conf;
+	prog = prog ? prog + 1 : argv[0];
+	r.helper = strncmp(prog, "mount.", 6) == 0;
+	*args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+
+	if (fuse_opt_parse(args, &r, opt_spec, opt_proc) != 0)
+		goto out;
+	if (r.help) {
+		usage();
+		printf("libfuse options:\n");
+		fflush(stdout);
+		fuse_lowlevel_help();
+		rc = DF11FS_OPTS_EXIT;
+		goto out;
+	}
+	if (r.version) {
+		printf("df11fs version %s\nlibfuse version %s\n",
+		       DF11FS_VERSION, fuse_pkgversion());
+		rc = DF11FS_OPTS_EXIT;
+		goto out;
+	}
+	if (r.n_pos != 2) {
+		df11fs_log(LOG_ERR, "%s",
+			   r.n_pos ? "missing MOUNTPOINT" : "missing SOURCE");
+		fprintf(stderr, "%s\nTry 'df11fs --help'.\n", USAGE);
+		goto out;
+	}
+	if (convert(&r, conf) != 0)
+		goto out;
+	rc = 0;
+out:
+	raw_free(&r);
+	return rc;
+}
+
+void df11fs_conf_free(struct df11fs_conf *conf)
+{
+	free(conf->source);
+	free(conf->mountpoint);
+	conf->source = conf->mountpoint = NULL;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs/xattr.c - user.df11.* extended attributes
+ *
+ * The root directory carries the cache's counters (df11_cache_stats), a
+ * container its sizes; values are decimal ASCII without a newline, so
+ * `getfattr -d -m user.df11 /mnt/models` shows them. No other attribute
+ * exists (ENODATA); the source's own attributes are not passed through.
+ *
+ *   root:       user.df11.cache_budget, cache_used, cache_peak, hits,
+ *               misses, waits, evictions, readahead, errors, bytes_served,
+ *               bytes_decoded, decode_gbps, decoder
+ *   container:  user.df11.size (original bytes), user.df11.stored (bytes
+ *               on disk), user.df11.ratio (stored / size)
+ *   broken:     user.df11.error (why it cannot be read)
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs_i.h"
+
+#define PFX "user.df11."
+
+static const char *const root_names[] = {
+    "cache_budget",  "cache_used",  "cache_peak", "hits",   "misses",
+    "waits",	     "evictions",   "readahead",  "errors", "bytes_served",
+    "bytes_decoded", "decode_gbps", "decoder",
+};
+
+static const char *const file_names[] = {"size", "stored", "ratio"};
+
+#define N_ROOT (sizeof(root_names) / sizeof(root_names[0]))
+#define N_FILE (sizeof(file_names) / sizeof(file_names[0]))
+
+/* Value of root attribute @name into @buf. Return: length or -ENODATA. */
+static int root_value(struct df11fs *fs, const char *name, char *buf,
+		      size_t len)
+{
+	struct df11_cache_stats st;
+	const uint64_t *v = NULL;
+
+	df11_cache_stats(fs->cache, &st);
+	if (strcmp(name, "cache_budget") == 0)
+		v = &st.budget;
+	else if (strcmp(name, "cache_used") == 0)
+		v = &st.used;
+	else if (strcmp(name, "cache_peak") == 0)
+		v = &st.peak;
+	else if (strcmp(name, "hits") == 0)
+		v = &st.hits;
+	else if (strcmp(name, "misses") == 0)
+		v = &st.misses;
+	else if (strcmp(name, "waits") == 0)
+		v = &st.waits;
+	else if (strcmp(name, "evictions") == 0)
+		v = &st.evictions;
+	else if (strcmp(name, "readahead") == 0)
+		v = &st.readahead;
+	else if (strcmp(name, "errors") == 0)
+		v = &st.errors;
+	else if (strcmp(name, "bytes_served") == 0)
+		v = &st.bytes_served;
+	else if (strcmp(name, "bytes_decoded") == 0)
+		v = &st.bytes_decoded;
+	if (v)
+		return snprintf(buf, len, "%" PRIu64, *v);
+	if (strcmp(name, "decode_gbps") == 0)
+		return snprintf(buf, len, "%.3f",
+				st.decode_ns ? (double)st.bytes_decoded /
+						   (double)st.decode_ns
+					     : 0.0);
+	if (strcmp(name, "decoder") == 0)
+		return snprintf(buf, len, "cpu");
+	return -ENODATA;
+}
+
+/* Value of file attribute @name of @in. Return: length or -ENODATA. */
+static int file_value(struct df11fs *fs, struct df11fs_inode *in,
+		      const char *name, char *buf, size_t len)
+{
+	struct df11_vfile *vf;
+	uint64_t size, stored;
+
+	if (strcmp(name, "error") == 0)
+		return df11fs_inode_why(in, buf, len);
+	vf = df11fs_inode_vfile(&fs->itab, in);
+	if (!vf)
+		return -ENODATA;
+	size = df11_vfile_size(vf);
+	stored = df11_vfile_stored(vf);
+	df11_vfile_put(vf);
+	if (strcmp(name, "size") == 0)
+		return snprintf(buf, len, "%" PRIu64, size);
+	if (strcmp(name, "stored") == 0)
+		return snprintf(buf, len, "%" PRIu64, stored);
+	if (strcmp(name, "ratio") == 0)
+		return snprintf(buf, len, "%.4f",
+				size ? (double)stored / (double)size : 0.0);
+	return -ENODATA;
+}
+
+/* Reply @val (@n bytes) to a getxattr/listxattr of @size. */
+static void reply_value(fuse_req_t req, const char *val, size_t n, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, n);
+	else if (size < n)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, n);
+}
+
+void df11fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct df11fs *fs = df11fs_from_req(req);
+	struct df11fs_inode *in = df11fs_inode_get(&fs->itab, ino);
+	char val[512];
+	int n = -ENODATA;
+
+	if (strncmp(name, PFX, sizeof(PFX) - 1) == 0) {
+		name += sizeof(PFX) - 1;
+		if (in == fs->itab.root)
+			n = root_value(fs, name, val, sizeof(val));
+		else if (in->probe)
+			n = file_value(fs, in, name, val, sizeof(val));
+	}
+	if (n < 0)
+		fuse_reply_err(req, -n);
+	else
+		reply_value(req, val,
+			    (size_t)n < sizeof(val) ? (size_t)n
+						    : sizeof(val) - 1,
+			    size);
+}
+
+/* Append "user.df11.<name>\0" for each of @names to @buf at *@n. */
+static void list_add(char *buf, size_t len, size_t *n, const char *const *names,
+		     size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		int k = snprintf(buf + *n, len - *n, PFX "%s", names[i]);
+
+		if (k < 0 || (size_t)k + 1 > len - *n)
+			return;
+		*n += (size_t)k + 1;
+	}
+}
+
+void df11fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct df11fs *fs = df11fs_from_req(req);
+	struct df11fs_inode *in = df11fs_inode_get(&fs->itab, ino);
+	struct df11_vfile *vf;
+	char buf[1024], why[8];
+	size_t n = 0;
+
+	if (in == fs->itab.root) {
+		list_add(buf, sizeof(buf), &n, root_names, N_ROOT);
+	} else if (in->probe) {
+		vf = df11fs_inode_vfile(&fs->itab, in);
+		if (vf)
+			list_add(buf, sizeof(buf), &n, file_names, N_FILE);
+		else if (df11fs_inode_why(in, why, sizeof(why)) >= 0)
+			list_add(buf, sizeof(buf), &n,
+				 (const char *const[]){"error"}, 1);
+		df11_vfile_put(vf);
+	}
+	reply_value(req, buf, n, size);
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tests/bench/mount.sh - df11fs read throughput and latency next to the
+# page cache (a benchmark, not a test: it prints a table and checks only
+# that the bytes are right)
+#
+#   tests/bench/mount.sh BUILD_DIR
+#
+# Generates a model of DF11_BENCH_SIZE (default 1G) in one file,
+# compresses it, and in one run measures:
+#   - `cat` of the original file, read twice, the second timed: the page
+#     cache baseline;
+#   - `cat` through a fresh mount after dropping the kernel caches (root
+#     only; otherwise the source may still be cached): cold, decoding;
+#   - the same `cat` again: warm, from the kernel's page cache;
+#   - 2000 random 4 KiB preads on a fresh mount, median and p99 latency,
+#     next to the same on the original file (in the page cache);
+#   - the daemon's peak RSS (VmHWM) next to cache_size.
+# The machine is shared and noisy: compare numbers of one run only.
+# DF11_BENCH_DIR picks the work directory (default: a new one in /tmp),
+# DF11_BENCH_CACHE the cache_size (default 1G), DF11_BENCH_OPTS adds -o
+# options to every mount.
+set -euo pipefail
+
+B=${1:?usage: tests/bench/mount.sh BUILD_DIR}
+B=$(cd "$B" && pwd)
+SIZE=${DF11_BENCH_SIZE:-1G}
+CACHE=${DF11_BENCH_CACHE:-1G}
+OPTS=${DF11_BENCH_OPTS:+,$DF11_BENCH_OPTS}
+W=${DF11_BENCH_DIR:-$(mktemp -d /tmp/df11fs-bench.XXXXXX)}
+M=$W/mnt
+PID=
+
+for b in df11 df11fs df11-genmodel; do
+	[ -x "$B/$b" ] || { echo "missing $B/$b: run make first" >&2; exit 2; }
+done
+[ -e /dev/fuse ] || { echo "no /dev/fuse" >&2; exit 2; }
+
+unmount() {
+	[ -n "$PID" ] || return 0
+	fusermount3 -u "$M" 2>/dev/null || umount "$M" 2>/dev/null || true
+	wait "$PID" 2>/dev/null || true
+	PID=
+}
+
+cleanup() {
+	unmount
+	[ -n "${DF11_BENCH_DIR:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+
+# mount_fresh - a new mount of $W/d on $M (empty df11fs cache)
+mount_fresh() {
+	local deadline=$((SECONDS + 10))
+	unmount
+	mkdir -p "$M"
+	"$B/df11fs" -f -o "cache_size=$CACHE$OPTS" "$W/d" "$M" \
+		</dev/null >>"$W/df11fs.log" 2>&1 3>&- &
+	PID=$!
+	until mountpoint -q "$M"; do
+		if ! kill -0 "$PID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]
+		then
+			echo "df11fs did not mount:" >&2
+			cat "$W/df11fs.log" >&2
+			exit 1
+		fi
+		sleep 0.01
+	done
+}
+
+drop_caches() {
+	sync
+	if [ -w /proc/sys/vm/drop_caches ]; then
+		echo 3 >/proc/sys/vm/drop_caches
+	else
+		DROP_NOTE=" (caches not dropped: not root)"
+	fi
+}
+
+# secs_cat FILE - seconds `cat FILE >/dev/null` takes
+secs_cat() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	cat "$1" >/dev/null
+	t1=$(date +%s.%N)
+	echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }'
+}
+
+# latency FILE - "median p99" microseconds of 2000 random 4 KiB preads
+latency() {
+	python3 - "$1" <<'EOF'
+import os, random, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+rnd = random.Random(1)
+lat = []
+for _ in range(2000):
+    off = rnd.randrange(0, size - 4096) & ~4095
+    t = time.perf_counter_ns()
+    if len(os.pread(fd, 4096, off)) != 4096:
+        sys.exit("short read")
+    lat.append((time.perf_counter_ns() - t) / 1000)
+lat.sort()
+print("%.0f %.0f" % (lat[len(lat) // 2], lat[int(len(lat) * 0.99)]))
+EOF
+}
+
+row() { printf '%-34s %10s %10s %12s\n' "$@"; }
+
+echo "== generating a $SIZE model and compressing it in $W"
+mkdir -p "$W"
+rm -rf "$W/src" "$W/d"
+"$B/df11-genmodel" -s 3 -S "$SIZE" "$W/src" >/dev/null
+"$B/df11" compress -q "$W/src" "$W/d"
+F=model.safetensors
+bytes=$(stat -c %s "$W/src/$F")
+stored=$(stat -c %s "$W/d/$F")
+gbs() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.2f", b / s / 1e9 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+vs() { awk -v a="$base" -v b="$1" 'BEGIN { printf "%.2f", a / b }'; }
+
+DROP_NOTE=
+cat "$W/src/$F" >/dev/null
+base=$(secs_cat "$W/src/$F")
+sum_src=$(sha256sum <"$W/src/$F")
+
+drop_caches
+mount_fresh
+cold=$(secs_cat "$M/$F")
+warm=$(secs_cat "$M/$F")
+[ "$(sha256sum <"$M/$F")" = "$sum_src" ] || {
+	echo "df11fs read wrong bytes" >&2
+	exit 1
+}
+decode=$(getfattr --absolute-names --only-values -n user.df11.decode_gbps \
+	"$M" 2>/dev/null || echo "?")
+hwm=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status")
+
+mount_fresh
+lat_mnt=$(latency "$M/$F")
+lat_org=$(latency "$W/src/$F")
+hwm2=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status")
+unmount
+
+echo
+echo "df11fs: $F, $bytes bytes, stored $stored ($(ratio "$bytes" \
+	"$stored")), cache_size=$CACHE$OPTS, $(nproc) CPUs"
+echo
+row "sequential cat" seconds GB/s "vs baseline"
+row "original, page cache (baseline)" "$base" "$(gbs "$base")" 1.00
+row "df11fs cold, fresh mount" "$cold" "$(gbs "$cold")" "$(vs "$cold")"
+row "df11fs warm, page cache" "$warm" "$(gbs "$warm")" "$(vs "$warm")"
+[ -z "$DROP_NOTE" ] || echo "  cold$DROP_NOTE"
+echo "  decoder: $decode GB/s of decoding time (user.df11.decode_gbps)"
+echo
+row "random 4 KiB pread, 2000" "median us" "p99 us" ""
+row "original, page cache" "${lat_org% *}" "${lat_org#* }" ""
+row "df11fs, fresh mount" "${lat_mnt% *}" "${lat_mnt#* }" ""
+echo
+row "daemon peak RSS (VmHWM)" "MiB" "" ""
+row "after cold + warm cat" "$hwm" "" ""
+row "after random reads" "$hwm2" "" ""
+row "cache_size" "$CACHE" "" ""
+
+if command -v hyperfine >/dev/null; then
+	echo
+	echo "== hyperfine: warm cat through the mount"
+	mount_fresh
+	cat "$M/$F" >/dev/null
+	hyperfine -N --warmup 1 --runs 5 "cat $M/$F" 2>&1 | sed -n '1,4p'
+	unmount
+fi
