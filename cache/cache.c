@@ -18,7 +18,13 @@
  *
  * Chunk bytes are anonymous mappings, not malloc memory: freeing one gives
  * it back to the kernel at once, so the process's resident size follows
- * the budget instead of the allocator's high-water mark.
+ * the budget instead of the allocator's high-water mark. Mapping and
+ * faulting in fresh memory costs as much as decoding into it, so buffers
+ * are reused: a chunk that a sequential reader has copied to its end is
+ * "streamed" (the kernel's page cache holds those bytes now) and goes to
+ * the LRU tail, where the next new chunk takes over its buffer; an entry
+ * evicted for room hands its buffer to the new chunk when it is big
+ * enough. The budget counts buffer capacities.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -40,6 +46,7 @@
 #define DEFAULT_BUDGET	  (1ull << 30)
 #define DEFAULT_READAHEAD (32ull << 20)
 #define MAX_WORKERS	  64u
+#define BUF_ALIGN	  (64u << 10) /* buffer capacities: multiples of it */
 
 enum { DECODING, READY, FAILED };
 
@@ -47,8 +54,9 @@ struct entry {
 	struct df11_vfile *vf;
 	uint64_t id;
 	uint8_t *data;
-	size_t len;
+	size_t len, cap;
 	int state, err;
+	int streamed; /* copied to its end by a sequential reader */
 	unsigned pins;
 	struct entry *hnext;
 	struct entry *prev, *next; /* LRU, READY entries only */
@@ -153,7 +161,7 @@ static void lru_front(struct df11_cache *c, struct entry *e)
 static void entry_free(struct entry *e)
 {
 	if (e->data)
-		munmap(e->data, e->len);
+		munmap(e->data, e->cap);
 	free(e);
 }
 
@@ -162,16 +170,59 @@ static void drop(struct df11_cache *c, struct entry *e)
 {
 	lru_unlink(e);
 	unhash(c, e);
-	c->st.used -= e->len;
+	c->st.used -= e->cap;
 	entry_free(e);
 }
 
-/* evict from the LRU tail until @need more bytes fit (lock held) */
-static void make_room(struct df11_cache *c, uint64_t need)
+/* take the buffer of READY, unpinned @e and drop @e (lock held) */
+static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap)
+{
+	uint8_t *p = e->data;
+
+	*cap = e->cap;
+	e->data = NULL;
+	drop(c, e);
+	c->st.evictions++;
+	return p;
+}
+
+/*
+ * A buffer of at least @len bytes for a new chunk (lock held): a streamed
+ * chunk's at the LRU tail, else evict from the tail until the budget has
+ * room (reusing an evicted buffer that fits), else a fresh mapping.
+ */
+static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap)
+{
+	size_t want = (len + BUF_ALIGN - 1) / BUF_ALIGN * BUF_ALIGN;
+	struct entry *e = c->lru.prev;
+	uint8_t *p = NULL;
+
+	if (e != &c->lru && e->streamed && !e->pins && e->cap >= len)
+		return take_buffer(c, e, cap);
+	while (c->st.used + want > c->st.budget && e != &c->lru) {
+		struct entry *prev = e->prev;
+		if (!e->pins) {
+			if (!p && e->cap >= len)
+				p = take_buffer(c, e, cap);
+			else
+				drop(c, e), c->st.evictions++;
+		}
+		e = prev;
+	}
+	if (p)
+		return p;
+	p = mmap(NULL, want, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	*cap = want;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* evict unpinned entries from the LRU tail while over budget (lock held) */
+static void trim(struct df11_cache *c)
 {
 	struct entry *e = c->lru.prev;
 
-	while (c->st.used + need > c->st.budget && e != &c->lru) {
+	while (c->st.used > c->st.budget && e != &c->lru) {
 		struct entry *p = e->prev;
 		if (!e->pins) {
 			drop(c, e);
@@ -219,11 +270,7 @@ static int fill(struct df11_cache *c, struct entry *e)
 	uint64_t t0 = now_ns();
 	int rc = -ENOMEM;
 
-	e->data = mmap(NULL, e->len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (e->data == MAP_FAILED)
-		e->data = NULL;
-	else if (s)
+	if (e->data && s)
 		rc = df11_ct_chunk_read(e->vf->ct, e->id, pread_cb, e->vf, s,
 					e->data, c->o.decode_threads, err,
 					sizeof(err));
@@ -240,7 +287,7 @@ static int fill(struct df11_cache *c, struct entry *e)
 		e->state = FAILED;
 		e->err = rc;
 		unhash(c, e);
-		c->st.used -= e->len;
+		c->st.used -= e->cap;
 		c->st.errors++;
 	}
 	pthread_cond_broadcast(&c->done);
@@ -283,11 +330,13 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 				    .len = len,
 				    .state = DECODING,
 				    .pins = 1};
+		e->data = buffer_for(c, len, &e->cap);
+		if (!e->data)
+			e->cap = 0;
 		e->hnext = c->tab[bucket(vf, id)];
 		c->tab[bucket(vf, id)] = e;
 		c->st.misses++;
-		make_room(c, len);
-		c->st.used += len;
+		c->st.used += e->cap;
 		if (c->st.used > c->st.peak)
 			c->st.peak = c->st.used;
 		pthread_mutex_unlock(&c->mu);
@@ -303,12 +352,21 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 	return e;
 }
 
-static void unpin(struct df11_cache *c, struct entry *e)
+/* unpin @e; a @streamed chunk moves to the LRU tail for reuse */
+static void unpin(struct df11_cache *c, struct entry *e, int streamed)
 {
 	pthread_mutex_lock(&c->mu);
 	e->pins--;
+	if (streamed && !e->streamed) {
+		e->streamed = 1;
+		lru_unlink(e);
+		e->prev = c->lru.prev;
+		e->next = &c->lru;
+		c->lru.prev->next = e;
+		c->lru.prev = e;
+	}
 	if (c->st.used > c->st.budget)
-		make_room(c, 0);
+		trim(c);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -334,7 +392,7 @@ static void *worker(void *arg)
 				pthread_mutex_lock(&c->mu);
 				c->st.readahead++;
 				pthread_mutex_unlock(&c->mu);
-				unpin(c, e);
+				unpin(c, e, 0);
 			}
 		}
 		df11_vfile_put(j.vf);
@@ -572,8 +630,8 @@ ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
 			break;
 		uint64_t n = (coff + clen < end ? coff + clen : end) - pos;
 		memcpy(p + (pos - off), e->data + (pos - coff), n);
-		unpin(c, e);
 		pos += n;
+		unpin(c, e, cur && cur->streak && pos == coff + clen);
 	}
 	if (rc)
 		return rc == -ENOMEM ? -ENOMEM : -EIO;

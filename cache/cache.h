@@ -73,7 +73,8 @@ struct df11_vfile;
 
 /**
  * struct df11_cursor - per open file state for sequential detection; zero
- * it when the file is opened. Owned by the caller; one reader at a time.
+ * it when the file is opened. Owned by the caller; concurrent reads may
+ * share it (the cache reads and writes it only under its lock).
  */
 struct df11_cursor {
 	uint64_t next_off; /* where the last read ended */

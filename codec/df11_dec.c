@@ -64,8 +64,8 @@ static void seterr(char *err, size_t errlen, const char *msg)
  * Return 1 and (sym, len) if every completion of the unknown bits gives the
  * same reference result with len <= avail; 0 otherwise.
  */
-static int sym_known(const struct df11_unit *u, uint32_t w, unsigned avail,
-		     unsigned *sym, unsigned *len)
+static int sym_known(const struct df11_unit *u, const uint8_t (*run)[256],
+		     uint32_t w, unsigned avail, unsigned *sym, unsigned *len)
 {
 	unsigned row = 0, d = 0;
 
@@ -75,9 +75,8 @@ static int sym_known(const struct df11_unit *u, uint32_t w, unsigned avail,
 		if (have < 8) { /* all entries the unknown bits reach agree? */
 			unsigned span = 1u << (8 - have);
 			idx &= ~(span - 1);
-			for (unsigned k = 1; k < span; k++)
-				if (u->luts[row][idx + k] != u->luts[row][idx])
-					return 0;
+			if (run[row][idx] < idx + span - 1)
+				return 0;
 		}
 		d = u->luts[row][idx];
 		if (d < 240 || lvl == 3)
@@ -97,12 +96,21 @@ static int sym_known(const struct df11_unit *u, uint32_t w, unsigned avail,
 
 static void build_fast(struct df11_unit *u)
 {
+	uint8_t run[DF11_MAX_LUTS][256]; /* last index of each equal run */
+
+	for (unsigned r = 0; r + 1 < u->n_luts; r++)
+		for (int i = 255; i >= 0; i--)
+			run[r][i] =
+			    i < 255 && u->luts[r][i] == u->luts[r][i + 1]
+				? run[r][i + 1]
+				: (uint8_t)i;
 	for (uint32_t v = 0; v < (1u << FAST_BITS); v++) {
 		uint32_t w = v << (32 - FAST_BITS);
 		unsigned used = 0, k = 0, s, l;
 		uint64_t syms = 0;
 		while (k < 4 &&
-		       sym_known(u, w << used, FAST_BITS - used, &s, &l)) {
+		       sym_known(u, (const uint8_t(*)[256])run, w << used,
+				 FAST_BITS - used, &s, &l)) {
 			syms |= (uint64_t)s << (8 * k++);
 			used += l;
 		}

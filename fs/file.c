@@ -14,10 +14,9 @@
  * direct_io: loaders mmap safetensors files.
  *
  * Each handle carries the struct df11_cursor the cache uses to see a
- * sequential reader. The cache wants one reader per cursor at a time, and
- * the kernel sends concurrent reads on one handle (asynchronous
- * read-ahead, page faults of several threads); a read that finds the
- * cursor busy goes without it.
+ * sequential reader. The kernel sends concurrent reads on one handle
+ * (asynchronous read-ahead, page faults of several threads); the cache
+ * updates a cursor under its own lock, so every read passes it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +31,7 @@
  * @vf:     the virtual file (a reference), or NULL for a plain file
  * @fd:     the source descriptor of a plain file, else -1
  * @in:     the inode (for log lines)
- * @lock:   guards @busy and @stale_logged
- * @busy:   a read is using @cur
+ * @lock:   guards @stale_logged
  * @cur:    read-ahead state of this open file
  * @prev, @next: the filesystem's list of open handles (fs->lock)
  */
@@ -42,7 +40,6 @@ struct df11fs_handle {
 	int fd;
 	struct df11fs_inode *in;
 	pthread_mutex_t lock;
-	int busy;
 	int stale_logged;
 	struct df11_cursor cur;
 	struct df11fs_handle *prev, *next;
@@ -175,29 +172,6 @@ void df11fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-/* Take the handle's cursor if no other read has it. */
-static struct df11_cursor *cursor_take(struct df11fs_handle *h)
-{
-	struct df11_cursor *cur = NULL;
-
-	pthread_mutex_lock(&h->lock);
-	if (!h->busy) {
-		h->busy = 1;
-		cur = &h->cur;
-	}
-	pthread_mutex_unlock(&h->lock);
-	return cur;
-}
-
-static void cursor_give(struct df11fs_handle *h, struct df11_cursor *cur)
-{
-	if (!cur)
-		return;
-	pthread_mutex_lock(&h->lock);
-	h->busy = 0;
-	pthread_mutex_unlock(&h->lock);
-}
-
 /* Map a virtual-file read error to the reply; log a changed source once. */
 static int read_error(struct df11fs_handle *h, ssize_t rc)
 {
@@ -221,7 +195,6 @@ static int read_error(struct df11fs_handle *h, ssize_t rc)
 static void read_vfile(fuse_req_t req, struct df11fs_handle *h, size_t size,
 		       off_t off)
 {
-	struct df11_cursor *cur;
 	uint64_t end = df11_vfile_size(h->vf);
 	ssize_t n;
 	void *buf;
@@ -237,9 +210,7 @@ static void read_vfile(fuse_req_t req, struct df11fs_handle *h, size_t size,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	cur = cursor_take(h);
-	n = df11_vfile_read(h->vf, buf, size, (uint64_t)off, cur);
-	cursor_give(h, cur);
+	n = df11_vfile_read(h->vf, buf, size, (uint64_t)off, &h->cur);
 	if (n < 0)
 		fuse_reply_err(req, read_error(h, n));
 	else
