@@ -131,8 +131,9 @@ void df11_scratch_free(struct df11_scratch *s);
  * @n_threads: decoder threads for this chunk (0/1: the calling thread)
  * Return: 0; -EBADMSG if the stored data is inconsistent or the checksum
  * does not match (never any wrong bytes: the caller must not use @out);
- * -ENOMEM; the read callback's error. On failure a one-line reason naming
- * tensor and offset goes to @err (may be NULL).
+ * -EINVAL for an @id out of range; -ENOMEM; the read callback's error.
+ * On failure a one-line reason naming tensor and offset goes to @err (may
+ * be NULL).
  */
 int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
 		       void *ctx, struct df11_scratch *scratch, void *out,
@@ -146,7 +147,6 @@ struct df11_ctw;
  * struct df11_ctw_opts - writer knobs (zero = default).
  * @chunk:            raw/lz4 chunk size (default 1 MiB)
  * @blocks_per_chunk: df11 blocks per chunk (default 64)
- * @threads:          decoder/encoder threads inside one segment (unused: 1)
  */
 struct df11_ctw_opts {
 	uint64_t chunk;
@@ -160,7 +160,10 @@ struct df11_ctw_opts {
  * @err:           reason on failure
  * Parses and validates the original header and plans the segments
  * (tensors and gaps in file order).
- * Return: 0 and *@out; -EBADMSG, -EOVERFLOW, -ENOMEM.
+ * Return: 0 and *@out; -EINVAL for @opts out of range (docs/FORMAT.md §3);
+ * -EBADMSG; -ENOTSUP if a non-empty tensor is named like one of the
+ * file's gaps ("df11.gap.<off>": the stream names would clash);
+ * -EOVERFLOW; -ENOMEM.
  */
 int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,
 		 uint64_t size, const struct df11_ctw_opts *opts, char *err,
@@ -193,7 +196,8 @@ typedef int (*df11_write_fn)(void *ctx, const void *buf, size_t len,
  * (len bytes, see df11_ctw_segment) and append its streams through @wr.
  * Picks the codec (docs/FORMAT.md §3). Different segments may be encoded
  * concurrently from different threads; the same segment only once.
- * Return: 0, -ENOMEM, or the write callback's error.
+ * Return: 0, -EINVAL for a bad @i or a segment already encoded, -ENOMEM,
+ * or the write callback's error.
  */
 int df11_ctw_encode(struct df11_ctw *w, size_t i, const void *data,
 		    df11_write_fn wr, void *ctx);
@@ -204,7 +208,9 @@ int df11_ctw_encode(struct df11_ctw *w, size_t i, const void *data,
  * (everything appended through the write callback, in append order) must
  * follow it. *@out is malloc'ed; the caller frees it.
  * @data_len: total bytes appended
- * Return: 0, -EINVAL if a segment was not encoded, -ENOMEM.
+ * Return: 0; -EINVAL if a segment was not encoded, or a stream lies past
+ * @data_len; -EOVERFLOW if the header would exceed DF11_ST_MAX_HEADER;
+ * -ENOMEM.
  */
 int df11_ctw_header(struct df11_ctw *w, uint64_t data_len, uint8_t **out,
 		    size_t *len);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec/ct_i.h - container internals shared by ct_read.c and ct_write.c
+ *
+ * The spelling of every index key and stream field of docs/FORMAT.md lives
+ * here, once, so that the writer and the reader cannot drift apart; so do
+ * the format's limits and the writer's defaults.
+ */
+#ifndef DF11_CT_I_H
+#define DF11_CT_I_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "container.h"
+#include "df11.h"
+
+/* index keys (FORMAT.md §2) */
+#define DF11_CT_K_VERSION     "version"
+#define DF11_CT_K_SIZE	      "size"
+#define DF11_CT_K_HEADER      "header"
+#define DF11_CT_K_HEADER_XXH3 "header_xxh3"
+#define DF11_CT_K_SEGMENTS    "segments"
+#define DF11_CT_K_OFF	      "off"
+#define DF11_CT_K_LEN	      "len"
+#define DF11_CT_K_CODEC	      "codec"
+#define DF11_CT_K_STREAM      "stream"
+#define DF11_CT_K_CHUNK	      "chunk"
+#define DF11_CT_K_BPC	      "blocks_per_chunk"
+
+/* stream fields: "<stream>.<field>" (FORMAT.md §3); none holds a dot */
+#define DF11_CT_F_RAW	    "raw"
+#define DF11_CT_F_LZ4	    "lz4"
+#define DF11_CT_F_LZ4_INDEX "lz4_index"
+#define DF11_CT_F_XXH3	    "xxh3"
+#define DF11_CT_F_LUTS	    "luts"
+#define DF11_CT_F_ENC	    "encoded_exponent"
+#define DF11_CT_F_SM	    "sign_mantissa"
+#define DF11_CT_F_OP	    "output_positions"
+#define DF11_CT_F_GAPS	    "gaps"
+
+/* gaps are named "df11.gap.<original file offset>" */
+#define DF11_CT_GAP_PREFIX   "df11.gap."
+#define DF11_CT_GAP_NAME_MAX 32 /* prefix + 20 digits + NUL */
+
+/* chunk parameters: raw/lz4 chunk bytes, df11 blocks per chunk */
+#define DF11_CT_CHUNK_MIN     4096u
+#define DF11_CT_CHUNK_MAX     67108864u
+#define DF11_CT_CHUNK_DEFAULT 1048576u
+#define DF11_CT_BPC_MIN	      1u
+#define DF11_CT_BPC_MAX	      1024u
+#define DF11_CT_BPC_DEFAULT   64u
+
+/*
+ * struct ct_seg - one segment of an open container.
+ * @pub:      what df11_ct_segment() shows (first member)
+ * @stream:   prefix of its stream names (owned)
+ * @param:    raw/lz4: chunk bytes; df11: blocks per chunk
+ * @data_off, @data_len: file range of .raw, .lz4 or .encoded_exponent
+ * @gaps_off, @sm_off:   file offsets of a df11 unit's .gaps, .sign_mantissa
+ * @xxh3:     n_chunks little-endian XXH3-64 checksums (owned)
+ * @lz4_idx:  lz4: n_chunks + 1 block offsets, host order (owned)
+ * @unit:     df11: the decoder (owned)
+ */
+struct ct_seg {
+	struct df11_ct_seg pub;
+	char *stream;
+	uint64_t param;
+	uint64_t data_off, data_len;
+	uint64_t gaps_off, sm_off;
+	uint8_t *xxh3;
+	uint64_t *lz4_idx;
+	struct df11_unit *unit;
+};
+
+/* struct df11_ct - immutable once df11_ct_open() returns it */
+struct df11_ct {
+	uint64_t size;
+	uint8_t *hdr;
+	size_t hdr_len;
+	struct df11_st *orig;
+	struct ct_seg *segs;
+	size_t n_segs;
+	uint64_t n_chunks, max_chunk;
+};
+
+/**
+ * df11_ct_chunk_bounds() - byte range [*rel, *rel + *len) of chunk @k of
+ * @s, relative to the segment's start.
+ * Return: 0, or -EBADMSG when a df11 chunk's output_positions run
+ * backwards (checked for every chunk at open time).
+ */
+int df11_ct_chunk_bounds(const struct ct_seg *s, uint64_t k, uint64_t *rel,
+			 uint64_t *len);
+
+/**
+ * df11_ct_seterr() - format a one-line reason into @err (@errlen bytes);
+ * a no-op when @err is NULL or @errlen is 0.
+ */
+void df11_ct_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/**
+ * df11_ct_gap_name() - the stream name of the gap at original offset @off,
+ * into @buf (DF11_CT_GAP_NAME_MAX bytes).
+ */
+void df11_ct_gap_name(char buf[DF11_CT_GAP_NAME_MAX], uint64_t off);
+
+/**
+ * df11_ct_stream_name() - "<prefix>.<field>", malloc'ed (the caller frees
+ * it). Return: the name, or NULL when out of memory.
+ */
+char *df11_ct_stream_name(const char *prefix, const char *field);
+
+/* little-endian loads and stores, any alignment */
+static inline uint64_t df11_ct_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint32_t df11_ct_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline void df11_ct_put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ceil(a / b) for b > 0, without overflow */
+static inline uint64_t df11_ct_div_up(uint64_t a, uint64_t b)
+{
+	return a / b + (a % b != 0);
+}
+
+#endif
