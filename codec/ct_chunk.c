@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include <lz4.h>
-#include <xxhash.h>
+#include "hash_i.h"
 
 #include "ct_i.h"
 

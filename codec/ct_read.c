@@ -33,7 +33,7 @@
 
 #include <jansson.h>
 #include <lz4.h>
-#include <xxhash.h>
+#include "hash_i.h"
 
 #include "base64_i.h"
 #include "ct_i.h"

@@ -30,7 +30,7 @@
 
 #include <jansson.h>
 #include <lz4.h>
-#include <xxhash.h>
+#include "hash_i.h"
 
 #include "base64_i.h"
 #include "container.h"
