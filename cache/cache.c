@@ -165,23 +165,35 @@ static void entry_free(struct entry *e)
 	free(e);
 }
 
-/* drop a READY, unpinned entry (lock held) */
-static void drop(struct df11_cache *c, struct entry *e)
+/* free entries dropped under the lock, after unlocking: munmap is slow */
+static void bury(struct entry *grave)
+{
+	while (grave) {
+		struct entry *n = grave->hnext;
+		entry_free(grave);
+		grave = n;
+	}
+}
+
+/* drop a READY, unpinned entry onto @grave (lock held) */
+static void drop(struct df11_cache *c, struct entry *e, struct entry **grave)
 {
 	lru_unlink(e);
 	unhash(c, e);
 	c->st.used -= e->cap;
-	entry_free(e);
+	e->hnext = *grave;
+	*grave = e;
 }
 
 /* take the buffer of READY, unpinned @e and drop @e (lock held) */
-static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap)
+static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap,
+			    struct entry **grave)
 {
 	uint8_t *p = e->data;
 
 	*cap = e->cap;
 	e->data = NULL;
-	drop(c, e);
+	drop(c, e, grave);
 	c->st.evictions++;
 	return p;
 }
@@ -189,43 +201,51 @@ static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap)
 /*
  * A buffer of at least @len bytes for a new chunk (lock held): a streamed
  * chunk's at the LRU tail, else evict from the tail until the budget has
- * room (reusing an evicted buffer that fits), else a fresh mapping.
+ * room, reusing an evicted buffer that fits. NULL means: map *@cap fresh
+ * bytes after unlocking (the budget already counts them).
  */
-static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap)
+static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
+			   struct entry **grave)
 {
 	size_t want = (len + BUF_ALIGN - 1) / BUF_ALIGN * BUF_ALIGN;
 	struct entry *e = c->lru.prev;
 	uint8_t *p = NULL;
 
 	if (e != &c->lru && e->streamed && !e->pins && e->cap >= len)
-		return take_buffer(c, e, cap);
+		return take_buffer(c, e, cap, grave);
 	while (c->st.used + want > c->st.budget && e != &c->lru) {
 		struct entry *prev = e->prev;
 		if (!e->pins) {
-			if (!p && e->cap >= len)
-				p = take_buffer(c, e, cap);
-			else
-				drop(c, e), c->st.evictions++;
+			if (!p && e->cap >= len) {
+				p = take_buffer(c, e, cap, grave);
+			} else {
+				drop(c, e, grave);
+				c->st.evictions++;
+			}
 		}
 		e = prev;
 	}
-	if (p)
-		return p;
-	p = mmap(NULL, want, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	*cap = want;
+	if (!p)
+		*cap = want;
+	return p;
+}
+
+static uint8_t *map_buffer(size_t cap)
+{
+	void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
 /* evict unpinned entries from the LRU tail while over budget (lock held) */
-static void trim(struct df11_cache *c)
+static void trim(struct df11_cache *c, struct entry **grave)
 {
 	struct entry *e = c->lru.prev;
 
 	while (c->st.used > c->st.budget && e != &c->lru) {
 		struct entry *p = e->prev;
 		if (!e->pins) {
-			drop(c, e);
+			drop(c, e, grave);
 			c->st.evictions++;
 		}
 		e = p;
@@ -319,6 +339,7 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 	} else {
 		uint64_t off, len;
 		size_t seg;
+		struct entry *grave = NULL;
 		if (!(e = calloc(1, sizeof(*e)))) {
 			pthread_mutex_unlock(&c->mu);
 			*rc = -ENOMEM;
@@ -330,9 +351,7 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 				    .len = len,
 				    .state = DECODING,
 				    .pins = 1};
-		e->data = buffer_for(c, len, &e->cap);
-		if (!e->data)
-			e->cap = 0;
+		e->data = buffer_for(c, len, &e->cap, &grave);
 		e->hnext = c->tab[bucket(vf, id)];
 		c->tab[bucket(vf, id)] = e;
 		c->st.misses++;
@@ -340,21 +359,29 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 		if (c->st.used > c->st.peak)
 			c->st.peak = c->st.used;
 		pthread_mutex_unlock(&c->mu);
+		bury(grave);
+		if (!e->data) /* outside the lock: prefaulting takes a while */
+			e->data = map_buffer(e->cap);
 		fill(c, e); /* returns with the lock held */
 	}
+	struct entry *dead = NULL;
 	if (e->state == FAILED) {
 		*rc = -EIO;
 		if (!--e->pins)
-			entry_free(e);
+			dead = e;
 		e = NULL;
 	}
 	pthread_mutex_unlock(&c->mu);
+	if (dead)
+		entry_free(dead);
 	return e;
 }
 
 /* unpin @e; a @streamed chunk moves to the LRU tail for reuse */
 static void unpin(struct df11_cache *c, struct entry *e, int streamed)
 {
+	struct entry *grave = NULL;
+
 	pthread_mutex_lock(&c->mu);
 	e->pins--;
 	if (streamed && !e->streamed) {
@@ -366,8 +393,9 @@ static void unpin(struct df11_cache *c, struct entry *e, int streamed)
 		c->lru.prev = e;
 	}
 	if (c->st.used > c->st.budget)
-		trim(c);
+		trim(c, &grave);
 	pthread_mutex_unlock(&c->mu);
+	bury(grave);
 }
 
 static void *worker(void *arg)
@@ -459,8 +487,10 @@ void df11_cache_free(struct df11_cache *c)
 		c->qhead = (c->qhead + 1) % QUEUE_LEN;
 		c->qlen--;
 	}
+	struct entry *grave = NULL;
 	while (c->lru.next != &c->lru)
-		drop(c, c->lru.next);
+		drop(c, c->lru.next, &grave);
+	bury(grave);
 	df11_scratch_free(pthread_getspecific(c->scratch));
 	pthread_key_delete(c->scratch);
 	pthread_mutex_destroy(&c->mu);
@@ -518,14 +548,16 @@ void df11_vfile_put(struct df11_vfile *vf)
 	if (!vf || atomic_fetch_sub(&vf->refs, 1) != 1)
 		return;
 	struct df11_cache *c = vf->c;
+	struct entry *grave = NULL;
 	pthread_mutex_lock(&c->mu);
 	/* no reader or job holds it, so its entries are READY and unpinned */
 	for (struct entry *e = c->lru.next, *n; e != &c->lru; e = n) {
 		n = e->next;
 		if (e->vf == vf)
-			drop(c, e);
+			drop(c, e, &grave);
 	}
 	pthread_mutex_unlock(&c->mu);
+	bury(grave);
 	df11_ct_free(vf->ct);
 	close(vf->fd);
 	free(vf->name);

@@ -68,7 +68,7 @@ struct df11fs {
  * @cache:         cache knobs (cache_size, workers, readahead)
  * @kernel_ra:     bytes of kernel read-ahead to set on the mount's bdi
  *                 (0: leave the kernel's default)
- * @threads:       most FUSE worker threads; @idle_threads: most idle ones
+ * @threads:       FUSE worker threads (a fixed pool, fs/loop.c)
  *                 (0: libfuse's default)
  * @attr_timeout:  seconds
  * @foreground, @debug, @single: -f, -d, -s
@@ -78,7 +78,7 @@ struct df11fs_conf {
 	char *source, *mountpoint;
 	struct df11_cache_opts cache;
 	uint64_t kernel_ra;
-	unsigned threads, idle_threads;
+	unsigned threads;
 	double attr_timeout;
 	int foreground, debug, single, fake;
 };
@@ -170,5 +170,11 @@ void df11fs_handles_free_all(struct df11fs *fs);
 void df11fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size);
 void df11fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/**
+ * df11fs_loop() - serve @se with a fixed pool of @threads workers until
+ * the session ends (unmount or signal). Return: 0, or -errno.
+ */
+int df11fs_loop(struct fuse_session *se, unsigned threads);
 
 #endif

@@ -201,21 +201,9 @@ void df11fs_set_readahead(const char *mnt, unsigned kb)
 
 static int session_loop(struct fuse_session *se, const struct df11fs_conf *c)
 {
-	struct fuse_loop_config *cfg;
-	int rc;
-
 	if (c->single)
 		return fuse_session_loop(se);
-	cfg = fuse_loop_cfg_create();
-	if (!cfg)
-		return -ENOMEM;
-	fuse_loop_cfg_set_clone_fd(cfg, 1);
-	fuse_loop_cfg_set_max_threads(cfg, c->threads);
-	if (c->idle_threads)
-		fuse_loop_cfg_set_idle_threads(cfg, c->idle_threads);
-	rc = fuse_session_loop_mt(se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	return rc;
+	return df11fs_loop(se, c->threads);
 }
 
 /* Mounted and daemonized: start the cache, serve, unmount. */

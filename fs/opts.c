@@ -5,7 +5,7 @@
  *   df11fs [-f] [-d] [-s] [-o opt[,opt...]] SOURCE MOUNTPOINT
  *
  * Our options (cache_size=, workers=, readahead=, kernel_readahead=,
- * threads=, max_idle_threads=, attr_timeout=) are taken out; libfuse's
+ * threads=, attr_timeout=) are taken out; libfuse's
  * own (allow_other, debug, ...) are left for fuse_session_new, which
  * rejects what nobody knows. The options an fstab line or mount(8) add
  * that mean nothing to a FUSE mount are dropped, so that
@@ -29,7 +29,7 @@
 struct raw_opts {
 	struct df11fs_conf *conf;
 	char *cache_size, *workers, *readahead, *kernel_ra, *threads;
-	char *idle_threads, *attr_timeout;
+	char *attr_timeout;
 	char *type, *ns; /* mount(8) -t and -N, ignored */
 	int helper, help, version, n_pos;
 };
@@ -48,7 +48,6 @@ static const struct fuse_opt opt_spec[] = {
     RAW("kernel_readahead=%s", kernel_ra),
     RAW("threads=%s", threads),
     RAW("max_threads=%s", threads),
-    RAW("max_idle_threads=%s", idle_threads),
     RAW("attr_timeout=%s", attr_timeout),
     RAW("-t %s", type),
     RAW("-N %s", ns),
@@ -109,7 +108,6 @@ static void usage(void)
 	       "                         permitted (default 1M; 0: kernel's)\n"
 	       "  -o threads=N           most FUSE worker threads (default "
 	       "16)\n"
-	       "  -o max_idle_threads=N  most idle FUSE worker threads\n"
 	       "  -o attr_timeout=SECS   attribute and entry cache time "
 	       "(default 1)\n"
 	       "SIZE takes a K, M, G or T suffix (powers of 1024).\n"
@@ -244,9 +242,6 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 		bad = "threads";
 	else if (r->threads)
 		c->threads = v;
-	if (r->idle_threads &&
-	    parse_uint(r->idle_threads, 4096, &c->idle_threads))
-		bad = "max_idle_threads";
 	if (r->attr_timeout) {
 		c->attr_timeout = strtod(r->attr_timeout, &end);
 		if (*end || end == r->attr_timeout || !(c->attr_timeout >= 0))
@@ -266,7 +261,6 @@ static void raw_free(struct raw_opts *r)
 	free(r->readahead);
 	free(r->kernel_ra);
 	free(r->threads);
-	free(r->idle_threads);
 	free(r->attr_timeout);
 	free(r->type);
 	free(r->ns);

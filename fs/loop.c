@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs/loop.c - a fixed pool of FUSE worker threads
+ *
+ * libfuse's multi-threaded loop starts a thread when none is idle and ends
+ * one when too many are; with libfuse 3.14 as shipped in Debian 12 that
+ * ends up creating and destroying a thread (and cloning /dev/fuse) for
+ * nearly every request, which halved df11fs's sequential read speed. This
+ * loop starts its threads once: each receives a request, processes it and
+ * replies, until the session ends. All threads read the session's one
+ * /dev/fuse descriptor; the kernel hands each request to one of them.
+ *
+ * Shutdown: a signal (libfuse's handlers call fuse_session_exit) wakes the
+ * main thread, which cancels the workers where they wait for a request;
+ * a worker is never cancelled while it processes one. An unmount makes
+ * every receive fail, and the workers leave by themselves.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "fs_i.h"
+
+#define MAX_POOL 1024
+
+struct pool {
+	struct fuse_session *se;
+	sem_t done;
+};
+
+static void free_buf(void *p)
+{
+	struct fuse_buf *b = p;
+	free(b->mem);
+	b->mem = NULL;
+}
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	struct fuse_buf buf = {.mem = NULL};
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cleanup_push(free_buf, &buf);
+	while (!fuse_session_exited(p->se)) {
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		int r = fuse_session_receive_buf(p->se, &buf);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r <= 0) {
+			fuse_session_exit(p->se);
+			break;
+		}
+		fuse_session_process_buf(p->se, &buf);
+	}
+	pthread_cleanup_pop(1);
+	sem_post(&p->done);
+	return NULL;
+}
+
+int df11fs_loop(struct fuse_session *se, unsigned threads)
+{
+	struct pool p = {.se = se};
+	pthread_t *tid;
+	sigset_t block, old;
+	unsigned n = 0;
+
+	if (threads < 1)
+		threads = 1;
+	if (threads > MAX_POOL)
+		threads = MAX_POOL;
+	if (!(tid = calloc(threads, sizeof(*tid))))
+		return -ENOMEM;
+	sem_init(&p.done, 0, 0);
+	/* the main thread takes the signals; workers only serve */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (; n < threads; n++)
+		if (pthread_create(&tid[n], NULL, worker, &p))
+			break;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!n) {
+		free(tid);
+		sem_destroy(&p.done);
+		return -EAGAIN;
+	}
+	while (!fuse_session_exited(se))
+		sem_wait(&p.done); /* a signal or a worker that left */
+	for (unsigned i = 0; i < n; i++)
+		pthread_cancel(tid[i]);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	sem_destroy(&p.done);
+	free(tid);
+	return 0;
+}
