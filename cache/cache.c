@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
-#include "codec/container.h"
+#include "codec/source.h"
 
 #define NBUCKETS	  65536u
 #define QUEUE_LEN	  1024u
@@ -87,8 +87,11 @@ struct df11_cache {
 
 struct df11_vfile {
 	struct df11_cache *c;
-	struct df11_ct *ct;
-	int fd;
+	struct df11_source *src;
+	df11_check_fn check;
+	void *check_ctx;
+	uint64_t size;
+	int fd; /* a container's file, -1 for other sources */
 	char *name;
 	atomic_uint refs;
 	struct stat st0;
@@ -254,11 +257,11 @@ static void trim(struct df11_cache *c, struct entry **grave)
 
 static int pread_cb(void *ctx, void *buf, size_t len, uint64_t off)
 {
-	const struct df11_vfile *vf = ctx;
+	int fd = (int)(intptr_t)ctx;
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t r = pread(vf->fd, (char *)buf + done, len - done,
+		ssize_t r = pread(fd, (char *)buf + done, len - done,
 				  (off_t)(off + done));
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -291,9 +294,9 @@ static int fill(struct df11_cache *c, struct entry *e)
 	int rc = -ENOMEM;
 
 	if (e->data && s)
-		rc = df11_ct_chunk_read(e->vf->ct, e->id, pread_cb, e->vf, s,
-					e->data, c->o.decode_threads, err,
-					sizeof(err));
+		rc = e->vf->src->ops->chunk_read(e->vf->src, e->id, s, e->data,
+						 c->o.decode_threads, err,
+						 sizeof(err));
 	uint64_t dt = now_ns() - t0;
 	if (rc)
 		logf_(c, "'%s': %s", e->vf->name, err);
@@ -338,14 +341,13 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 		}
 	} else {
 		uint64_t off, len;
-		size_t seg;
 		struct entry *grave = NULL;
 		if (!(e = calloc(1, sizeof(*e)))) {
 			pthread_mutex_unlock(&c->mu);
 			*rc = -ENOMEM;
 			return NULL;
 		}
-		df11_ct_chunk_range(vf->ct, id, &off, &len, &seg);
+		vf->src->ops->chunk_range(vf->src, id, &off, &len);
 		*e = (struct entry){.vf = vf,
 				    .id = id,
 				    .len = len,
@@ -506,34 +508,70 @@ void df11_cache_stats(struct df11_cache *c, struct df11_cache_stats *st)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* a vfile around @src; takes @src and @fd (-1: none) even on failure */
+static int vfile_new(struct df11_vfile **out, struct df11_cache *c,
+		     struct df11_source *src, int fd, const char *name)
+{
+	struct df11_vfile *vf = calloc(1, sizeof(*vf));
+
+	*out = NULL;
+	if (!vf || !(vf->name = strdup(name))) {
+		free(vf);
+		df11_source_free(src);
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	vf->c = c;
+	vf->src = src;
+	vf->fd = fd;
+	vf->size = src->ops->size(src);
+	vf->hdr = src->ops->prefix(src, &vf->hdr_len);
+	atomic_init(&vf->refs, 1);
+	*out = vf;
+	return 0;
+}
+
 int df11_vfile_open(struct df11_vfile **out, struct df11_cache *c, int fd,
 		    const char *name, char *err, size_t errlen)
 {
-	struct df11_vfile *vf = calloc(1, sizeof(*vf));
-	int rc = -ENOMEM;
+	struct df11_source *src;
+	struct df11_vfile *vf;
+	struct df11_ct *ct;
+	struct stat st;
+	int rc;
 
 	*out = NULL;
-	if (!vf || !(vf->name = strdup(name)))
-		goto fail;
-	vf->c = c;
-	vf->fd = fd;
-	atomic_init(&vf->refs, 1);
-	if (fstat(fd, &vf->st0)) {
+	if (fstat(fd, &st)) {
 		rc = -errno;
-		goto fail;
+		close(fd);
+		return rc;
 	}
-	rc = df11_ct_open(&vf->ct, pread_cb, vf, (uint64_t)vf->st0.st_size, err,
-			  errlen);
-	if (rc)
-		goto fail;
-	vf->hdr = df11_ct_header(vf->ct, &vf->hdr_len);
+	/* the read callback's context is the fd, which outlives the source */
+	rc = df11_ct_open(&ct, pread_cb, (void *)(intptr_t)fd,
+			  (uint64_t)st.st_size, err, errlen);
+	if (!rc)
+		rc = df11_ct_source(&src, ct, pread_cb, (void *)(intptr_t)fd);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	if ((rc = vfile_new(&vf, c, src, fd, name)))
+		return rc;
+	vf->st0 = st;
 	*out = vf;
 	return 0;
-fail:
-	if (vf)
-		free(vf->name);
-	free(vf);
-	close(fd);
+}
+
+int df11_vfile_new(struct df11_vfile **out, struct df11_cache *c,
+		   struct df11_source *src, df11_check_fn check,
+		   void *check_ctx, const char *name)
+{
+	int rc = vfile_new(out, c, src, -1, name);
+	if (!rc) {
+		(*out)->check = check;
+		(*out)->check_ctx = check_ctx;
+	}
 	return rc;
 }
 
@@ -558,15 +596,16 @@ void df11_vfile_put(struct df11_vfile *vf)
 	}
 	pthread_mutex_unlock(&c->mu);
 	bury(grave);
-	df11_ct_free(vf->ct);
-	close(vf->fd);
+	df11_source_free(vf->src);
+	if (vf->fd >= 0)
+		close(vf->fd);
 	free(vf->name);
 	free(vf);
 }
 
 uint64_t df11_vfile_size(const struct df11_vfile *vf)
 {
-	return df11_ct_size(vf->ct);
+	return vf->size;
 }
 
 uint64_t df11_vfile_stored(const struct df11_vfile *vf)
@@ -578,6 +617,8 @@ int df11_vfile_check(struct df11_vfile *vf)
 {
 	struct stat st;
 
+	if (vf->fd < 0)
+		return vf->check ? vf->check(vf->check_ctx) : 0;
 	if (fstat(vf->fd, &st) || st.st_nlink == 0 ||
 	    st.st_size != vf->st0.st_size || st.st_ino != vf->st0.st_ino ||
 	    st.st_mtim.tv_sec != vf->st0.st_mtim.tv_sec ||
@@ -595,7 +636,7 @@ static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 		      uint64_t off, uint64_t end)
 {
 	struct df11_cache *c = vf->c;
-	uint64_t size = df11_ct_size(vf->ct), win = c->o.readahead;
+	uint64_t size = vf->size, win = c->o.readahead;
 
 	if (!cur || !c->n_workers || end >= size)
 		return;
@@ -610,12 +651,12 @@ static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 		uint64_t to = end + win < size ? end + win : size;
 		while (from < to && c->qlen < QUEUE_LEN) {
 			uint64_t id, coff, clen;
-			size_t seg;
 			if (from < vf->hdr_len)
 				from = vf->hdr_len;
-			if (from >= to || df11_ct_chunk_find(vf->ct, from, &id))
+			if (from >= to ||
+			    vf->src->ops->chunk_find(vf->src, from, &id))
 				break;
-			df11_ct_chunk_range(vf->ct, id, &coff, &clen, &seg);
+			vf->src->ops->chunk_range(vf->src, id, &coff, &clen);
 			if (!find(c, vf, id)) {
 				c->q[(c->qhead + c->qlen) % QUEUE_LEN] =
 				    (struct job){df11_vfile_get(vf), id};
@@ -633,7 +674,7 @@ ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
 			uint64_t off, struct df11_cursor *cur)
 {
 	struct df11_cache *c = vf->c;
-	uint64_t size = df11_ct_size(vf->ct), pos = off, end;
+	uint64_t size = vf->size, pos = off, end;
 	uint8_t *p = buf;
 	int rc = 0;
 
@@ -653,11 +694,10 @@ ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
 	}
 	while (pos < end && !rc) {
 		uint64_t id, coff, clen;
-		size_t seg;
 		struct entry *e;
-		if ((rc = df11_ct_chunk_find(vf->ct, pos, &id)))
+		if ((rc = vf->src->ops->chunk_find(vf->src, pos, &id)))
 			break;
-		df11_ct_chunk_range(vf->ct, id, &coff, &clen, &seg);
+		vf->src->ops->chunk_range(vf->src, id, &coff, &clen);
 		if (!(e = get(c, vf, id, &rc)))
 			break;
 		uint64_t n = (coff + clen < end ? coff + clen : end) - pos;

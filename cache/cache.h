@@ -119,6 +119,24 @@ void df11_cache_stats(struct df11_cache *c, struct df11_cache_stats *st);
 int df11_vfile_open(struct df11_vfile **out, struct df11_cache *c, int fd,
 		    const char *name, char *err, size_t errlen);
 
+/**
+ * df11_check_fn - is a source's backing data unchanged? 0, or -ESTALE.
+ */
+typedef int (*df11_check_fn)(void *ctx);
+
+struct df11_source;
+
+/**
+ * df11_vfile_new() - a virtual file over any source (codec/source.h), e.g.
+ * a file rebuilt from an official DFloat11 directory.
+ * @src:   taken over (freed with the vfile, or on failure)
+ * @check: called before each read (NULL: never stale); -ESTALE fails it
+ * Return: 0 and *@out (one reference), -ENOMEM.
+ */
+int df11_vfile_new(struct df11_vfile **out, struct df11_cache *c,
+		   struct df11_source *src, df11_check_fn check,
+		   void *check_ctx, const char *name);
+
 /** df11_vfile_get() - take another reference. */
 struct df11_vfile *df11_vfile_get(struct df11_vfile *vf);
 
