@@ -670,29 +670,37 @@ static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 	pthread_mutex_unlock(&c->mu);
 }
 
-ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
-			uint64_t off, struct df11_cursor *cur)
+void df11_vfile_return(struct df11_vfile *vf, struct df11_slice *s, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (s[i].pin)
+			unpin(vf->c, s[i].pin, s[i].streamed);
+}
+
+ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
+			struct df11_cursor *cur, struct df11_slice *s,
+			unsigned max, unsigned *n)
 {
 	struct df11_cache *c = vf->c;
-	uint64_t size = vf->size, pos = off, end;
-	uint8_t *p = buf;
+	uint64_t pos = off, end;
 	int rc = 0;
 
+	*n = 0;
 	if (df11_vfile_check(vf)) {
 		logf_(c, "'%s': source file changed or removed", vf->name);
 		return -ESTALE;
 	}
-	if (off >= size || !len)
+	if (off >= vf->size || !len || !max)
 		return 0;
-	end = len < size - off ? off + len : size;
+	end = len < vf->size - off ? off + len : vf->size;
 	readahead(vf, cur, off, end);
 	if (pos < vf->hdr_len) {
-		size_t n =
-		    (size_t)((end < vf->hdr_len ? end : vf->hdr_len) - pos);
-		memcpy(p, vf->hdr + pos, n);
-		pos += n;
+		uint64_t e = end < vf->hdr_len ? end : vf->hdr_len;
+		s[(*n)++] =
+		    (struct df11_slice){vf->hdr + pos, e - pos, NULL, 0};
+		pos = e;
 	}
-	while (pos < end && !rc) {
+	while (pos < end && *n < max) {
 		uint64_t id, coff, clen;
 		struct entry *e;
 		if ((rc = vf->src->ops->chunk_find(vf->src, pos, &id)))
@@ -700,15 +708,43 @@ ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
 		vf->src->ops->chunk_range(vf->src, id, &coff, &clen);
 		if (!(e = get(c, vf, id, &rc)))
 			break;
-		uint64_t n = (coff + clen < end ? coff + clen : end) - pos;
-		memcpy(p + (pos - off), e->data + (pos - coff), n);
-		pos += n;
-		unpin(c, e, cur && cur->streak && pos == coff + clen);
+		uint64_t k = (coff + clen < end ? coff + clen : end) - pos;
+		s[(*n)++] = (struct df11_slice){e->data + (pos - coff), k, e,
+						cur && cur->streak &&
+						    pos + k == coff + clen};
+		pos += k;
 	}
-	if (rc)
+	if (rc) {
+		df11_vfile_return(vf, s, *n);
+		*n = 0;
 		return rc == -ENOMEM ? -ENOMEM : -EIO;
+	}
 	pthread_mutex_lock(&c->mu);
-	c->st.bytes_served += end - off;
+	c->st.bytes_served += pos - off;
 	pthread_mutex_unlock(&c->mu);
-	return (ssize_t)(end - off);
+	return (ssize_t)(pos - off);
+}
+
+ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
+			uint64_t off, struct df11_cursor *cur)
+{
+	struct df11_slice s[16];
+	uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		unsigned n;
+		ssize_t r = df11_vfile_lend(vf, off + done, len - done,
+					    done ? NULL : cur, s, 16, &n);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		for (unsigned i = 0; i < n; i++) {
+			memcpy(p + done, s[i].p, s[i].len);
+			done += s[i].len;
+		}
+		df11_vfile_return(vf, s, n);
+	}
+	return (ssize_t)done;
 }

@@ -54,12 +54,12 @@ struct df11_cache_opts {
  * struct df11_cache_stats - counters since the cache was made.
  */
 struct df11_cache_stats {
-	uint64_t budget;	/* bytes */
-	uint64_t used;		/* bytes of decoded chunks held now */
-	uint64_t peak;		/* highest @used seen */
-	uint64_t hits;		/* chunk lookups served from the cache */
-	uint64_t misses;	/* chunk lookups that decoded (or waited) */
-	uint64_t waits;		/* misses that waited for another decode */
+	uint64_t budget; /* bytes */
+	uint64_t used;	 /* bytes of decoded chunks held now */
+	uint64_t peak;	 /* highest @used seen */
+	uint64_t hits;	 /* chunk lookups served from the cache */
+	uint64_t misses; /* chunk lookups that decoded (or waited) */
+	uint64_t waits;	 /* misses that waited for another decode */
 	uint64_t evictions;
 	uint64_t readahead;	/* chunks decoded ahead by workers */
 	uint64_t errors;	/* chunks that failed to decode or check */
@@ -79,7 +79,7 @@ struct df11_vfile;
 struct df11_cursor {
 	uint64_t next_off; /* where the last read ended */
 	uint64_t streak;   /* sequential reads in a row */
-	uint64_t ahead;    /* read-ahead queued up to this offset */
+	uint64_t ahead;	   /* read-ahead queued up to this offset */
 };
 
 /**
@@ -163,6 +163,33 @@ uint64_t df11_vfile_stored(const struct df11_vfile *vf);
  */
 ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
 			uint64_t off, struct df11_cursor *cur);
+
+/**
+ * struct df11_slice - bytes of a virtual file lent by df11_vfile_lend():
+ * @p, @len: the bytes (in the cache: read them, never write)
+ * @pin, @streamed: private to the cache
+ */
+struct df11_slice {
+	const void *p;
+	size_t len;
+	void *pin;
+	int streamed;
+};
+
+/**
+ * df11_vfile_lend() - like df11_vfile_read(), without the copy: the bytes
+ * at [@off, @off + @len) are lent as up to @max slices of the cache's own
+ * memory, pinned until df11_vfile_return(). Fewer bytes than asked come
+ * back when @max slices are not enough (or at the end of the file).
+ * Return: bytes lent (in *@n slices), 0 at the end, or the errors of
+ * df11_vfile_read (nothing is then lent).
+ */
+ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
+			struct df11_cursor *cur, struct df11_slice *s,
+			unsigned max, unsigned *n);
+
+/** df11_vfile_return() - give back what df11_vfile_lend() lent. */
+void df11_vfile_return(struct df11_vfile *vf, struct df11_slice *s, unsigned n);
 
 /**
  * df11_vfile_check() - is the source file still the one that was opened?

@@ -22,9 +22,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fs_i.h"
+
+#define LEND_MAX 32 /* slices one reply may gather */
 
 /**
  * struct df11fs_handle - one open file.
@@ -192,11 +195,19 @@ static int read_error(struct df11fs_handle *h, ssize_t rc)
 	return EIO;
 }
 
+/*
+ * Reply with the cache's own bytes (fuse_reply_iov: one copy, into the
+ * kernel) when the range fits in a few slices; else copy into the
+ * thread's buffer first (many small chunks, or a failure to lend).
+ */
 static void read_vfile(fuse_req_t req, struct df11fs_handle *h, size_t size,
 		       off_t off)
 {
 	uint64_t end = df11_vfile_size(h->vf);
-	ssize_t n;
+	struct df11_slice s[LEND_MAX];
+	struct iovec iov[LEND_MAX];
+	unsigned n;
+	ssize_t r;
 	void *buf;
 
 	if (off < 0 || (uint64_t)off >= end || size == 0) {
@@ -205,16 +216,29 @@ static void read_vfile(fuse_req_t req, struct df11fs_handle *h, size_t size,
 	}
 	if (size > end - (uint64_t)off)
 		size = (size_t)(end - (uint64_t)off);
-	buf = thread_buf(size);
-	if (!buf) {
+	r = df11_vfile_lend(h->vf, (uint64_t)off, size, &h->cur, s, LEND_MAX,
+			    &n);
+	if (r < 0) {
+		fuse_reply_err(req, read_error(h, r));
+		return;
+	}
+	if ((size_t)r == size) {
+		for (unsigned i = 0; i < n; i++)
+			iov[i] = (struct iovec){(void *)s[i].p, s[i].len};
+		fuse_reply_iov(req, iov, (int)n);
+		df11_vfile_return(h->vf, s, n);
+		return;
+	}
+	df11_vfile_return(h->vf, s, n);
+	if (!(buf = thread_buf(size))) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = df11_vfile_read(h->vf, buf, size, (uint64_t)off, &h->cur);
-	if (n < 0)
-		fuse_reply_err(req, read_error(h, n));
+	r = df11_vfile_read(h->vf, buf, size, (uint64_t)off, NULL);
+	if (r < 0)
+		fuse_reply_err(req, read_error(h, r));
 	else
-		fuse_reply_buf(req, buf, (size_t)n);
+		fuse_reply_buf(req, buf, (size_t)r);
 }
 
 void df11fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
