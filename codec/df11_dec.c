@@ -318,39 +318,9 @@ struct lane {
 
 /*
  * One fast step of a lane: needs 8 readable bytes at pos/8 and at least 4
- * symbols left. Returns nonzero on a table error.
+ * symbols left. Jumps to the caller's `bad` label on a table error.
  */
 #define STEP(L)                                                                \
-	do {                                                                   \
-		uint64_t w_ = load_be64(enc + ((L).pos >> 3))                  \
-			      << ((L).pos & 7);                                \
-		uint64_t e_ = fast[w_ >> (64 - FAST_BITS)];                    \
-		if (__builtin_expect(e_ != 0, 1)) {                            \
-			uint32_t s_ = (uint32_t)e_;                            \
-			memcpy((L).st, &s_, 4);                                \
-			(L).st += (e_ >> 32) & 0xFF;                           \
-			(L).pos += e_ >> 40;                                   \
-		} else {                                                       \
-			unsigned sy_, ln_;                                     \
-			if (walk(u, (uint32_t)(w_ >> 32), &sy_, &ln_))         \
-				return -EBADMSG;                               \
-			*(L).st++ = (uint8_t)sy_;                              \
-			(L).pos += ln_;                                        \
-		}                                                              \
-	} while (0)
-
-/*
- * Steps a lane can surely take: each step needs 8 readable bytes, reads at
- * most 32 bits and writes at most 4 symbols.
- */
-static inline uint64_t budget(const struct lane *l, uint64_t safe)
-{
-	uint64_t by_out = (uint64_t)(l->end - l->st) / 4;
-	uint64_t by_in = l->pos < safe ? (safe - l->pos + 31) / 32 : 0;
-	return by_out < by_in ? by_out : by_in;
-}
-
-#define STEP4(L)                                                               \
 	do {                                                                   \
 		uint64_t w_ = load_be64(enc + ((L).pos >> 3))                  \
 			      << ((L).pos & 7);                                \
@@ -369,6 +339,17 @@ static inline uint64_t budget(const struct lane *l, uint64_t safe)
 		}                                                              \
 	} while (0)
 
+/*
+ * Steps a lane can surely take: each step needs 8 readable bytes, reads at
+ * most 32 bits and writes at most 4 symbols.
+ */
+static inline uint64_t budget(const struct lane *l, uint64_t safe)
+{
+	uint64_t by_out = (uint64_t)(l->end - l->st) / 4;
+	uint64_t by_in = l->pos < safe ? (safe - l->pos + 31) / 32 : 0;
+	return by_out < by_in ? by_out : by_in;
+}
+
 /* finish one lane: fast while safe, then symbol by symbol */
 static int lane_finish(const struct df11_unit *u, const uint8_t *enc,
 		       uint64_t len, uint64_t safe, struct lane *l)
@@ -381,11 +362,13 @@ static int lane_finish(const struct df11_unit *u, const uint8_t *enc,
 	while (l->st < l->end) {
 		unsigned s, n;
 		if (walk(u, window_safe(enc, len, l->pos), &s, &n))
-			return -EBADMSG;
+			goto bad;
 		*l->st++ = (uint8_t)s;
 		l->pos += n;
 	}
 	return 0;
+bad:
+	return -EBADMSG;
 }
 
 static inline uint64_t min4(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
@@ -405,10 +388,10 @@ static void lanes4(const struct df11_unit *u, const uint8_t *enc, uint64_t safe,
 	for (uint64_t k; (k = min4(budget(&a, safe), budget(&b, safe),
 				   budget(&c, safe), budget(&d, safe))) != 0;)
 		while (k--) {
-			STEP4(a);
-			STEP4(b);
-			STEP4(c);
-			STEP4(d);
+			STEP(a);
+			STEP(b);
+			STEP(c);
+			STEP(d);
 		}
 	l[0] = a, l[1] = b, l[2] = c, l[3] = d;
 	return;
