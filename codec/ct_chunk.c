@@ -239,8 +239,7 @@ void df11_scratch_free(struct df11_scratch *s)
 	free(s);
 }
 
-/* scratch buffer @i of at least @len bytes, NULL when out of memory */
-static uint8_t *scratch_get(struct df11_scratch *sc, int i, uint64_t len)
+uint8_t *df11_scratch_buf(struct df11_scratch *sc, int i, uint64_t len)
 {
 	uint8_t *p;
 
@@ -267,7 +266,7 @@ static int read_lz4(const struct ct_seg *s, uint64_t k, uint64_t len,
 
 	if (bl == len)
 		return rd(ctx, out, len, s->data_off + bo);
-	src = scratch_get(sc, 0, bl);
+	src = df11_scratch_buf(sc, 0, bl);
 	if (!src)
 		return -ENOMEM;
 	rc = rd(ctx, src, bl, s->data_off + bo);
@@ -311,9 +310,9 @@ static int read_df11(const struct ct_seg *s, uint64_t k, df11_read_fn rd,
 			df11_unit_n_blocks(s->unit)) ||
 	    !inside(nd.sm_off, nd.sm_len, n))
 		return -EBADMSG;
-	pe = scratch_get(sc, 0, nd.enc_len);
-	pg = scratch_get(sc, 1, nd.gaps_len);
-	ps = scratch_get(sc, 2, nd.sm_len);
+	pe = df11_scratch_buf(sc, 0, nd.enc_len);
+	pg = df11_scratch_buf(sc, 1, nd.gaps_len);
+	ps = df11_scratch_buf(sc, 2, nd.sm_len);
 	if (!pe || !pg || !ps)
 		return -ENOMEM;
 	*why = "cannot read the container";

@@ -112,6 +112,13 @@ void df11_ct_gap_name(char buf[DF11_CT_GAP_NAME_MAX], uint64_t off);
  */
 char *df11_ct_stream_name(const char *prefix, const char *field);
 
+/**
+ * df11_scratch_buf() - scratch buffer @i (0..2) of @sc, grown to at least
+ * @len bytes (contents not kept). Also used by codec/official_source.c.
+ * Return: the buffer, or NULL when out of memory.
+ */
+uint8_t *df11_scratch_buf(struct df11_scratch *sc, int i, uint64_t len);
+
 /* little-endian loads and stores, any alignment */
 static inline uint64_t df11_ct_le64(const uint8_t *p)
 {

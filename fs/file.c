@@ -223,10 +223,18 @@ static void read_vfile(fuse_req_t req, struct df11fs_handle *h, size_t size,
 		return;
 	}
 	if ((size_t)r == size) {
+		/*
+		 * Once the reply is written the kernel may send RELEASE and
+		 * another worker free @h (and its vfile reference): keep a
+		 * reference of our own for the slices.
+		 */
+		struct df11_vfile *vf = df11_vfile_get(h->vf);
+
 		for (unsigned i = 0; i < n; i++)
 			iov[i] = (struct iovec){(void *)s[i].p, s[i].len};
 		fuse_reply_iov(req, iov, (int)n);
-		df11_vfile_return(h->vf, s, n);
+		df11_vfile_return(vf, s, n);
+		df11_vfile_put(vf);
 		return;
 	}
 	df11_vfile_return(h->vf, s, n);

@@ -73,6 +73,8 @@ struct df11fs {
  * @attr_timeout:  seconds
  * @foreground, @debug, @single: -f, -d, -s
  * @fake:          called as mount.fuse.df11fs with -f: mount nothing
+ * @headers:       -o headers=FILE (official DFloat11 SOURCE), or NULL
+ * @shard_size:    -o max_shard_size= (0: 5 GB)
  */
 struct df11fs_conf {
 	char *source, *mountpoint;
@@ -81,6 +83,8 @@ struct df11fs_conf {
 	unsigned threads;
 	double attr_timeout;
 	int foreground, debug, single, fake;
+	char *headers;
+	uint64_t shard_size;
 };
 
 /** Results of df11fs_opts_parse() other than 0. */

@@ -48,6 +48,9 @@ static int ends_with_suffix(const char *name)
 	return n > k && strcmp(name + n - k, SUFFIX) == 0;
 }
 
+static int join_path(char *buf, size_t len, const char *parent,
+		     const char *name);
+
 static void inode_free(struct df11fs_inode *in)
 {
 	if (!in)
@@ -55,10 +58,18 @@ static void inode_free(struct df11fs_inode *in)
 	if (in->fd >= 0)
 		close(in->fd);
 	df11_vfile_put(in->vf);
+	if (in->vdir)
+		df11fs_off_virtual_free(in);
+	df11fs_off_dir_free(in);
 	free(in->why);
 	pthread_mutex_destroy(&in->lock);
 	free(in->path);
 	free(in);
+}
+
+void df11fs_inode_free(struct df11fs_inode *in)
+{
+	inode_free(in);
 }
 
 /* A new inode owning @fd; NULL (fd not closed) on allocation failure. */
@@ -81,6 +92,26 @@ static struct df11fs_inode *inode_new(int fd, const struct stat *st,
 	in->type = st->st_mode & S_IFMT;
 	in->probe = probe;
 	in->kind = probe ? DF11FS_K_UNPROBED : DF11FS_K_OTHER;
+	return in;
+}
+
+struct df11fs_inode *df11fs_inode_new_virtual(struct df11fs_inode *parent,
+					      const char *name)
+{
+	struct df11fs_inode *in = calloc(1, sizeof(*in));
+	char path[PATH_MAX];
+
+	if (!in || join_path(path, sizeof(path), parent->path, name) ||
+	    !(in->path = strdup(path)) ||
+	    pthread_mutex_init(&in->lock, NULL) != 0) {
+		if (in)
+			free(in->path);
+		free(in);
+		return NULL;
+	}
+	in->fd = -1;
+	in->type = S_IFREG;
+	in->kind = DF11FS_K_CONTAINER;
 	return in;
 }
 
@@ -188,6 +219,10 @@ void df11fs_itable_destroy(struct df11fs_itable *t)
 	if (!t->buckets)
 		return;
 	for (i = 0; i < t->n_buckets; i++) {
+		for (struct df11fs_inode *in = t->buckets[i]; in; in = in->next)
+			df11fs_off_dir_free_all(in);
+	}
+	for (i = 0; i < t->n_buckets; i++) {
 		struct df11fs_inode *in = t->buckets[i], *next;
 
 		for (; in; in = next) {
@@ -238,6 +273,9 @@ int df11fs_inode_lookup(struct df11fs_itable *t, struct df11fs_inode *parent,
 
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -ENOENT; /* never sent: we do not export */
+	rc = df11fs_off_lookup(t, parent, name, out, st);
+	if (rc <= 0)
+		return rc;
 	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -284,7 +322,10 @@ void df11fs_inode_forget(struct df11fs_itable *t, struct df11fs_inode *in,
 	pthread_mutex_lock(&t->lock);
 	in->nlookup = in->nlookup > n ? in->nlookup - n : 0;
 	if (in->nlookup == 0 && in != t->root) {
-		table_remove(t, in);
+		if (in->vdir)
+			df11fs_off_unlink_locked(in);
+		else
+			table_remove(t, in);
 		gone = 1;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -370,6 +411,10 @@ int df11fs_inode_attr(struct df11fs_itable *t, struct df11fs_inode *in,
 	struct stat s;
 	int rc;
 
+	if (in->vdir) {
+		df11fs_off_attr(in, st);
+		return 0;
+	}
 	if (!src) {
 		rc = fresh_stat(in, &s);
 		if (rc)
@@ -396,6 +441,10 @@ int df11fs_inode_open(struct df11fs_itable *t, struct df11fs_inode *in,
 
 	*vf = NULL;
 	*changed = 0;
+	if (in->vdir) {
+		*vf = df11_vfile_get(in->vf);
+		return 0;
+	}
 	rc = fresh_stat(in, &src);
 	if (rc)
 		return rc;
@@ -425,6 +474,8 @@ struct df11_vfile *df11fs_inode_vfile(struct df11fs_itable *t,
 	struct df11_vfile *vf = NULL;
 	struct stat src;
 
+	if (in->vdir)
+		return df11_vfile_get(in->vf);
 	if (!in->probe || fresh_stat(in, &src) != 0)
 		return NULL;
 	pthread_mutex_lock(&in->lock);

@@ -57,6 +57,10 @@ enum df11fs_kind {
  * @why:     the reason when @kind is BAD (owned)
  * @vst:     source stat when @kind was decided
  * @ost:     source stat at the last open (@ost_valid)
+ * @off, @off_state: a directory's official-DFloat11 view (fs/official.c;
+ *           @lock): 0 not probed, 1 plain, 2 official (@off), 3 broken
+ * @vdir, @vidx: a virtual file of an official directory (immutable;
+ *           @fd is -1, @vf its virtual file)
  */
 struct df11fs_inode {
 	struct df11fs_inode *next;
@@ -75,6 +79,11 @@ struct df11fs_inode {
 	struct stat vst;
 	struct stat ost;
 	int ost_valid;
+
+	struct df11fs_offdir *off;
+	int off_state;
+	struct df11fs_offdir *vdir;
+	size_t vidx;
 };
 
 /**
@@ -83,6 +92,9 @@ struct df11fs_inode {
  * @buckets:  hash of (dev, ino), chained
  * @root:     the root directory (SOURCE)
  * @cache:    where virtual files are opened (borrowed)
+ * @off_headers, @off_headers_len: -o headers= text for an official
+ *            SOURCE directory (borrowed), or NULL
+ * @off_shard_size: -o max_shard_size= (0: 5 GB)
  */
 struct df11fs_itable {
 	pthread_mutex_t lock;
@@ -90,6 +102,9 @@ struct df11fs_itable {
 	size_t n_buckets, count;
 	struct df11fs_inode *root;
 	struct df11_cache *cache;
+	const char *off_headers;
+	size_t off_headers_len;
+	uint64_t off_shard_size;
 };
 
 /**
@@ -171,5 +186,68 @@ int df11fs_inode_why(struct df11fs_inode *in, char *buf, size_t len);
  * Return: the descriptor, or -errno.
  */
 int df11fs_inode_reopen(const struct df11fs_inode *in, int flags);
+
+/* ------------------------------------------------- fs/official.c */
+
+/** struct df11fs_listing - a directory listing built in memory. */
+struct df11fs_listing {
+	char **names;
+	unsigned char *types; /* DT_* */
+	size_t n, cap;
+};
+
+/**
+ * df11fs_inode_new_virtual() - an inode for virtual file @name of
+ * directory @parent (not in the table; fd -1). NULL when out of memory.
+ */
+struct df11fs_inode *df11fs_inode_new_virtual(struct df11fs_inode *parent,
+					      const char *name);
+
+/**
+ * df11fs_off_lookup() - look @name up in @parent if it is an official
+ * DFloat11 directory (probed on first use).
+ * Return: 0 and *@out, *@st (a virtual file, one more lookup); 1 when
+ * the name is to be looked up in the source as usual; -ENOENT for a
+ * replaced name; -EIO in a broken official directory; -ENOMEM.
+ */
+int df11fs_off_lookup(struct df11fs_itable *t, struct df11fs_inode *parent,
+		      const char *name, struct df11fs_inode **out,
+		      struct stat *st);
+
+/** df11fs_off_attr() - the attributes of virtual-file inode @in. */
+void df11fs_off_attr(const struct df11fs_inode *in, struct stat *st);
+
+/** df11fs_off_unlink_locked() - forget @in's slot (table lock held). */
+void df11fs_off_unlink_locked(struct df11fs_inode *in);
+
+/** df11fs_off_virtual_free() - drop what virtual inode @in holds. */
+void df11fs_off_virtual_free(struct df11fs_inode *in);
+
+/**
+ * df11fs_off_dir_free_all() - at shutdown: free the virtual-file inodes
+ * the kernel never forgot (they are not in the table).
+ */
+void df11fs_off_dir_free_all(struct df11fs_inode *in);
+
+/** df11fs_inode_free() - free an inode that is in no table. */
+void df11fs_inode_free(struct df11fs_inode *in);
+
+/** df11fs_off_dir_free() - drop a directory's official view. */
+void df11fs_off_dir_free(struct df11fs_inode *in);
+
+/**
+ * df11fs_off_listing() - the listing of official directory @dir into @l.
+ * Return: 0; 1 when @dir is not official (list the source); -EIO broken;
+ * -errno.
+ */
+int df11fs_off_listing(struct df11fs_itable *t, struct df11fs_inode *dir,
+		       struct df11fs_listing *l);
+
+/** df11fs_listing_add() - append an entry. Return: 0, -ENOMEM. */
+int df11fs_listing_add(struct df11fs_listing *l, const char *name,
+		       unsigned char type);
+
+/** df11fs_listing_free() - free the entries; @l is left empty. */
+void df11fs_listing_free(struct df11fs_listing *l);
 
 #endif

@@ -229,14 +229,42 @@ static int serve(struct df11fs *fs, struct fuse_session *se,
 	return 0;
 }
 
+/* -o headers=FILE: read it whole before mounting. Return: 0 or -1. */
+static int read_headers(const struct df11fs_conf *c, char **txt, size_t *len)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	*txt = NULL;
+	if (!c->headers)
+		return 0;
+	fd = open(c->headers, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size <= 100000000 &&
+	    (*txt = malloc((size_t)st.st_size + 1)) &&
+	    read(fd, *txt, (size_t)st.st_size) == st.st_size) {
+		*len = (size_t)st.st_size;
+		rc = 0;
+	} else {
+		df11fs_log(LOG_ERR, "cannot read '%s': %s", c->headers,
+			   errno ? strerror(errno) : "too large");
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int run(struct df11fs_conf *c, struct fuse_args *args)
 {
 	struct fuse_lowlevel_ops ops;
 	struct fuse_session *se;
 	struct df11fs fs;
 	int status = EXIT_RUNTIME, root_fd;
+	char *headers = NULL;
+	size_t headers_len = 0;
 
 	raise_nofile();
+	if (read_headers(c, &headers, &headers_len))
+		return EXIT_RUNTIME;
 	memset(&fs, 0, sizeof(fs));
 	fs.attr_timeout = c->attr_timeout;
 	fs.debug = c->debug;
@@ -244,17 +272,23 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 	    (unsigned)(c->kernel_ra >> 10 > UINT_MAX ? UINT_MAX
 						     : c->kernel_ra >> 10);
 	root_fd = check_paths(c);
-	if (root_fd < 0)
+	if (root_fd < 0) {
+		free(headers);
 		return EXIT_RUNTIME;
+	}
 	fs.mountpoint = c->mountpoint; /* resolved now */
 	if (pthread_mutex_init(&fs.lock, NULL) != 0) {
 		close(root_fd);
+		free(headers);
 		return EXIT_RUNTIME;
 	}
 	if (df11fs_itable_init(&fs.itab, root_fd) != 0) {
 		df11fs_log(LOG_ERR, "out of memory");
 		goto out_lock;
 	}
+	fs.itab.off_headers = headers;
+	fs.itab.off_headers_len = headers_len;
+	fs.itab.off_shard_size = c->shard_size;
 	if (add_mount_opts(c, args) != 0) {
 		df11fs_log(LOG_ERR, "out of memory");
 		goto out_itab;
@@ -289,6 +323,7 @@ out_itab:
 	df11_cache_free(fs.cache);
 out_lock:
 	pthread_mutex_destroy(&fs.lock);
+	free(headers);
 	return status;
 }
 

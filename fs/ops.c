@@ -22,11 +22,17 @@
 
 #include "fs_i.h"
 
-/* An open directory: the source stream and where the kernel is in it. */
+/*
+ * An open directory: the source stream and where the kernel is in it, or
+ * (@virt) the in-memory listing of an official DFloat11 directory, where
+ * entry i has offset i + 1.
+ */
 struct dir_handle {
 	DIR *dp;
 	struct dirent *entry; /* read but not yet handed over, or NULL */
 	off_t offset;
+	int virt;
+	struct df11fs_listing l;
 };
 
 static struct df11fs_inode *inode_of(fuse_req_t req, fuse_ino_t ino)
@@ -189,6 +195,16 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	fd = df11fs_off_listing(&df11fs_from_req(req)->itab, inode_of(req, ino),
+				&d->l);
+	if (fd == 0) {
+		d->virt = 1;
+		goto opened;
+	}
+	if (fd < 0) {
+		err = -fd;
+		goto fail;
+	}
 	fd = df11fs_inode_reopen(inode_of(req, ino), O_RDONLY | O_DIRECTORY);
 	if (fd < 0) {
 		err = -fd;
@@ -200,11 +216,14 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		close(fd);
 		goto fail;
 	}
+opened:
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) != 0) {
-		closedir(d->dp);
+		if (d->dp)
+			closedir(d->dp);
+		df11fs_listing_free(&d->l);
 		free(d);
 	}
 	return;
@@ -251,6 +270,46 @@ static ssize_t add_entry(fuse_req_t req, struct df11fs_inode *parent,
 	return (ssize_t)n;
 }
 
+/* readdir of an official directory's listing (see struct dir_handle) */
+static void virt_readdir(fuse_req_t req, struct df11fs_inode *parent,
+			 struct dir_handle *d, size_t size, off_t off, int plus)
+{
+	struct df11fs *fs = df11fs_from_req(req);
+	char *buf = calloc(1, size ? size : 1);
+	size_t rem = size, n;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < d->l.n; i++) {
+		const char *name = d->l.names[i];
+		struct fuse_entry_param e;
+
+		memset(&e, 0, sizeof(e));
+		e.attr.st_mode = (mode_t)d->l.types[i] << 12;
+		if (!plus) {
+			n = fuse_add_direntry(req, buf + (size - rem), rem,
+					      name, &e.attr, (off_t)i + 1);
+		} else {
+			if (!is_dot(name) &&
+			    df11fs_entry_fill(fs, parent, name, &e) != 0)
+				continue;
+			n = fuse_add_direntry_plus(req, buf + (size - rem), rem,
+						   name, &e, (off_t)i + 1);
+			if (n > rem && e.ino)
+				df11fs_inode_forget(
+				    &fs->itab,
+				    df11fs_inode_get(&fs->itab, e.ino), 1);
+		}
+		if (n > rem)
+			break;
+		rem -= n;
+	}
+	fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
@@ -261,6 +320,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 	int err = 0;
 
+	if (d->virt) {
+		free(buf);
+		virt_readdir(req, parent, d, size, off, plus);
+		return;
+	}
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -315,7 +379,9 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	closedir(d->dp);
+	if (d->dp)
+		closedir(d->dp);
+	df11fs_listing_free(&d->l);
 	free(d);
 	fuse_reply_err(req, 0);
 }

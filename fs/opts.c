@@ -29,7 +29,7 @@
 struct raw_opts {
 	struct df11fs_conf *conf;
 	char *cache_size, *workers, *readahead, *kernel_ra, *threads;
-	char *attr_timeout;
+	char *attr_timeout, *headers, *shard;
 	char *type, *ns; /* mount(8) -t and -N, ignored */
 	int helper, help, version, n_pos;
 };
@@ -49,6 +49,8 @@ static const struct fuse_opt opt_spec[] = {
     RAW("threads=%s", threads),
     RAW("max_threads=%s", threads),
     RAW("attr_timeout=%s", attr_timeout),
+    RAW("headers=%s", headers),
+    RAW("max_shard_size=%s", shard),
     RAW("-t %s", type),
     RAW("-N %s", ns),
     FUSE_OPT_KEY("-h", KEY_HELP),
@@ -110,6 +112,13 @@ static void usage(void)
 	       "16)\n"
 	       "  -o attr_timeout=SECS   attribute and entry cache time "
 	       "(default 1)\n"
+	       "  -o headers=FILE        official DFloat11 SOURCE: the "
+	       "original files'\n"
+	       "                         headers ('df11 headers'), rebuilt "
+	       "exactly\n"
+	       "  -o max_shard_size=SIZE official DFloat11 directories: "
+	       "largest shard\n"
+	       "                         (default 5000000000 bytes)\n"
 	       "SIZE takes a K, M, G or T suffix (powers of 1024).\n"
 	       "\n");
 }
@@ -236,6 +245,11 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 	if (r->kernel_ra && (parse_size(r->kernel_ra, &c->kernel_ra) ||
 			     c->kernel_ra > (1u << 30)))
 		bad = "kernel_readahead";
+	if (r->shard &&
+	    (parse_size(r->shard, &c->shard_size) || !c->shard_size))
+		bad = "max_shard_size";
+	if (r->headers && !(c->headers = strdup(r->headers)))
+		bad = "headers";
 	if (r->workers && parse_uint(r->workers, 1024, &c->cache.workers))
 		bad = "workers";
 	if (r->threads && (parse_uint(r->threads, 4096, &v) || v == 0))
@@ -262,6 +276,8 @@ static void raw_free(struct raw_opts *r)
 	free(r->kernel_ra);
 	free(r->threads);
 	free(r->attr_timeout);
+	free(r->headers);
+	free(r->shard);
 	free(r->type);
 	free(r->ns);
 }
@@ -317,5 +333,6 @@ void df11fs_conf_free(struct df11fs_conf *conf)
 {
 	free(conf->source);
 	free(conf->mountpoint);
-	conf->source = conf->mountpoint = NULL;
+	free(conf->headers);
+	conf->source = conf->mountpoint = conf->headers = NULL;
 }

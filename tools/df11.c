@@ -26,9 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "codec/container.h"
+#include "tools/official_i.h"
 #include "tools/tool_i.h"
 
 static _Atomic int g_status;
@@ -38,7 +40,8 @@ static const char usage_text[] =
     "usage: df11 compress   [-q] [-j N] SRC DST\n"
     "       df11 decompress [-q] [-j N] DST OUT\n"
     "       df11 verify     [-q] [-j N] DST [SRC]\n"
-    "       df11 info       [--json] DST\n"
+    "       df11 info       [--json] [--headers FILE] DST\n"
+    "       df11 headers    ORIGINAL_DIR > FILE\n"
     "       df11 --version | --help\n"
     "\n"
     "  compress    store the BF16 safetensors files of model directory SRC\n"
@@ -47,10 +50,18 @@ static const char usage_text[] =
     "  verify      decode every chunk of DST and check its checksum; with\n"
     "              SRC, also compare every file with SRC byte for byte\n"
     "  info        per file and tensor: dtype, shape, codec, sizes, ratio\n"
+    "  headers     print the header bytes of the original model's\n"
+    "              safetensors files and its index json, as JSON\n"
+    "\n"
+    "  DST may also be an official DFloat11 directory (config.json with\n"
+    "  dfloat11_config): it is read as the BF16 model it stands for.\n"
     "\n"
     "  -j, --jobs N  worker threads (default: the number of online CPUs)\n"
     "  -q, --quiet   no progress bar and no summary\n"
     "      --json    info as JSON\n"
+    "      --headers FILE  official DST: the original files' headers\n"
+    "                    ('df11 headers' output): rebuild them exactly\n"
+    "      --max-shard-size SIZE  official DST: largest shard (5G)\n"
     "\n"
     "exit status: 0 ok, 1 data mismatch, 2 usage, 3 I/O error,\n"
     "             4 malformed input, 5 unsupported\n";
@@ -153,6 +164,40 @@ static unsigned default_threads(void)
 	return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
 }
 
+/* "5G" -> 5 * 10^9 (decimal, as transformers' "5GB"). */
+static int parse_shard(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K':
+		v *= 1000ull;
+		end++;
+		break;
+	case 'M':
+		v *= 1000000ull;
+		end++;
+		break;
+	case 'G':
+		v = v > UINT64_MAX / 1000000000ull ? 0 : v * 1000000000ull;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end == 'B')
+		end++;
+	if (*end || !v)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static int parse_jobs(const char *s, unsigned *out)
 {
 	char *end;
@@ -176,11 +221,14 @@ static int parse_opts(int argc, char **argv, bool info, struct df11_opts *o,
 	static const struct option work_longs[] = {
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"jobs", required_argument, NULL, 'j'},
+	    {"headers", required_argument, NULL, 'H'},
+	    {"max-shard-size", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	static const struct option info_longs[] = {
 	    {"json", no_argument, NULL, 'J'},
+	    {"headers", required_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -204,6 +252,14 @@ static int parse_opts(int argc, char **argv, bool info, struct df11_opts *o,
 		case 'J':
 			o->json = true;
 			break;
+		case 'H':
+			o->headers = optarg;
+			break;
+		case 'S':
+			if (parse_shard(optarg, &o->shard_size))
+				return usage_error("invalid shard size '%s'",
+						   optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return DF11_EX_OK;
@@ -220,9 +276,46 @@ static int parse_opts(int argc, char **argv, bool info, struct df11_opts *o,
 	return -1;
 }
 
+/*
+ * decompress, verify and info on an official DFloat11 directory; -1 when
+ * @dir is not one (then --headers is a usage error).
+ */
+static int dispatch_official(const char *cmd, struct df11_opts *o, char **ops,
+			     int n)
+{
+	struct stat st;
+	int r = stat(ops[0], &st) == 0 && S_ISDIR(st.st_mode)
+		    ? df11_off_dir_probe(ops[0])
+		    : 0;
+
+	if (r < 0)
+		return df11_status();
+	if (!r && (o->headers || o->shard_size))
+		return usage_error("%s: --headers and --max-shard-size need an "
+				   "official DFloat11 directory",
+				   cmd);
+	if (!r)
+		return -1;
+	if (!strcmp(cmd, "decompress"))
+		return df11_off_cmd_decompress(o, ops[0], ops[1]);
+	if (!strcmp(cmd, "verify"))
+		return df11_off_cmd_verify(o, ops[0], n == 2 ? ops[1] : NULL);
+	return df11_off_cmd_info(o, ops[0]);
+}
+
 /* Run command @cmd on its @n operands @ops. */
 static int dispatch(const char *cmd, struct df11_opts *o, char **ops, int n)
 {
+	int rc;
+
+	if (!strcmp(cmd, "headers")) {
+		if (n != 1)
+			return usage_error("%s: expected ORIGINAL_DIR", cmd);
+		return df11_cmd_headers(o, ops[0]);
+	}
+	if (strcmp(cmd, "compress") && n >= 1 && n <= 2 &&
+	    (rc = dispatch_official(cmd, o, ops, n)) >= 0)
+		return rc;
 	if (!strcmp(cmd, "compress")) {
 		if (n != 2)
 			return usage_error("%s: expected SRC and DST", cmd);
@@ -264,7 +357,8 @@ int main(int argc, char **argv)
 		return DF11_EX_OK;
 	}
 	if (strcmp(cmd, "compress") && strcmp(cmd, "decompress") &&
-	    strcmp(cmd, "verify") && strcmp(cmd, "info"))
+	    strcmp(cmd, "verify") && strcmp(cmd, "info") &&
+	    strcmp(cmd, "headers"))
 		return usage_error("unknown command '%s'", cmd);
 	rc = parse_opts(argc - 1, argv + 1, !strcmp(cmd, "info"), &o, &first);
 	if (rc >= 0)

@@ -46,9 +46,11 @@ enum {
 
 /** struct df11_opts - options of one command. */
 struct df11_opts {
-	unsigned threads; /* -j: worker threads, >= 1 */
-	bool quiet;	  /* -q: no progress bar, no summary */
-	bool json;	  /* info --json */
+	unsigned threads;    /* -j: worker threads, >= 1 */
+	bool quiet;	     /* -q: no progress bar, no summary */
+	bool json;	     /* info --json */
+	const char *headers; /* --headers FILE (official directories) */
+	uint64_t shard_size; /* --max-shard-size (official), 0: 5 GB */
 };
 
 /* ------------------------------------------------------------- df11.c */

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec/official_config.c - config.json of an official directory: the
+ * dfloat11_config key, pattern_dict and its regexes, and the names that
+ * tell an official or a legacy (0.1) directory
+ *
+ * pattern_dict keys are Python re.fullmatch patterns on module paths.
+ * They are translated to POSIX extended regexes anchored as ^(...)$; what
+ * cannot be translated faithfully is refused rather than approximated
+ * (docs/OFFICIAL.md, "Units and pieces").
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "official_i.h"
+
+int df11_off_probe(const char *config, size_t len)
+{
+	json_t *j = json_loadb(config, len, 0, NULL);
+	int r = json_is_object(j) && json_object_get(j, "dfloat11_config");
+
+	json_decref(j);
+	return r;
+}
+
+static int ends_with(const char *s, const char *sfx)
+{
+	size_t a = strlen(s), b = strlen(sfx);
+
+	return a > b && !strcmp(s + a - b, sfx);
+}
+
+int df11_off_legacy(const char *const *names, size_t n)
+{
+	int pkl = 0, ptx = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		pkl |= ends_with(names[i], ".pkl");
+		ptx |= !strcmp(names[i], "decode.ptx");
+	}
+	return pkl && ptx;
+}
+
+int df11_off_hides(const char *name)
+{
+	return !strcmp(name, "config.json") ||
+	       ends_with(name, ".safetensors") ||
+	       ends_with(name, ".safetensors.index.json");
+}
+
+/*
+ * Translate Python regex @py into an anchored POSIX ERE in @buf. Knows
+ * literals, '.', classes without escapes, groups, '|', greedy quantifiers
+ * and the escapes \d, \w and \<punctuation>. Return: 0, -ENOTSUP.
+ */
+static int re_translate(const char *py, char *buf, size_t cap)
+{
+	size_t o = 0;
+	int in_class = 0;
+
+#define PUT(str)                                                               \
+	do {                                                                   \
+		size_t l_ = strlen(str);                                       \
+		if (o + l_ + 3 > cap)                                          \
+			return -ENOTSUP;                                       \
+		memcpy(buf + o, str, l_);                                      \
+		o += l_;                                                       \
+	} while (0)
+	PUT("^(");
+	for (const char *p = py; *p; p++) {
+		char c[3] = {*p, 0, 0};
+
+		if (in_class) {
+			if (*p == '\\')
+				return -ENOTSUP;
+			in_class = *p != ']';
+		} else if (*p == '[') {
+			in_class = 1;
+		} else if (*p == '\\') {
+			p++;
+			if (*p == 'd') {
+				PUT("[0-9]");
+				continue;
+			}
+			if (*p == 'w') {
+				PUT("[A-Za-z0-9_]");
+				continue;
+			}
+			if (!*p || (*p >= '0' && *p <= '9') ||
+			    (*p >= 'a' && *p <= 'z') ||
+			    (*p >= 'A' && *p <= 'Z'))
+				return -ENOTSUP;
+			c[0] = '\\';
+			c[1] = *p;
+		} else if (*p == '(' && p[1] == '?') {
+			if (p[2] != ':')
+				return -ENOTSUP;
+			p += 2;
+		} else if ((*p == '*' || *p == '+' || *p == '?' || *p == '}') &&
+			   p[1] == '?') {
+			return -ENOTSUP; /* lazy quantifiers */
+		}
+		PUT(c);
+	}
+	if (in_class)
+		return -ENOTSUP;
+	PUT(")$");
+	buf[o] = '\0';
+	return 0;
+#undef PUT
+}
+
+/* Parse dfloat11_config: version, geometry, pattern_dict (compiled). */
+static int parse_dconf(struct df11_off *m, char *err, size_t errlen)
+{
+	json_t *dc = json_object_get(m->config, "dfloat11_config");
+	json_t *tpb = json_object_get(dc, "threads_per_block");
+	json_t *bpt = json_object_get(dc, "bytes_per_thread");
+	json_t *pd = json_object_get(dc, "pattern_dict"), *v;
+	const char *ver = json_string_value(json_object_get(dc, "version"));
+	const char *key;
+	char re[1024];
+
+	if (!json_is_object(dc) || !json_is_object(pd) || !ver) {
+		off_err(err, errlen,
+			"config.json: dfloat11_config needs "
+			"version and a pattern_dict object");
+		return -EBADMSG;
+	}
+	if (!strncmp(ver, "0.1", 3) && (!ver[3] || ver[3] == '.')) {
+		off_err(err, errlen,
+			"DFloat11 version '%s' (the 0.1 layout) "
+			"is not supported",
+			ver);
+		return -ENOTSUP;
+	}
+	if ((tpb && (!json_is_array(tpb) || json_array_size(tpb) != 1 ||
+		     json_integer_value(json_array_get(tpb, 0)) != 512)) ||
+	    (bpt && json_integer_value(bpt) != 8)) {
+		off_err(err, errlen,
+			"dfloat11_config: only 512 threads per "
+			"block and 8 bytes per thread are known");
+		return -ENOTSUP;
+	}
+	m->version = strdup(ver);
+	m->re = calloc(json_object_size(pd) + 1, sizeof(*m->re));
+	if (!m->version || !m->re)
+		return -ENOMEM;
+	json_object_foreach(pd, key, v)
+	{
+		if (!json_is_array(v)) {
+			off_err(err, errlen, "pattern_dict '%s': not a list",
+				key);
+			return -EBADMSG;
+		}
+		for (size_t i = 0; i < json_array_size(v); i++)
+			if (!json_string_value(json_array_get(v, i)) ||
+			    !*json_string_value(json_array_get(v, i)))
+				goto bad_attr;
+		if (re_translate(key, re, sizeof(re)) ||
+		    regcomp(&m->re[m->n_pat], re, REG_EXTENDED | REG_NOSUB)) {
+			off_err(err, errlen,
+				"pattern_dict key '%s': regex feature not "
+				"supported (known: literals, ., [...], "
+				"groups, |, greedy quantifiers, \\d, \\w)",
+				key);
+			return -ENOTSUP;
+		}
+		m->n_pat++;
+	}
+	return 0;
+bad_attr:
+	off_err(err, errlen,
+		"pattern_dict '%s': attributes must be non-empty "
+		"strings",
+		key);
+	return -EBADMSG;
+}
+
+/* Parse config.json and its dfloat11_config. */
+int off_parse_config(struct df11_off *m, const char *config, size_t len,
+		     char *err, size_t errlen)
+{
+	json_error_t je;
+
+	if (len > DF11_ST_MAX_HEADER) {
+		off_err(err, errlen, "config.json: too large");
+		return -EBADMSG;
+	}
+	m->config = json_loadb(config, len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(m->config)) {
+		off_err(err, errlen, "config.json: %s",
+			m->config ? "not an object" : je.text);
+		return -EBADMSG;
+	}
+	if (!json_object_get(m->config, "dfloat11_config")) {
+		off_err(err, errlen,
+			"config.json: no dfloat11_config (not "
+			"an official DFloat11 directory)");
+		return -ENOTSUP;
+	}
+	m->config_txt = config;
+	m->config_len = len;
+	return parse_dconf(m, err, errlen);
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec/official_i.h - internals of the official-directory reader
+ *
+ *   official_config.c  config.json, dfloat11_config, pattern_dict regexes
+ *   official.c         files, units and their pieces
+ *   official_model.c   open, free, accessors
+ *   official_shapes.c  shapes from config.json (architecture rules)
+ *   official_layout.c  virtual files: headers, shards, index, config.json
+ *   official_source.c  a df11_source per virtual file
+ */
+#ifndef DF11_OFFICIAL_I_H
+#define DF11_OFFICIAL_I_H
+
+#include <jansson.h>
+#include <regex.h>
+#include <stdatomic.h>
+
+#include "df11.h"
+#include "official.h"
+
+enum { OS_LUTS, OS_ENC, OS_SM, OS_OP, OS_GAPS, OS_SPLIT, OS_COUNT };
+
+/* one safetensors file of the directory */
+struct off_file {
+	char *name;
+	uint64_t size, data0; /* data0: 8 + N, where the data region starts */
+	df11_read_fn rd;
+	void *ctx;
+	struct df11_st *st;
+};
+
+/* one stream of a unit: absolute byte range in file @file */
+struct off_stream {
+	uint32_t file;
+	uint64_t off, len;
+	const struct df11_st_tensor *t;
+	int present;
+};
+
+struct off_unit {
+	char *path;
+	struct off_stream s[OS_COUNT];
+	struct df11_unit *u;
+	size_t piece0, n_pieces;
+};
+
+/* a tensor of the BF16 model: a piece of a unit or a plain tensor */
+struct off_tensor {
+	char *name;
+	enum df11_dtype dtype;
+	unsigned n_dims;
+	uint64_t shape[DF11_ST_MAX_DIMS];
+	uint64_t n_elems, nbytes;
+	long unit;     /* -1: plain */
+	uint64_t a;    /* piece: first element; plain: absolute file offset */
+	uint32_t file; /* plain: the file */
+	long vfile;    /* where it is shown, -1 if nowhere */
+	int shape_set;
+};
+
+enum { OC_PIECE, OC_RAW, OC_ZERO };
+
+/* a chunk of a virtual file: [off, off + len) */
+struct off_chunk {
+	uint64_t off, len;
+	uint32_t kind, idx; /* idx: unit (PIECE) or file (RAW) */
+	uint64_t a;	    /* PIECE: first element; RAW: file offset */
+};
+
+struct off_vfile {
+	char *name;
+	uint8_t *prefix;
+	size_t prefix_len;
+	uint64_t size, stored;
+	struct off_chunk *chunks;
+	size_t n_chunks, cap;
+};
+
+struct df11_off {
+	atomic_int refs;
+	void (*ctx_free)(void *ctx);
+	struct off_file *files;
+	size_t n_files;
+	json_t *config;
+	const char *config_txt;
+	size_t config_len;
+	char *version;
+	regex_t *re;
+	size_t n_pat;
+	struct off_unit *units;
+	size_t n_units;
+	struct off_tensor *tensors;
+	size_t n_tensors;
+	size_t *by_name; /* tensor indices sorted by name */
+	struct off_vfile *vf;
+	size_t n_vf;
+};
+
+/* weights per chunk of a piece: 64 blocks, as the native container */
+#define OFF_BLOCKS_PER_CHUNK 64u
+#define OFF_RAW_CHUNK	     (1u << 20)
+
+/**
+ * off_err() - a one-line reason into @err (see df11_ct_seterr).
+ */
+#define off_err df11_ct_seterr
+
+/**
+ * off_shapes() - give every piece without a shape one from the config
+ * rules. Return: 0; -ENOTSUP when a rule is missing (message says what
+ * to supply); -EBADMSG when a product differs from the piece's size.
+ */
+int off_shapes(struct df11_off *m, char *err, size_t errlen);
+
+/**
+ * off_layout() - plan the virtual files (@headers: the `df11 headers`
+ * text, or NULL). Return: 0, -EBADMSG, -ENOTSUP, -EOVERFLOW, -ENOMEM.
+ */
+int off_layout(struct df11_off *m, const char *headers, size_t headers_len,
+	       uint64_t shard_size, char *err, size_t errlen);
+
+/** off_parse_config() - parse config.json (@config is borrowed until
+ * df11_off_open returns). Return: 0, -EBADMSG, -ENOTSUP, -ENOMEM. */
+int off_parse_config(struct df11_off *m, const char *config, size_t len,
+		     char *err, size_t errlen);
+
+/** off_read_files() - copy the names, read and parse every header. */
+int off_read_files(struct df11_off *m, const struct df11_off_file *files,
+		   char *err, size_t errlen);
+
+/**
+ * off_build_tensors() - find the units, check them, and list the BF16
+ * model's tensors (pieces, then plain tensors) with a name index.
+ */
+int off_build_tensors(struct df11_off *m, char *err, size_t errlen);
+
+/**
+ * off_headers_layout() - the virtual files from the `df11 headers` text
+ * (official_headers.c). Return: 0, -EBADMSG, -ENOTSUP, -ENOMEM.
+ */
+int off_headers_layout(struct df11_off *m, const char *txt, size_t len,
+		       char *err, size_t errlen);
+
+/** off_find() - tensor index by name, -1 if none. */
+long off_find(const struct df11_off *m, const char *name);
+
+/** off_vfile_free() - free what a virtual file owns. */
+void off_vfile_free(struct off_vfile *v);
+
+/**
+ * off_chunk_add() - append a chunk to @v. Return: 0, -ENOMEM.
+ */
+int off_chunk_add(struct off_vfile *v, uint32_t kind, uint32_t idx, uint64_t a,
+		  uint64_t len);
+
+/**
+ * off_add_tensor_chunks() - append the chunks of tensor @t (placed at
+ * v->size) and grow v->size. Return: 0, -ENOMEM.
+ */
+int off_add_tensor_chunks(const struct df11_off *m, struct off_vfile *v,
+			  const struct off_tensor *t);
+
+/** off_config_strip() - config.json without dfloat11_config (malloc'ed). */
+int off_config_strip(const struct df11_off *m, char **out, size_t *len);
+
+#include "ct_i.h"
+
+#endif

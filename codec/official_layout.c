@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec/official_layout.c - the virtual files of an official directory
+ *
+ * Without the original headers the BF16 model is laid out as
+ * save_pretrained would: tensors sorted by name, cut into shards of at
+ * most shard_size bytes (a tensor larger than that gets a shard of its
+ * own), one "model.safetensors" or "model-0000i-of-0000N.safetensors"
+ * plus "model.safetensors.index.json" ({"metadata": {"total_size"},
+ * "weight_map"}, indent 2, sorted keys, as transformers writes it). Each
+ * header is compact JSON with {"__metadata__": {"format": "pt"}}, padded
+ * with spaces to a multiple of 8. A tied lm_head copy (config
+ * tie_word_embeddings true, the embedding present) is left out, as the
+ * original has none.
+ *
+ * With the headers (`df11 headers`: {"files": [{"name", "size", "header"
+ * (base64 of the bytes [0, 8 + N))}], "index": {"name", "data"}}) every
+ * original file is rebuilt with its own header bytes, every tensor at its
+ * own offsets; bytes that no tensor covers read as zeros.
+ *
+ * config.json loses the "dfloat11_config" key. The key is cut out of the
+ * text, so everything else (order, indent, number spelling) stays as the
+ * official tool wrote it, i.e. as transformers did.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64_i.h"
+#include "official_i.h"
+
+void off_vfile_free(struct off_vfile *v)
+{
+	free(v->name);
+	free(v->prefix);
+	free(v->chunks);
+}
+
+int off_chunk_add(struct off_vfile *v, uint32_t kind, uint32_t idx, uint64_t a,
+		  uint64_t len)
+{
+	if (!len)
+		return 0;
+	if (v->n_chunks == v->cap) {
+		size_t nc = v->cap ? 2 * v->cap : 16;
+		struct off_chunk *c = realloc(v->chunks, nc * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		v->chunks = c;
+		v->cap = nc;
+	}
+	v->chunks[v->n_chunks++] =
+	    (struct off_chunk){v->size, len, kind, idx, a};
+	v->size += len;
+	return 0;
+}
+
+int off_add_tensor_chunks(const struct df11_off *m, struct off_vfile *v,
+			  const struct off_tensor *t)
+{
+	const struct off_unit *u;
+	uint64_t pos, end, e1, nb, b;
+	int rc = 0;
+
+	if (t->unit < 0) {
+		v->stored += t->nbytes;
+		for (pos = 0; pos < t->nbytes && !rc; pos += OFF_RAW_CHUNK) {
+			end = t->nbytes - pos < OFF_RAW_CHUNK ? t->nbytes - pos
+							      : OFF_RAW_CHUNK;
+			rc = off_chunk_add(v, OC_RAW, t->file, t->a + pos, end);
+		}
+		return rc;
+	}
+	u = &m->units[t->unit];
+	nb = df11_unit_n_blocks(u->u);
+	e1 = t->a + t->n_elems;
+	{
+		uint64_t st = 0;
+
+		for (int k = 0; k < OS_COUNT; k++)
+			st += u->s[k].len;
+		v->stored += (uint64_t)((double)st * (double)t->n_elems /
+					(double)df11_unit_n_elems(u->u));
+	}
+	for (pos = t->a; pos < e1 && !rc; pos = end) {
+		b = df11_unit_block_of(u->u, pos) + OFF_BLOCKS_PER_CHUNK;
+		end = df11_unit_block_start(u->u, b < nb ? b : nb);
+		if (end > e1 || end <= pos)
+			end = e1;
+		rc = off_chunk_add(v, OC_PIECE, (uint32_t)t->unit, pos,
+				   2 * (end - pos));
+	}
+	return rc;
+}
+
+/* a new virtual file named @name (copied) */
+static struct off_vfile *vfile_add(struct df11_off *m, const char *name)
+{
+	struct off_vfile *v = realloc(m->vf, (m->n_vf + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	m->vf = v;
+	v = &m->vf[m->n_vf];
+	memset(v, 0, sizeof(*v));
+	v->name = strdup(name);
+	if (!v->name)
+		return NULL;
+	m->n_vf++;
+	return v;
+}
+
+/* the prefix: 8-byte length + @j as compact JSON padded to 8 */
+static int set_header(struct off_vfile *v, const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t n, pad;
+
+	if (!s)
+		return -ENOMEM;
+	n = strlen(s);
+	pad = (8 - n % 8) % 8;
+	v->prefix = malloc(8 + n + pad);
+	if (!v->prefix) {
+		free(s);
+		return -ENOMEM;
+	}
+	df11_ct_put_le64(v->prefix, n + pad);
+	memcpy(v->prefix + 8, s, n);
+	memset(v->prefix + 8 + n, ' ', pad);
+	free(s);
+	v->prefix_len = 8 + n + pad;
+	v->size = v->prefix_len;
+	return 0;
+}
+
+static json_t *tensor_entry(const struct off_tensor *t, uint64_t off)
+{
+	json_t *shape = json_array();
+
+	for (unsigned d = 0; d < t->n_dims; d++)
+		json_array_append_new(shape,
+				      json_integer((json_int_t)t->shape[d]));
+	return json_pack("{s:s, s:o, s:[I,I]}", "dtype",
+			 df11_dtype_name(t->dtype), "shape", shape,
+			 "data_offsets", (json_int_t)off,
+			 (json_int_t)(off + t->nbytes));
+}
+
+/* One shard: tensors by_name[i0, i1) that are shown, into file @name. */
+static int shard_write(struct df11_off *m, size_t i0, size_t i1,
+		       const char *name, json_t *wmap)
+{
+	struct off_vfile *v = vfile_add(m, name);
+	json_t *h = json_pack("{s:{s:s}}", "__metadata__", "format", "pt");
+	uint64_t off = 0;
+	int rc = -ENOMEM;
+
+	if (!v || !h)
+		goto out;
+	for (size_t i = i0; i < i1; i++) {
+		struct off_tensor *t = &m->tensors[m->by_name[i]];
+
+		if (t->vfile == -2)
+			continue;
+		t->vfile = (long)(m->n_vf - 1);
+		if (json_object_set_new(h, t->name, tensor_entry(t, off)) ||
+		    (wmap &&
+		     json_object_set_new(wmap, t->name, json_string(name))))
+			goto out;
+		off += t->nbytes;
+	}
+	if ((rc = set_header(v, h)))
+		goto out;
+	for (size_t i = i0; i < i1 && !rc; i++)
+		if (m->tensors[m->by_name[i]].vfile >= 0)
+			rc = off_add_tensor_chunks(m, v,
+						   &m->tensors[m->by_name[i]]);
+out:
+	json_decref(h);
+	return rc;
+}
+
+/* Leave out a plain lm_head copy of tied embeddings (vfile = -2). */
+static void drop_tied(struct df11_off *m)
+{
+	static const char *const pairs[][2] = {
+	    {"lm_head.weight", "model.embed_tokens.weight"},
+	    {"language_model.lm_head.weight",
+	     "language_model.model.embed_tokens.weight"},
+	};
+	long i;
+
+	if (!json_is_true(json_object_get(m->config, "tie_word_embeddings")))
+		return;
+	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
+		if ((i = off_find(m, pairs[k][0])) >= 0 &&
+		    m->tensors[i].unit < 0 && off_find(m, pairs[k][1]) >= 0)
+			m->tensors[i].vfile = -2;
+}
+
+/* the index json as transformers writes it (indent 2, sorted, newline) */
+static int index_write(struct df11_off *m, json_t *wmap, uint64_t total)
+{
+	struct off_vfile *v = vfile_add(m, "model.safetensors.index.json");
+	json_t *j = json_pack("{s:{s:I}, s:O}", "metadata", "total_size",
+			      (json_int_t)total, "weight_map", wmap);
+	char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	size_t n = s ? strlen(s) : 0;
+	int rc = -ENOMEM;
+
+	if (v && s && (v->prefix = malloc(n + 1))) {
+		memcpy(v->prefix, s, n);
+		v->prefix[n] = '\n';
+		v->prefix_len = n + 1;
+		v->size = n + 1;
+		rc = 0;
+	}
+	free(s);
+	json_decref(j);
+	return rc;
+}
+
+/* Group the shown tensors into shards of at most @cap bytes. */
+static int synth(struct df11_off *m, uint64_t cap, char *err, size_t errlen)
+{
+	size_t n_sh = 0, *start = NULL, i;
+	uint64_t cur = 0, total = 0;
+	json_t *wmap = json_object();
+	char name[64];
+	int rc;
+
+	drop_tied(m);
+	if ((rc = off_shapes(m, err, errlen)))
+		goto out;
+	rc = -ENOMEM;
+	start = calloc(m->n_tensors + 2, sizeof(*start));
+	if (!start || !wmap)
+		goto out;
+	for (i = 0; i < m->n_tensors; i++) {
+		const struct off_tensor *t = &m->tensors[m->by_name[i]];
+
+		if (t->vfile == -2)
+			continue;
+		if (!n_sh || (cur && cur + t->nbytes > cap)) {
+			start[n_sh++] = i;
+			cur = 0;
+		}
+		cur += t->nbytes;
+		total += t->nbytes;
+	}
+	start[n_sh] = m->n_tensors;
+	if (n_sh > 99999) {
+		off_err(err, errlen, "too many shards");
+		rc = -ENOTSUP;
+		goto out;
+	}
+	for (i = 0, rc = 0; i < (n_sh ? n_sh : 1) && !rc; i++) {
+		if (n_sh > 1)
+			snprintf(name, sizeof(name),
+				 "model-%05zu-of-%05zu.safetensors", i + 1,
+				 n_sh);
+		else
+			snprintf(name, sizeof(name), "model.safetensors");
+		rc =
+		    shard_write(m, n_sh ? start[i] : 0, n_sh ? start[i + 1] : 0,
+				name, n_sh > 1 ? wmap : NULL);
+	}
+	if (!rc && n_sh > 1)
+		rc = index_write(m, wmap, total);
+out:
+	json_decref(wmap);
+	free(start);
+	return rc;
+}
+
+int off_layout(struct df11_off *m, const char *headers, size_t headers_len,
+	       uint64_t shard_size, char *err, size_t errlen)
+{
+	struct off_vfile *v;
+	char *cfg = NULL;
+	size_t cfg_len = 0;
+	int rc;
+
+	v = vfile_add(m, "config.json");
+	if (!v || (rc = off_config_strip(m, &cfg, &cfg_len)))
+		return -ENOMEM;
+	v->prefix = (uint8_t *)cfg;
+	v->prefix_len = cfg_len;
+	v->size = cfg_len;
+	if (headers)
+		return off_headers_layout(m, headers, headers_len, err, errlen);
+	return synth(m, shard_size, err, errlen);
+}

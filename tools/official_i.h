@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/official_i.h - the df11 tool on official DFloat11 directories
+ *
+ *   official.c       detection, opening (config, files, --headers)
+ *   official_run.c   decompress and verify
+ *   official_info.c  info
+ *   headers.c        df11 headers ORIGINAL_DIR
+ */
+#ifndef DF11_TOOLS_OFFICIAL_I_H
+#define DF11_TOOLS_OFFICIAL_I_H
+
+#include "tools/tool_i.h"
+
+struct df11_off;
+
+/**
+ * df11_off_dir_probe() - is directory @dir an official DFloat11 directory
+ * (config.json with dfloat11_config)? The 0.1 layout is reported.
+ * Return: 1, 0, or -ENOTSUP (the 0.1 layout, reported).
+ */
+int df11_off_dir_probe(const char *dir);
+
+/**
+ * df11_off_dir_open() - open the official directory @dir (with
+ * o->headers, o->shard_size). Reports errors. Return: 0 and *@out, -errno.
+ */
+int df11_off_dir_open(const char *dir, const struct df11_opts *o,
+		      struct df11_off **out);
+
+/**
+ * df11_off_slurp() - read file @path (at most @max bytes) into a new
+ * NUL-terminated buffer. Reports errors. Return: 0, -errno.
+ */
+int df11_off_slurp(const char *path, char **out, size_t *len, size_t max);
+
+/** df11_strp_cmp() - qsort comparison of char * by strcmp. */
+int df11_strp_cmp(const void *a, const void *b);
+
+/** df11_names_free() - free an array of @n strings. */
+void df11_names_free(char **names, size_t n);
+
+/** df11_off_cmd_decompress() - decompress an official dir; exit status. */
+int df11_off_cmd_decompress(const struct df11_opts *o, const char *dir,
+			    const char *out);
+
+/** df11_off_cmd_verify() - verify an official dir (@src may be NULL). */
+int df11_off_cmd_verify(const struct df11_opts *o, const char *dir,
+			const char *src);
+
+/** df11_off_cmd_info() - info on an official dir; exit status. */
+int df11_off_cmd_info(const struct df11_opts *o, const char *dir);
+
+/** df11_cmd_headers() - df11 headers ORIGINAL_DIR; exit status. */
+int df11_cmd_headers(const struct df11_opts *o, const char *dir);
+
+#endif
