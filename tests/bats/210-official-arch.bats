@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# tests/bats/210-official-arch.bats - official DFloat11 directories of the
+# families that only the config shape rules cover (Mistral, Qwen2, Gemma 2,
+# Gemma 3 with the language_model. prefix, Phi-3/4 with fused projections)
+# and of one they do not (Mamba). tests/official/mkofficial.c writes, per
+# architecture, a tiny random BF16 original and its official DF11 form,
+# laid out as the official compressor does; each must read back as the
+# original through df11 decompress and through the mount, and with the
+# original headers byte for byte.
+
+load helpers
+load mount_helpers
+
+CMP=$BATS_TEST_DIRNAME/st_compare.py
+ROOT=$BATS_TEST_DIRNAME/../..
+ARCHS="mistral qwen2 gemma2 gemma3 phi3 mamba"
+
+setup_file() {
+	require_bins
+	local mk=$BATS_FILE_TMPDIR/mkofficial a
+	if [ ! -f "$BUILD/libdf11codec.a" ]; then
+		echo "missing $BUILD/libdf11codec.a: run make first" >&2
+		return 1
+	fi
+	# shellcheck disable=SC2046 # pkg-config prints several words
+	cc -std=c11 -O2 -I"$ROOT" "$ROOT/tests/official/mkofficial.c" \
+		"$BUILD/libdf11codec.a" $(pkg-config --libs jansson liblz4 libxxhash) \
+		-lm -o "$mk"
+	for a in $ARCHS; do
+		mkdir -p "$BATS_FILE_TMPDIR/$a"
+		timeout -k 5 "$DEADLINE" "$mk" "$a" "$BATS_FILE_TMPDIR/$a/orig" \
+			"$BATS_FILE_TMPDIR/$a/df11"
+		df11 headers "$BATS_FILE_TMPDIR/$a/orig" >"$BATS_FILE_TMPDIR/$a/h.json"
+	done
+}
+
+teardown() {
+	unmount_all
+}
+
+# sha DIR/FILE - the sha256 of one file
+sha() {
+	sha256sum <"$1" | cut -d' ' -f1
+}
+
+# check_decompress ARCH - decompress ARCH's DF11 dir: every tensor equals
+# the original's, config.json is the original's (no dfloat11_config),
+# only the model files are written; with the headers the file is the
+# original byte for byte; verify agrees
+check_decompress() {
+	local d=$BATS_FILE_TMPDIR/$1 o=$BATS_TEST_TMPDIR/out
+	df11 decompress -q "$d/df11" "$o"
+	run -0 python3 "$CMP" "$o" "$d/orig"
+	echo "$1: $output"
+	run ! grep -q dfloat11 "$o/config.json"
+	cmp "$o/config.json" "$d/orig/config.json"
+	cmp "$o/generation_config.json" "$d/orig/generation_config.json"
+	run -0 ls "$o"
+	[ "$output" = "$(printf 'config.json\ngeneration_config.json\nmodel.safetensors')" ]
+
+	df11 decompress -q --headers "$d/h.json" "$d/df11" "$BATS_TEST_TMPDIR/hd"
+	[ "$(sha "$BATS_TEST_TMPDIR/hd/model.safetensors")" = \
+		"$(sha "$d/orig/model.safetensors")" ]
+	run -0 df11 verify "$d/df11" "$d/orig"
+	[[ $output == *"units decoded, equal to"* ]]
+}
+
+# check_mount ARCH - the same through df11fs, without and with headers
+check_mount() {
+	local d=$BATS_FILE_TMPDIR/$1 m=$BATS_TEST_TMPDIR/m
+	require_fuse
+	mount_df11fs "$d/df11" "$m"
+	run -0 python3 "$CMP" "$m" "$d/orig"
+	echo "$1: $output"
+	cmp "$m/config.json" "$d/orig/config.json"
+	run -0 ls "$m"
+	[ "$output" = "$(printf 'config.json\ngeneration_config.json\nmodel.safetensors')" ]
+	unmount_df11fs "$m"
+
+	mount_df11fs "$d/df11" "$BATS_TEST_TMPDIR/mh" -o "headers=$d/h.json"
+	[ "$(sha "$BATS_TEST_TMPDIR/mh/model.safetensors")" = \
+		"$(sha "$d/orig/model.safetensors")" ]
+}
+
+@test "mistral (head_dim != hidden/heads, lm_head + embed + layers): decompress" {
+	check_decompress mistral
+}
+
+@test "mistral: mount" {
+	check_mount mistral
+}
+
+@test "qwen2 (q/k/v biases, tied, layers only, embed plain): decompress" {
+	check_decompress qwen2
+}
+
+@test "qwen2: mount" {
+	check_mount qwen2
+}
+
+@test "gemma2 (four norms, tied, embed compressed, lm_head copy dropped): decompress" {
+	check_decompress gemma2
+	# the tied copy in the remainder is not shown
+	run ! grep -q '"lm_head.weight"' "$BATS_TEST_TMPDIR/out/model.safetensors"
+}
+
+@test "gemma2: mount" {
+	check_mount gemma2
+}
+
+@test "gemma3 (language_model. prefix, text_config, vision tensors): decompress" {
+	check_decompress gemma3
+}
+
+@test "gemma3: mount" {
+	check_mount gemma3
+}
+
+@test "phi3 (fused qkv_proj / gate_up_proj, o_proj first): decompress" {
+	check_decompress phi3
+}
+
+@test "phi3: mount" {
+	check_mount phi3
+}
+
+@test "mamba (no shape rules): refused, asking for headers; fine with them" {
+	local d=$BATS_FILE_TMPDIR/mamba
+	run -5 df11 decompress -q "$d/df11" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"model_type 'mamba' has no shape rules"*"df11 headers"* ]]
+	no_output "$BATS_TEST_TMPDIR/x"
+	run -5 df11 info "$d/df11"
+	[[ $output == *"df11 headers"* ]]
+	# with the headers: the original file (F32 and 3-D plain tensors
+	# included, the tied lm_head copy of the remainder left out)
+	df11 decompress -q --headers "$d/h.json" "$d/df11" "$BATS_TEST_TMPDIR/y"
+	[ "$(sha "$BATS_TEST_TMPDIR/y/model.safetensors")" = \
+		"$(sha "$d/orig/model.safetensors")" ]
+	python3 "$CMP" "$BATS_TEST_TMPDIR/y" "$d/orig"
+}
+
+@test "gemma3 without head_dim in text_config: refused, not guessed" {
+	cp -r "$BATS_FILE_TMPDIR/gemma3/df11" "$BATS_TEST_TMPDIR/g"
+	chmod -R u+w "$BATS_TEST_TMPDIR/g"
+	sed -i '/"head_dim"/d' "$BATS_TEST_TMPDIR/g/config.json"
+	run -4 df11 decompress -q "$BATS_TEST_TMPDIR/g" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"q_proj.weight': 6144 weights, but config.json gives [64, 64]"*"df11 headers"* ]]
+	no_output "$BATS_TEST_TMPDIR/x"
+}
