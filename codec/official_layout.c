@@ -184,6 +184,37 @@ out:
 }
 
 /* Leave out a plain lm_head copy of tied embeddings (vfile = -2). */
+/*
+ * Are the input embeddings and lm_head tied? config.json says so with
+ * tie_word_embeddings, at the top or in text_config; transformers leaves
+ * the key out when it equals the class default, which is "tied" for the
+ * families listed here (and "untied" for the rest, e.g. Llama).
+ */
+static int tied(const json_t *config)
+{
+	static const char *const tied_by_default[] = {
+	    "gemma", "gemma2", "gemma3", "gemma3_text", "mamba"};
+	const json_t *text = json_object_get(config, "text_config");
+	const json_t *v = json_object_get(config, "tie_word_embeddings");
+	const char *type;
+
+	if (!v && json_is_object(text))
+		v = json_object_get(text, "tie_word_embeddings");
+	if (v)
+		return json_is_true(v);
+	type = json_string_value(json_object_get(config, "model_type"));
+	for (size_t k = 0;
+	     type && k < sizeof(tied_by_default) / sizeof(tied_by_default[0]);
+	     k++)
+		if (!strcmp(type, tied_by_default[k]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The official compressor stores a plain copy of a tied lm_head next to a
+ * compressed embedding; the original has no such tensor, so hide it.
+ */
 static void drop_tied(struct df11_off *m)
 {
 	static const char *const pairs[][2] = {
@@ -193,7 +224,7 @@ static void drop_tied(struct df11_off *m)
 	};
 	long i;
 
-	if (!json_is_true(json_object_get(m->config, "tie_word_embeddings")))
+	if (!tied(m->config))
 		return;
 	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
 		if ((i = off_find(m, pairs[k][0])) >= 0 &&

@@ -148,3 +148,12 @@ check_mount() {
 	[[ $output == *"q_proj.weight': 6144 weights, but config.json gives [64, 64]"*"df11 headers"* ]]
 	no_output "$BATS_TEST_TMPDIR/x"
 }
+
+@test "gemma2 whose config leaves tie_word_embeddings out (tied by default): no lm_head invented" {
+	local d=$BATS_TEST_TMPDIR/g
+	cp -r "$BATS_FILE_TMPDIR/gemma2" "$d"
+	sed -i '/tie_word_embeddings/d' "$d/orig/config.json" "$d/df11/config.json"
+	! grep -q tie_word_embeddings "$d/df11/config.json"
+	df11 decompress -q "$d/df11" "$d/out"
+	python3 "$CMP" "$d/out" "$d/orig"
+}
