@@ -164,4 +164,87 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz
 
+# ------------------------------------------------------------ GPU (begin)
+# gpu/: the CUDA decoder. gpu/gpu.c (plain C: it dlopen()s the CUDA part)
+# is always built, into $(GPU_HOST_LIB). $(GPU_SO) needs nvcc:
+#   GPU=auto  build it when nvcc is found (default)
+#   GPU=1     require nvcc          GPU=0  never build it
+# The .so carries machine code for sm_80/86/89/90 and PTX for newer GPUs,
+# and links the CUDA runtime statically: it needs only the driver.
+GPU       ?= auto
+ifeq ($(origin NVCC),undefined)
+NVCC      := $(firstword $(shell command -v nvcc 2>/dev/null) \
+                         $(wildcard /usr/local/cuda/bin/nvcc))
+endif
+NVCCFLAGS ?= -O3
+GPU_ARCH  := -gencode arch=compute_80,code=sm_80 \
+             -gencode arch=compute_86,code=sm_86 \
+             -gencode arch=compute_89,code=sm_89 \
+             -gencode arch=compute_90,code=sm_90 \
+             -gencode arch=compute_90,code=compute_90
+GPU_CU    := $(wildcard gpu/*.cu)
+GPU_SO    := $(BUILD)/libdf11gpu.so
+GPU_HOST_OBJ := $(BUILD)/gpu/gpu.o
+GPU_HOST_LIB := $(BUILD)/libdf11gpuhost.a
+GPU_TEST  := $(BUILD)/tests/test_gpu $(BUILD)/tests/bench_gpu
+ifeq ($(GPU),1)
+ifeq ($(NVCC),)
+$(error GPU=1 but nvcc was not found (set NVCC=/path/to/nvcc))
+endif
+GPU_BUILD := 1
+else ifeq ($(GPU),auto)
+GPU_BUILD := $(if $(NVCC),1)
+endif
+
+.PHONY: gpu gpucheck gpu-emu gpu-clean
+## gpu: build libdf11gpu.so (needs nvcc) and the GPU test and benchmark
+gpu: $(if $(GPU_BUILD),$(GPU_SO)) $(GPU_TEST)
+
+## gpucheck: on a GPU machine, build and run tests/gpu/run.sh (tests, bench)
+gpucheck:
+	@tests/gpu/run.sh
+
+all: $(if $(GPU_BUILD),$(GPU_SO)) $(GPU_HOST_LIB)
+
+$(GPU_SO): $(GPU_CU) $(wildcard gpu/*_i.h) gpu/gpu.h codec/df11.h
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -std=c++17 -I. -Xcompiler -fPIC \
+	  -Xcompiler -fvisibility=hidden -Xcompiler -Wall -shared \
+	  -cudart static -Xlinker --exclude-libs,ALL --threads 0 \
+	  $(GPU_ARCH) -o $@ $(GPU_CU)
+
+# the same sources on the CPU (gpu/emu_i.h): test_gpu runs without a GPU
+GPU_EMU_SO := $(BUILD)/libdf11gpu-emu.so
+CXX_EMU   ?= $(if $(filter clang,$(CC)),clang++,g++)
+$(GPU_EMU_SO): $(GPU_CU) gpu/emu.cc $(wildcard gpu/*_i.h) gpu/gpu.h codec/df11.h
+	@mkdir -p $(dir $@)
+	$(CXX_EMU) -std=c++17 -O1 -g -DDF11_EMU -I. -fPIC -shared \
+	  -fvisibility=hidden -fno-strict-aliasing -Wall -Wno-unknown-pragmas \
+	  $(EMU_SAN) -o $@ -x c++ $(GPU_CU) -x none gpu/emu.cc
+
+## gpu-emu: run tests/gpu/test_gpu on a CPU emulation of the GPU (minutes)
+gpu-emu: $(GPU_EMU_SO) $(BUILD)/tests/test_gpu
+	DF11_GPU_LIB=$(abspath $(GPU_EMU_SO)) $(BUILD)/tests/test_gpu -q
+
+clean: gpu-clean
+gpu-clean:
+	rm -rf build-gpu
+
+$(GPU_HOST_LIB): $(GPU_HOST_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+# df11fs and the GPU tests link gpu.c before the codec it calls
+$(BUILD)/df11fs: $(GPU_HOST_LIB)
+$(BUILD)/df11fs: LDLIBS := $(GPU_HOST_LIB) $(CODEC_LIB) $(LDLIBS) -ldl
+
+$(BUILD)/tests/test_gpu: $(BUILD)/tests/gpu/test_gpu.o $(GPU_HOST_LIB) $(CODEC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
+
+$(BUILD)/tests/bench_gpu: $(BUILD)/tests/gpu/bench_gpu.o $(GPU_HOST_LIB) $(CODEC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
+# -------------------------------------------------------------- GPU (end)
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

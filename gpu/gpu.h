@@ -75,4 +75,18 @@ struct df11_gpu_job {
  */
 int df11_gpu_decode(struct df11_gpu *g, struct df11_gpu_job *jobs, size_t n);
 
+/**
+ * df11_gpu_host_alloc() - @len bytes of page-locked host memory.
+ * df11_gpu_decode() copies spans and outputs that lie in such a buffer
+ * straight to and from the device; other memory goes through its pinned
+ * staging buffers (one more memcpy on the CPU).
+ * Return: the buffer (owned by the caller: df11_gpu_host_free() it before
+ * df11_gpu_close()), or NULL.
+ */
+void *df11_gpu_host_alloc(struct df11_gpu *g, size_t len);
+
+/** df11_gpu_host_free() - free a df11_gpu_host_alloc() buffer; NULL is a
+ * no-op. */
+void df11_gpu_host_free(struct df11_gpu *g, void *p);
+
 #endif

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gpu/kernel.cu - the DF11 decode kernel
+ *
+ * Contract: bit-identical to df11_unit_decode() (codec/df11_dec.c). Block
+ * b of a unit holds cnt = op[b+1] - op[b] symbols, starting at bit
+ * P(b) = 32768 b + gap(512 b); each symbol is the reference table walk of
+ * the next 32 bits (zero past the copied stream); a block is good when
+ * every step is valid and its codes end exactly at P(b+1) (or, for the
+ * last block that holds codes, inside the last byte of the stream).
+ *
+ * Design. A CUDA block of 512 threads decodes one DF11 block at a time,
+ * one thread per 8-byte chunk, and loops over a contiguous share of the
+ * launch's blocks (a persistent grid), so the unit's tables are copied to
+ * shared memory once per unit, not once per block:
+ *
+ *   shared: [ 4096 x 8 B fast table | luts (<= 18 x 256 B) | exponent
+ *             stage (<= 32768 B + 16) ]
+ *
+ * The fast table is indexed by the next 12 bits and gives up to four
+ * symbols at once, each filled only where the reference walk gives the
+ * same symbol for every value of the later bits (as the CPU's table);
+ * codes longer than 12 bits take the reference walk over the luts.
+ *
+ *  1. Thread t loads its chunk and the next 4 bytes (96 bits, registers)
+ *     and the 5-bit gaps of chunks t and t+1. Starting at gap(t) it
+ *     counts the codes that start in its chunk: n_t, end e_t, and whether
+ *     a table step failed.
+ *  2. A block scan gives N_t = n_0 + .. + n_(t-1). The gaps inside a
+ *     block are only hints (the CPU never reads them): the chunk walks are
+ *     the reference walk only if they chain, e_t == 64 (t+1) + gap(t+1).
+ *     Let T be the chunk holding symbol cnt-1. If the chain holds for all
+ *     t < T (and no step before symbol cnt failed), the chunk walks *are*
+ *     the block's reference walk; a __syncthreads_or() decides this.
+ *  3. Threads t <= T walk again and write their exponent bytes to the
+ *     stage at N_t (thread T stops at symbol cnt-1 and records the end).
+ *  4. The end is checked against P(b+1) or the stream tail. When the fast
+ *     path cannot prove success (broken chain, failed step, wrong end:
+ *     corrupt data or odd gaps), thread 0 runs the reference walk of the
+ *     whole block and its verdict is final. So the fast path only ever
+ *     says "good"; every "bad" comes from the reference walk.
+ *  5. Good blocks merge exponents with sign_mantissa: 8 weights per
+ *     thread step, 8-byte loads, 16-byte streaming stores, the stage
+ *     offset chosen so both sides are aligned; the edges go one by one.
+ *     A bad block sets its piece's rc to -EBADMSG and writes nothing.
+ *
+ * Sizes: weights and offsets are 64-bit; bit positions inside a block walk
+ * are 32-bit (at most 32768 x 32 + 31 bits).
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include "gpu/kernel_i.h"
+
+#ifdef DF11_EMU /* how blocks were decided, for tests of the emulation */
+#define EMU_COUNT(cond, k) ((cond) ? (void)emu_count[k]++ : (void)0)
+#else
+#define EMU_COUNT(cond, k) ((void)0)
+#endif
+
+#define T	DF11_K_THREADS
+#define NWARP	(T / 32)
+#define FULL	0xFFFFFFFFu
+#define BLKBITS 32768u
+#define BLKB	4096u
+#define GAPB	320u
+
+static __device__ __forceinline__ uint32_t bswap32(uint32_t x)
+{
+	return __byte_perm(x, 0, 0x0123);
+}
+
+/* 32 bits at bit p (0..63) of the 96-bit chunk w0:w1:w2 */
+static __device__ __forceinline__ uint32_t window(uint32_t w0, uint32_t w1,
+						  uint32_t w2, unsigned p)
+{
+	uint32_t hi = (p & 32) ? w1 : w0, lo = (p & 32) ? w2 : w1;
+	return __funnelshift_l(lo, hi, p);
+}
+
+/* 32 bits at bit pos of p[0 .. avail) (zero beyond), as the CPU reads */
+static __device__ uint32_t window_g(const uint8_t *p, uint64_t avail,
+				    uint32_t pos)
+{
+	uint64_t j = pos >> 3, v = 0;
+	for (unsigned k = 0; k < 5; k++)
+		v = v << 8 | (j + k < avail ? __ldg(p + j + k) : 0u);
+	return (uint32_t)(v >> (8 - (pos & 7)));
+}
+
+/* 5-bit gap entry i of a gaps range of len bytes (zero beyond) */
+static __device__ __forceinline__ unsigned gap_get(const uint8_t *g,
+						   uint64_t len, uint64_t i)
+{
+	uint64_t bit = 5 * i, j = bit >> 3;
+	unsigned hi = j < len ? __ldg(g + j) : 0u;
+	unsigned lo = j + 1 < len ? __ldg(g + j + 1) : 0u;
+	return ((hi << 8 | lo) >> (11 - (unsigned)(bit & 7))) & 0x1F;
+}
+
+/* the reference table walk: false on an invalid step or length 0 */
+static __device__ __forceinline__ bool
+ref_sym(const uint8_t *L, unsigned nl, uint32_t w, unsigned &sym, unsigned &len)
+{
+	unsigned d = L[w >> 24];
+#pragma unroll
+	for (unsigned lvl = 1; lvl < 4; lvl++) {
+		if (d < 240)
+			break;
+		unsigned row = 256 - d;
+		if (row > nl - 2)
+			return false;
+		d = L[row * 256 + ((w >> (24 - 8 * lvl)) & 0xFF)];
+	}
+	sym = d;
+	len = L[(nl - 1) * 256 + d];
+	return len != 0;
+}
+
+/* bits used by the first k symbols of entry y */
+static __device__ __forceinline__ unsigned used_bits(uint32_t y, unsigned k)
+{
+	return (y >> (4 + 4 * k)) & 15;
+}
+
+/*
+ * The reference walk of cnt symbols from bit pos of p (thread 0 only),
+ * exponents to dst. Returns false on an invalid step; *end = final bit.
+ */
+static __device__ bool walk_block(const uint2 *tab, const uint8_t *L,
+				  unsigned nl, const uint8_t *p, uint64_t avail,
+				  uint32_t pos, uint32_t cnt, uint8_t *dst,
+				  uint32_t *end)
+{
+	uint32_t i = 0;
+
+	while (i < cnt) {
+		uint32_t w = window_g(p, avail, pos);
+		uint2 e = tab[w >> 20];
+		unsigned k = e.y & 7;
+		if (k) {
+			unsigned kk = min(k, cnt - i);
+			for (unsigned q = 0; q < kk; q++)
+				dst[i + q] = (uint8_t)(e.x >> (8 * q));
+			i += kk;
+			pos += used_bits(e.y, kk);
+		} else {
+			unsigned s, l;
+			if (!ref_sym(L, nl, w, s, l))
+				return false;
+			dst[i++] = (uint8_t)s;
+			pos += l;
+		}
+	}
+	*end = pos;
+	return true;
+}
+
+/* is a block walk that ended at bit @end (block-relative) good? */
+static __device__ __forceinline__ bool end_ok(const struct df11_djob *sj,
+					      uint64_t blk, uint64_t lb,
+					      bool nonlast, uint32_t end)
+{
+	if (nonlast) /* the next block's first code starts there */
+		return end == BLKBITS + gap_get(sj->gaps, sj->gaps_len,
+						(uint64_t)T * (lb + 1));
+	uint64_t abs = (uint64_t)BLKBITS * blk + end, nbits = 8 * sj->n_bytes;
+	return abs <= nbits && abs + 8 > nbits; /* inside the last byte */
+}
+
+/* thread 0: the reference walk of block lb, its verdict */
+static __device__ __noinline__ int
+fallback(const struct df11_djob *sj, const uint2 *tab, const uint8_t *L,
+	 uint64_t lb, uint64_t blk, bool nonlast, uint32_t cnt, uint8_t *dst)
+{
+	uint64_t boff = lb * BLKB;
+	uint64_t avail = sj->enc_len > boff ? sj->enc_len - boff : 0;
+	uint32_t start = gap_get(sj->gaps, sj->gaps_len, (uint64_t)T * lb);
+	uint32_t end = 0;
+
+	if (!walk_block(tab, L, sj->n_luts, sj->enc + boff, avail, start, cnt,
+			dst, &end))
+		return 0;
+	return end_ok(sj, blk, lb, nonlast, end);
+}
+
+/* 8 BF16 from 8 exponents and 8 sign_mantissa bytes */
+static __device__ __forceinline__ uint4 merge8(uint2 e, uint2 s)
+{
+	uint32_t lo0 = (s.x & 0x7F7F7F7Fu) | ((e.x << 7) & 0x80808080u);
+	uint32_t hi0 = (s.x & 0x80808080u) | ((e.x >> 1) & 0x7F7F7F7Fu);
+	uint32_t lo1 = (s.y & 0x7F7F7F7Fu) | ((e.y << 7) & 0x80808080u);
+	uint32_t hi1 = (s.y & 0x80808080u) | ((e.y >> 1) & 0x7F7F7F7Fu);
+	return make_uint4(
+	    __byte_perm(lo0, hi0, 0x5140), __byte_perm(lo0, hi0, 0x7362),
+	    __byte_perm(lo1, hi1, 0x5140), __byte_perm(lo1, hi1, 0x7362));
+}
+
+static __device__ __forceinline__ uint16_t bf16(unsigned e, unsigned s)
+{
+	return (uint16_t)((s & 0x80) << 8 | e << 7 | (s & 0x7F));
+}
+
+/* copy piece jn into sj (all threads; the caller syncs around it) */
+static __device__ __forceinline__ void
+load_piece(struct df11_djob *sj, const struct df11_djob *jobs, uint32_t jn)
+{
+	if (threadIdx.x < sizeof(*sj) / 8)
+		((uint64_t *)sj)[threadIdx.x] =
+		    ((const uint64_t *)&jobs[jn])[threadIdx.x];
+}
+
+static __device__ __forceinline__ void load_table(uint8_t *smem,
+						  const uint8_t *tab)
+{
+	const uint4 *src = (const uint4 *)tab;
+	for (unsigned i = threadIdx.x; i < DF11_K_TABLE_BYTES / 16; i += T)
+		((uint4 *)smem)[i] = src[i];
+}
+
+/*
+ * Register pressure: the walks want ~20 registers, and 3 blocks of 512
+ * threads per SM allow 40. So everything uniform lives in shared memory
+ * (sj, s_*) and is read again after each barrier instead of being held
+ * across the walks.
+ */
+__global__ void __launch_bounds__(T, 3)
+    df11_decode_kernel(const struct df11_djob *__restrict__ jobs,
+		       uint32_t njobs, uint64_t work, int *__restrict__ rc)
+{
+#ifdef DF11_EMU
+	uint8_t *const smem = emu_dyn_smem;
+#else
+	extern __shared__ __align__(16) uint8_t smem[];
+#endif
+	__shared__ __align__(16) struct df11_djob sj;
+	__shared__ uint32_t s_wsum[NWARP];
+	__shared__ uint64_t s_wend;
+	__shared__ uint32_t s_j, s_end;
+	__shared__ int s_ok;
+
+	const uint2 *tab = (const uint2 *)smem;
+	const uint8_t *L = smem + DF11_K_TAB_BYTES;
+	uint8_t *stage = smem + DF11_K_TABLE_BYTES;
+	uint64_t w;
+
+	{ /* this block's contiguous share of the work items, its first piece */
+		const uint64_t G = gridDim.x, bid = blockIdx.x;
+		const uint64_t per = work / G, rem = work % G;
+		w = bid * per + (bid < rem ? bid : rem);
+		if (threadIdx.x == 0) {
+			uint32_t lo = 0, hi = njobs;
+			while (hi - lo > 1) {
+				uint32_t mid = lo + (hi - lo) / 2;
+				if (jobs[mid].w0 <= w)
+					lo = mid;
+				else
+					hi = mid;
+			}
+			s_j = lo;
+			s_wend = w + per + (bid < rem ? 1 : 0);
+		}
+		__syncthreads();
+		if (w >= s_wend)
+			return;
+		load_piece(&sj, jobs, s_j);
+		__syncthreads();
+		load_table(smem, sj.tab);
+		__syncthreads();
+	}
+
+	for (; w < s_wend; w++) {
+		if (w >= sj.w0 + sj.nblk) { /* uniform: the next piece */
+			uint32_t jn = s_j + 1;
+			while (w >= jobs[jn].w0 + jobs[jn].nblk)
+				jn++;
+			const uint8_t *old = sj.tab;
+			__syncthreads(); /* all done with sj, s_j, the tables */
+			load_piece(&sj, jobs, jn);
+			if (threadIdx.x == 0)
+				s_j = jn;
+			__syncthreads();
+			if (sj.tab != old) {
+				load_table(smem, sj.tab);
+				__syncthreads();
+			}
+		}
+		const unsigned t = threadIdx.x;
+		uint64_t lb = w - sj.w0;
+		const uint32_t op_b = __ldg(sj.op + lb);
+		const uint32_t op_e = __ldg(sj.op + lb + 1);
+
+		/* 1. this thread's chunk and its count walk */
+		const uint64_t off = lb * BLKB + 8 * t;
+		const uint8_t *enc = sj.enc;
+		const uint64_t enc_len = sj.enc_len;
+		uint32_t w0 = 0, w1 = 0, w2 = 0;
+		if (off + 12 <= enc_len) {
+			uint2 v = __ldg((const uint2 *)(enc + off));
+			uint32_t z = __ldg((const uint32_t *)(enc + off + 8));
+			w0 = bswap32(v.x);
+			w1 = bswap32(v.y);
+			w2 = bswap32(z);
+		} else {
+#pragma unroll 1
+			for (unsigned k = 0; k < 12; k++) {
+				uint32_t by = off + k < enc_len
+						  ? __ldg(enc + off + k)
+						  : 0u;
+				uint32_t sh = 24 - 8 * (k & 3);
+				if (k < 4)
+					w0 |= by << sh;
+				else if (k < 8)
+					w1 |= by << sh;
+				else
+					w2 |= by << sh;
+			}
+		}
+		const uint64_t gi = (uint64_t)T * lb + t;
+		const unsigned g = gap_get(sj.gaps, sj.gaps_len, gi);
+		const unsigned gn =
+		    t + 1 < T ? gap_get(sj.gaps, sj.gaps_len, gi + 1) : 0;
+		const unsigned nl = sj.n_luts;
+
+		unsigned p = g, c = 0;
+		bool err = false;
+		while (p < 64) {
+			uint32_t x = window(w0, w1, w2, p);
+			uint2 e = tab[x >> 20];
+			unsigned k = e.y & 7;
+			if (k) {
+				unsigned R = 64 - p;
+				if (R < 12) { /* only symbols starting in the
+						 chunk */
+					unsigned kk = 1;
+					kk += (k > 1) & (used_bits(e.y, 1) < R);
+					kk += (k > 2) & (used_bits(e.y, 2) < R);
+					kk += (k > 3) & (used_bits(e.y, 3) < R);
+					k = kk;
+				}
+				c += k;
+				p += used_bits(e.y, k);
+			} else {
+				unsigned s, l;
+				if (!ref_sym(L, nl, x, s, l)) {
+					err = true;
+					break;
+				}
+				c++;
+				p += l;
+			}
+		}
+		const bool chained = !err && p == 64 + gn;
+		const uint32_t cnt = op_e - op_b;
+		if (op_e <= op_b)
+			continue; /* empty tail blocks: the CPU skips them */
+
+		/* 2. block scan of the counts; does the chain reach symbol cnt?
+		 */
+		const unsigned lane = t & 31, wid = t >> 5;
+		uint32_t incl = c;
+#pragma unroll
+		for (unsigned o = 1; o < 32; o <<= 1) {
+			uint32_t y = __shfl_up_sync(FULL, incl, o);
+			if (lane >= o)
+				incl += y;
+		}
+		if (lane == 31)
+			s_wsum[wid] = incl;
+		__syncthreads();
+		const uint32_t v = lane < NWARP ? s_wsum[lane] : 0;
+		const uint32_t total = __reduce_add_sync(FULL, v);
+		const uint32_t before =
+		    __reduce_add_sync(FULL, lane < wid ? v : 0);
+		const uint32_t N = before + incl - c; /* exclusive */
+		const bool matters =
+		    t + 1 < T && !chained && (uint64_t)N + c < cnt;
+		const bool fast = !__syncthreads_or(matters) && total >= cnt;
+
+		/* 3. write pass: the threads holding symbols < cnt */
+		if (fast && N < cnt) {
+			const uint32_t lim = min(c, cnt - N);
+			const uint32_t pad = (uint32_t)((op_b - sj.a) & 7);
+			uint8_t *dst = stage + pad + N;
+			unsigned q = g, done = 0;
+			while (done < lim) {
+				uint32_t x = window(w0, w1, w2, q);
+				uint2 e = tab[x >> 20];
+				unsigned k = e.y & 7;
+				if (k) {
+					unsigned kk = min(k, lim - done);
+					dst[done] = (uint8_t)e.x;
+					if (kk > 1)
+						dst[done + 1] =
+						    (uint8_t)(e.x >> 8);
+					if (kk > 2)
+						dst[done + 2] =
+						    (uint8_t)(e.x >> 16);
+					if (kk > 3)
+						dst[done + 3] =
+						    (uint8_t)(e.x >> 24);
+					done += kk;
+					q += used_bits(e.y, kk);
+				} else {
+					unsigned s = 0, l = 0;
+					ref_sym(L, sj.n_luts, x, s, l);
+					dst[done++] =
+					    (uint8_t)s; /* cannot fail */
+					q += l;
+				}
+			}
+			if (cnt <= N + c) /* this is chunk T */
+				s_end = 64 * t + q;
+		}
+		__syncthreads();
+
+		/* 4. the end check; the reference walk when unproven */
+		lb = w - sj.w0;
+		const uint64_t blk = sj.b0 + lb;
+		const bool nonlast = blk + 1 < sj.nb && op_e < sj.n;
+		const uint32_t pad = (uint32_t)((op_b - sj.a) & 7);
+		bool ok = false;
+		if (fast)
+			ok = end_ok(&sj, blk, lb, nonlast, s_end);
+		EMU_COUNT(t == 0, ok ? EMU_FAST : EMU_SLOW);
+		if (!ok) {
+			if (t == 0) {
+				atomicAdd((unsigned *)&rc[njobs], 1u);
+				s_ok = fallback(&sj, tab, L, lb, blk, nonlast,
+						cnt, stage + pad);
+			}
+			__syncthreads();
+			ok = s_ok;
+			EMU_COUNT(t == 0 && ok, EMU_SLOW_GOOD);
+		}
+		if (!ok) {
+			if (t == 0)
+				rc[s_j] = -EBADMSG;
+			continue;
+		}
+
+		/* 5. merge into BF16: groups of 8 weights aligned to the
+		 * piece's start; 32-bit offsets u from weight a + g0 inside the
+		 * block */
+		const uint64_t a = sj.a;
+		const uint64_t lo = op_b > a ? op_b : a;
+		const uint64_t hi = op_e < sj.b ? op_e : sj.b;
+		if (lo >= hi)
+			continue;
+		const uint64_t g0 = (lo - a) & ~(uint64_t)7;
+		const uint32_t ulo = (uint32_t)(lo - a - g0);
+		const uint32_t uhi = (uint32_t)(hi - a - g0);
+		const uint8_t *smg = sj.sm + g0;
+		uint16_t *outg = sj.out + g0;
+		/* stage index of u: pad + (a + g0 - op_b) + u, >= 0 for u >=
+		 * ulo */
+		const uint8_t *exg =
+		    stage + (int32_t)(pad + (int32_t)(int64_t)(a + g0 - op_b));
+#pragma unroll 1
+		for (uint32_t u = 8 * t; u < uhi; u += 8 * T) {
+			if (u >= ulo && u + 8 <= uhi) {
+				uint2 e8 = *(const uint2 *)(exg + u);
+				uint2 s8 = __ldcs((const uint2 *)(smg + u));
+				__stcs((uint4 *)(outg + u), merge8(e8, s8));
+			} else {
+				uint32_t v = u > ulo ? u : ulo;
+				uint32_t e = u + 8 < uhi ? u + 8 : uhi;
+#pragma unroll 1
+				for (; v < e; v++)
+					outg[v] = bf16(exg[v], smg[v]);
+			}
+		}
+	}
+}
+
+size_t df11_k_smem(uint32_t max_cnt)
+{
+	/* stage: pad (< 8) + max_cnt bytes, 16-byte rounded, plus slack */
+	return DF11_K_TABLE_BYTES + (((size_t)max_cnt + 8 + 15) & ~(size_t)15) +
+	       16;
+}
+
+cudaError_t df11_k_init(void)
+{
+	return cudaFuncSetAttribute(df11_decode_kernel,
+				    cudaFuncAttributeMaxDynamicSharedMemorySize,
+				    (int)df11_k_smem(BLKBITS));
+}
+
+cudaError_t df11_k_occupancy(size_t smem, int *blocks)
+{
+	return cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+	    blocks, df11_decode_kernel, T, smem);
+}
+
+cudaError_t df11_k_launch(const struct df11_djob *jobs, uint32_t njobs,
+			  uint64_t work, int *rc, unsigned grid, size_t smem,
+			  cudaStream_t st)
+{
+#ifdef DF11_EMU
+	emu_launch(st, grid, T, smem,
+		   [=]() { df11_decode_kernel(jobs, njobs, work, rc); });
+#else
+	df11_decode_kernel<<<grid, T, smem, st>>>(jobs, njobs, work, rc);
+#endif
+	return cudaGetLastError();
+}
