@@ -234,9 +234,10 @@ $(GPU_HOST_LIB): $(GPU_HOST_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# df11fs and the GPU tests link gpu.c before the codec it calls
-$(BUILD)/df11fs: $(GPU_HOST_LIB)
-$(BUILD)/df11fs: LDLIBS := $(GPU_HOST_LIB) $(CODEC_LIB) $(LDLIBS) -ldl
+# df11fs, the unit tests (the cache opens the GPU) and the GPU tests link
+# gpu.c before the codec it calls
+$(BUILD)/df11fs $(UNIT_BIN): $(GPU_HOST_LIB)
+$(BUILD)/df11fs $(UNIT_BIN): LDLIBS := $(GPU_HOST_LIB) $(CODEC_LIB) $(LDLIBS) -ldl
 
 $(BUILD)/tests/test_gpu: $(BUILD)/tests/gpu/test_gpu.o $(GPU_HOST_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
+#include "cache/decoder_i.h"
 #include "codec/source.h"
 
 #define NBUCKETS	  65536u
@@ -47,6 +48,8 @@
 #define DEFAULT_READAHEAD (32ull << 20)
 #define MAX_WORKERS	  64u
 #define BUF_ALIGN	  (64u << 10) /* buffer capacities: multiples of it */
+#define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 2 within */
+#define BATCH_CAP	  (64ull << 20) /* [BATCH_MIN, BATCH_CAP] bytes */
 
 enum { DECODING, READY, FAILED };
 
@@ -81,6 +84,8 @@ struct df11_cache {
 	pthread_t tid[MAX_WORKERS];
 	unsigned n_workers;
 	pthread_key_t scratch;
+	struct df11_decoder *dec;
+	uint64_t batch_bytes; /* decoded bytes one GPU batch takes at most */
 	df11_log_fn log;
 	void *log_ctx;
 };
@@ -275,8 +280,10 @@ static int pread_cb(void *ctx, void *buf, size_t len, uint64_t off)
 static struct df11_scratch *thread_scratch(struct df11_cache *c)
 {
 	struct df11_scratch *s = pthread_getspecific(c->scratch);
-	if (!s && df11_scratch_new(&s) == 0)
+	if (!s && df11_scratch_new(&s) == 0) {
+		df11_decoder_attach(c->dec, s);
 		pthread_setspecific(c->scratch, s);
+	}
 	return s;
 }
 
@@ -285,19 +292,10 @@ static void scratch_dtor(void *p)
 	df11_scratch_free(p);
 }
 
-/* decode entry @e (pinned, DECODING) outside the lock; then publish it */
-static int fill(struct df11_cache *c, struct entry *e)
+/* the decode of entry @e ended with @rc after @dt ns: publish it */
+static void publish(struct df11_cache *c, struct entry *e, int rc,
+		    const char *err, uint64_t dt)
 {
-	struct df11_scratch *s = thread_scratch(c);
-	char err[256] = "out of memory";
-	uint64_t t0 = now_ns();
-	int rc = -ENOMEM;
-
-	if (e->data && s)
-		rc = e->vf->src->ops->chunk_read(e->vf->src, e->id, s, e->data,
-						 c->o.decode_threads, err,
-						 sizeof(err));
-	uint64_t dt = now_ns() - t0;
 	if (rc)
 		logf_(c, "'%s': %s", e->vf->name, err);
 	pthread_mutex_lock(&c->mu);
@@ -314,7 +312,49 @@ static int fill(struct df11_cache *c, struct entry *e)
 		c->st.errors++;
 	}
 	pthread_cond_broadcast(&c->done);
+	/* lock still held */
+}
+
+/* decode entry @e (pinned, DECODING) outside the lock; then publish it */
+static int fill(struct df11_cache *c, struct entry *e)
+{
+	struct df11_scratch *s = thread_scratch(c);
+	char err[256] = "out of memory";
+	uint64_t t0 = now_ns();
+	int rc = -ENOMEM;
+
+	if (e->data && s)
+		rc = e->vf->src->ops->chunk_read(e->vf->src, e->id, s, e->data,
+						 c->o.decode_threads, err,
+						 sizeof(err));
+	publish(c, e, rc, err, now_ns() - t0);
 	return rc; /* lock still held */
+}
+
+/*
+ * A new DECODING entry for chunk @id of @vf, pinned once, hashed and
+ * counted (lock held); its buffer may still have to be mapped (NULL
+ * data: map e->cap bytes after unlocking). NULL: no memory.
+ */
+static struct entry *insert(struct df11_cache *c, struct df11_vfile *vf,
+			    uint64_t id, struct entry **grave)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+	uint64_t off, len;
+
+	if (!e)
+		return NULL;
+	vf->src->ops->chunk_range(vf->src, id, &off, &len);
+	*e = (struct entry){
+	    .vf = vf, .id = id, .len = len, .state = DECODING, .pins = 1};
+	e->data = buffer_for(c, len, &e->cap, grave);
+	e->hnext = c->tab[bucket(vf, id)];
+	c->tab[bucket(vf, id)] = e;
+	c->st.misses++;
+	c->st.used += e->cap;
+	if (c->st.used > c->st.peak)
+		c->st.peak = c->st.used;
+	return e;
 }
 
 /*
@@ -340,26 +380,12 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 				pthread_cond_wait(&c->done, &c->mu);
 		}
 	} else {
-		uint64_t off, len;
 		struct entry *grave = NULL;
-		if (!(e = calloc(1, sizeof(*e)))) {
+		if (!(e = insert(c, vf, id, &grave))) {
 			pthread_mutex_unlock(&c->mu);
 			*rc = -ENOMEM;
 			return NULL;
 		}
-		vf->src->ops->chunk_range(vf->src, id, &off, &len);
-		*e = (struct entry){.vf = vf,
-				    .id = id,
-				    .len = len,
-				    .state = DECODING,
-				    .pins = 1};
-		e->data = buffer_for(c, len, &e->cap, &grave);
-		e->hnext = c->tab[bucket(vf, id)];
-		c->tab[bucket(vf, id)] = e;
-		c->st.misses++;
-		c->st.used += e->cap;
-		if (c->st.used > c->st.peak)
-			c->st.peak = c->st.used;
 		pthread_mutex_unlock(&c->mu);
 		bury(grave);
 		if (!e->data) /* outside the lock: prefaulting takes a while */
@@ -400,6 +426,103 @@ static void unpin(struct df11_cache *c, struct entry *e, int streamed)
 	bury(grave);
 }
 
+/* after publish() (lock held): count a read-ahead chunk, unpin it */
+static void ahead_done(struct df11_cache *c, struct entry *e)
+{
+	struct entry *dead = NULL;
+
+	if (e->state == FAILED) {
+		if (!--e->pins)
+			dead = e;
+		pthread_mutex_unlock(&c->mu);
+		entry_free(dead);
+		return;
+	}
+	c->st.readahead++;
+	pthread_mutex_unlock(&c->mu);
+	unpin(c, e, 0);
+}
+
+/*
+ * Read-ahead on the GPU, which this worker holds: @j and the queued jobs
+ * after it (up to DF11_DECODER_BATCH_MAX chunks and c->batch_bytes) are
+ * read through the batch scratches, whose decoder only records the
+ * decode, then decoded in one df11_gpu_decode() call and checked one by
+ * one. Chunks that need no decoder (raw, lz4) are done when read; chunks
+ * the GPU could not do are read and decoded again on the CPU. Every
+ * entry is published before the GPU is let go; every job's vfile
+ * reference is dropped.
+ */
+static void gpu_batch(struct df11_cache *c, struct job j)
+{
+	struct job jobs[DF11_DECODER_BATCH_MAX];
+	struct entry *es[DF11_DECODER_BATCH_MAX], *grave = NULL;
+	int rcs[DF11_DECODER_BATCH_MAX], ok[DF11_DECODER_BATCH_MAX];
+	char err[DF11_DECODER_BATCH_MAX][160];
+	unsigned n = 0, nj = 0;
+	uint64_t bytes = 0, t0 = now_ns();
+
+	jobs[nj++] = j;
+	pthread_mutex_lock(&c->mu);
+	for (;;) { /* the chunks of this batch, DECODING and pinned */
+		struct job *x = &jobs[nj - 1];
+		if (!find(c, x->vf, x->id) && df11_vfile_check(x->vf) == 0) {
+			struct entry *e = insert(c, x->vf, x->id, &grave);
+			if (e) {
+				bytes += e->len;
+				es[n++] = e;
+			}
+		}
+		if (!c->qlen || nj == DF11_DECODER_BATCH_MAX ||
+		    bytes >= c->batch_bytes || c->stop)
+			break;
+		jobs[nj++] = c->q[c->qhead];
+		c->qhead = (c->qhead + 1) % QUEUE_LEN;
+		c->qlen--;
+	}
+	pthread_mutex_unlock(&c->mu);
+	bury(grave);
+	for (unsigned i = 0; i < n; i++) {
+		struct entry *e = es[i];
+		struct df11_scratch *s = df11_decoder_batch_scratch(c->dec, i);
+		if (!e->data)
+			e->data = map_buffer(e->cap);
+		snprintf(err[i], sizeof(err[i]), "out of memory");
+		rcs[i] = e->data && s ? e->vf->src->ops->chunk_read(
+					    e->vf->src, e->id, s, e->data,
+					    1, err[i], sizeof(err[i]))
+				      : -ENOMEM;
+	}
+	df11_decoder_batch_run(c->dec, n, ok);
+	for (unsigned i = 0; i < n; i++) {
+		struct entry *e = es[i];
+		const struct df11_source *src = e->vf->src;
+		if (rcs[i] != -EINPROGRESS)
+			continue;
+		if (ok[i]) {
+			rcs[i] = src->ops->chunk_check(src, e->id, e->data,
+						       err[i], sizeof(err[i]));
+		} else { /* on the CPU, which also says what is wrong */
+			struct df11_scratch *s = df11_decoder_batch_scratch(c->dec, i);
+			df11_scratch_set_decoder(s, NULL, NULL);
+			rcs[i] = src->ops->chunk_read(src, e->id, s, e->data,
+						      c->o.decode_threads,
+						      err[i], sizeof(err[i]));
+		}
+	}
+	uint64_t dt = n ? (now_ns() - t0) / n : 0;
+	for (unsigned i = 0; i < n; i++) {
+		publish(c, es[i], rcs[i], err[i], dt);
+		ahead_done(c, es[i]); /* unlocks */
+	}
+	df11_decoder_batch_end(c->dec);
+	pthread_mutex_lock(&c->mu);
+	c->st.gpu_batches++;
+	pthread_mutex_unlock(&c->mu);
+	for (unsigned i = 0; i < nj; i++)
+		df11_vfile_put(jobs[i].vf);
+}
+
 static void *worker(void *arg)
 {
 	struct df11_cache *c = arg;
@@ -415,6 +538,11 @@ static void *worker(void *arg)
 		c->qlen--;
 		int present = find(c, j.vf, j.id) != NULL;
 		pthread_mutex_unlock(&c->mu);
+		if (!present && df11_decoder_batch_begin(c->dec)) {
+			gpu_batch(c, j); /* lets go of the GPU, puts the vfiles */
+			pthread_mutex_lock(&c->mu);
+			continue;
+		}
 		if (!present && df11_vfile_check(j.vf) == 0) {
 			int rc;
 			struct entry *e = get(c, j.vf, j.id, &rc);
@@ -454,13 +582,23 @@ int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
 	if (c->o.readahead > c->o.budget / 2) /* never evict its own work */
 		c->o.readahead = c->o.budget / 2;
 	c->st.budget = c->o.budget;
+	c->batch_bytes = c->o.readahead / 2;
+	if (c->batch_bytes < BATCH_MIN)
+		c->batch_bytes = BATCH_MIN;
+	if (c->batch_bytes > BATCH_CAP)
+		c->batch_bytes = BATCH_CAP;
 	c->lru.next = c->lru.prev = &c->lru;
 	c->log = log;
 	c->log_ctx = log_ctx;
+	if ((rc = df11_decoder_open(&c->dec, &c->o, log, log_ctx))) {
+		free(c);
+		return rc;
+	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->done, NULL);
 	pthread_cond_init(&c->work, NULL);
 	if ((rc = pthread_key_create(&c->scratch, scratch_dtor))) {
+		df11_decoder_close(c->dec);
 		free(c);
 		return -rc;
 	}
@@ -495,6 +633,7 @@ void df11_cache_free(struct df11_cache *c)
 	bury(grave);
 	df11_scratch_free(pthread_getspecific(c->scratch));
 	pthread_key_delete(c->scratch);
+	df11_decoder_close(c->dec);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
@@ -506,6 +645,12 @@ void df11_cache_stats(struct df11_cache *c, struct df11_cache_stats *st)
 	pthread_mutex_lock(&c->mu);
 	*st = c->st;
 	pthread_mutex_unlock(&c->mu);
+	st->gpu_chunks = df11_decoder_gpu_chunks(c->dec);
+}
+
+int df11_cache_decoder(struct df11_cache *c, char *buf, size_t len)
+{
+	return df11_decoder_describe(c->dec, buf, len);
 }
 
 /* a vfile around @src; takes @src and @fd (-1: none) even on failure */

@@ -19,7 +19,10 @@
  *    is retried by the next reader), never wrong bytes;
  *  - read-ahead: a reader that moves forward sequentially (tracked per open
  *    file in struct df11_cursor) gets the next chunks queued on worker
- *    threads before it asks for them.
+ *    threads before it asks for them;
+ *  - decoding on a GPU when there is one (cache/decoder_i.h): a worker
+ *    that holds the GPU decodes a run of queued read-ahead chunks in one
+ *    batch; other decodes use the GPU when it is free and the CPU else.
  *
  * The source container is read with pread on a file descriptor the vfile
  * owns. Each read first checks (fstat) that the source file is still the
@@ -42,13 +45,27 @@
  * @workers:    read-ahead decode threads (default: online CPUs)
  * @readahead:  bytes to decode ahead of a sequential reader (default 32 MiB)
  * @decode_threads: threads one chunk decode may use (default 1)
+ * @decoder:    DF11_DECODER_AUTO (default): the GPU when one can be
+ *              opened, with CPU threads decoding next to it; _GPU: the
+ *              GPU for every decode; _CPU: never touch CUDA. A GPU that
+ *              cannot be opened, or fails later, leaves the CPU decoder
+ *              (logged once)
+ * @gpu_mem:    device memory the GPU decoder may use (default 1 GiB)
+ * @gpu_lib:    path of libdf11gpu.so (NULL: gpu/gpu.h's search), borrowed
+ *              until df11_cache_new() returns
  */
 struct df11_cache_opts {
 	uint64_t budget;
 	unsigned workers;
 	uint64_t readahead;
 	unsigned decode_threads;
+	int decoder;
+	uint64_t gpu_mem;
+	const char *gpu_lib;
 };
+
+/* struct df11_cache_opts.decoder */
+enum { DF11_DECODER_AUTO, DF11_DECODER_GPU, DF11_DECODER_CPU };
 
 /**
  * struct df11_cache_stats - counters since the cache was made.
@@ -66,6 +83,8 @@ struct df11_cache_stats {
 	uint64_t bytes_served;	/* bytes returned by df11_vfile_read */
 	uint64_t bytes_decoded; /* decoded chunk bytes */
 	uint64_t decode_ns;	/* time spent decoding, all threads */
+	uint64_t gpu_chunks;	/* chunks decoded on the GPU */
+	uint64_t gpu_batches;	/* df11_gpu_decode() batches of read-ahead */
 };
 
 struct df11_cache;
@@ -104,6 +123,13 @@ void df11_cache_free(struct df11_cache *c);
 
 /** df11_cache_stats() - a snapshot of the counters. */
 void df11_cache_stats(struct df11_cache *c, struct df11_cache_stats *st);
+
+/**
+ * df11_cache_decoder() - the decoder in use, as user.df11.decoder shows it:
+ * "cpu", "gpu", "gpu+cpu" or "gpu (fell back to cpu: <why>)".
+ * Return: the length snprintf() reports.
+ */
+int df11_cache_decoder(struct df11_cache *c, char *buf, size_t len);
 
 /**
  * df11_vfile_open() - open the virtual file of a container.

@@ -36,6 +36,8 @@
 struct df11_scratch {
 	uint8_t *buf[3];
 	size_t cap[3];
+	df11_decode_fn decode; /* NULL: df11_unit_decode() */
+	void *decode_ctx;
 };
 
 const char *df11_codec_name(enum df11_codec c)
@@ -239,6 +241,25 @@ void df11_scratch_free(struct df11_scratch *s)
 	free(s);
 }
 
+void df11_scratch_set_decoder(struct df11_scratch *s, df11_decode_fn fn,
+			      void *ctx)
+{
+	s->decode = fn;
+	s->decode_ctx = fn ? ctx : NULL;
+}
+
+int df11_scratch_decode(struct df11_scratch *s, const struct df11_unit *u,
+			const struct df11_span *enc,
+			const struct df11_span *gaps,
+			const struct df11_span *sm, uint64_t a, uint64_t b,
+			void *out, unsigned n_threads)
+{
+	if (s->decode)
+		return s->decode(s->decode_ctx, u, enc, gaps, sm, a, b, out,
+				 n_threads);
+	return df11_unit_decode(u, enc, gaps, sm, a, b, out, n_threads);
+}
+
 uint8_t *df11_scratch_buf(struct df11_scratch *sc, int i, uint64_t len)
 {
 	uint8_t *p;
@@ -324,8 +345,9 @@ static int read_df11(const struct ct_seg *s, uint64_t k, df11_read_fn rd,
 	gaps = (struct df11_span){pg, nd.gaps_off, nd.gaps_len};
 	sm = (struct df11_span){ps, nd.sm_off, nd.sm_len};
 	*why = "corrupt df11 data";
-	rc = df11_unit_decode(s->unit, &enc, &gaps, &sm, a, b, out, n_threads);
-	return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
+	rc = df11_scratch_decode(sc, s->unit, &enc, &gaps, &sm, a, b, out,
+				 n_threads);
+	return rc == -ENOMEM || rc == -EINPROGRESS ? rc : rc ? -EBADMSG : 0;
 }
 
 int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
@@ -351,6 +373,8 @@ int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
 		break;
 	default:
 		rc = read_df11(s, k, rd, ctx, scratch, out, n_threads, &why);
+		if (rc == -EINPROGRESS)
+			return rc; /* deferred: df11_ct_chunk_check() follows */
 		break;
 	}
 	if (!rc && XXH3_64bits(out, len) != df11_ct_le64(s->xxh3 + 8 * k)) {
@@ -362,4 +386,23 @@ int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
 			       s->pub.tensor ? "tensor" : "gap", s->stream,
 			       s->pub.off + rel, why);
 	return rc;
+}
+
+int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
+			char *err, size_t errlen)
+{
+	const struct ct_seg *s;
+	uint64_t rel, len, k;
+
+	if (id >= ct->n_chunks)
+		return -EINVAL;
+	s = &ct->segs[seg_of_chunk(ct, id)];
+	k = id - s->pub.chunk0;
+	df11_ct_chunk_bounds(s, k, &rel, &len);
+	if (XXH3_64bits(out, len) == df11_ct_le64(s->xxh3 + 8 * k))
+		return 0;
+	df11_ct_seterr(err, errlen, "%s '%s' at offset %" PRIu64 ": %s",
+		       s->pub.tensor ? "tensor" : "gap", s->stream,
+		       s->pub.off + rel, "checksum mismatch");
+	return -EBADMSG;
 }

@@ -47,6 +47,12 @@ static int cs_read(const struct df11_source *s, uint64_t id,
 				  n_threads, err, errlen);
 }
 
+static int cs_check(const struct df11_source *s, uint64_t id, const void *out,
+		    char *err, size_t errlen)
+{
+	return df11_ct_chunk_check(CT(s), id, out, err, errlen);
+}
+
 static void cs_free(struct df11_source *s)
 {
 	struct ct_source *c = (struct ct_source *)s;
@@ -60,6 +66,7 @@ static const struct df11_source_ops ct_ops = {
     .chunk_find = cs_find,
     .chunk_range = cs_range,
     .chunk_read = cs_read,
+    .chunk_check = cs_check,
     .free = cs_free,
 };
 

@@ -9,7 +9,8 @@
  *
  *   PIECE  weights [a, a + len / 2) of a unit: the stream bytes that
  *          df11_unit_need() names are read from the unit's files, and
- *          df11_unit_decode() decodes and checks every block touched
+ *          the scratch's decoder (df11_unit_decode() unless the caller
+ *          set another) decodes and checks every block touched
  *   RAW    bytes of a plain tensor, read as they are
  *   ZERO   bytes no tensor covers (headers mode only)
  *
@@ -112,8 +113,9 @@ static int read_piece(const struct df11_off *m, const struct off_chunk *c,
 	enc = (struct df11_span){pe, nd.enc_off, (size_t)nd.enc_len};
 	gaps = (struct df11_span){pg, nd.gaps_off, (size_t)nd.gaps_len};
 	sm = (struct df11_span){ps, nd.sm_off, (size_t)nd.sm_len};
-	rc = df11_unit_decode(u->u, &enc, &gaps, &sm, a, b, out, n_threads);
-	return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
+	rc = df11_scratch_decode(sc, u->u, &enc, &gaps, &sm, a, b, out,
+				 n_threads);
+	return rc == -ENOMEM || rc == -EINPROGRESS ? rc : rc ? -EBADMSG : 0;
 }
 
 static int os_read(const struct df11_source *s, uint64_t id,
@@ -141,6 +143,8 @@ static int os_read(const struct df11_source *s, uint64_t id,
 		rc = 0;
 		break;
 	}
+	if (rc == -EINPROGRESS)
+		return rc; /* deferred by the scratch's decoder */
 	if (rc == -EBADMSG && c->kind == OC_PIECE)
 		off_err(err, errlen,
 			"unit '%s' weights [%" PRIu64 ", %" PRIu64
@@ -150,6 +154,16 @@ static int os_read(const struct df11_source *s, uint64_t id,
 		off_err(err, errlen, "'%s' at offset %" PRIu64 ": %s", v->name,
 			c->off, rc == -EBADMSG ? "corrupt data" : "read error");
 	return rc;
+}
+
+/* official files carry no checksums: the decoder's checks are all */
+static int os_check(const struct df11_source *s, uint64_t id, const void *out,
+		    char *err, size_t errlen)
+{
+	(void)out;
+	(void)err;
+	(void)errlen;
+	return id < OSRC(s)->v->n_chunks ? 0 : -EINVAL;
 }
 
 static void os_free(struct df11_source *s)
@@ -164,6 +178,7 @@ static const struct df11_source_ops off_ops = {
     .chunk_find = os_find,
     .chunk_range = os_range,
     .chunk_read = os_read,
+    .chunk_check = os_check,
     .free = os_free,
 };
 

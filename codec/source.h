@@ -30,7 +30,11 @@ struct df11_source;
  *               -EINVAL outside
  * @chunk_range: [*off, *off + *len) of chunk @id
  * @chunk_read:  decode and check chunk @id into @out; 0, -EBADMSG (message
- *               naming tensor and offset in @err), -ENOMEM, -EIO
+ *               naming tensor and offset in @err), -ENOMEM, -EIO; or
+ *               -EINPROGRESS when @scratch's decoder deferred the decode
+ *               (container.h, df11_decode_fn)
+ * @chunk_check: after a deferred decode: check the bytes @out of chunk
+ *               @id as chunk_read would have (0 or -EBADMSG with @err)
  * @free:        free the source
  */
 struct df11_source_ops {
@@ -43,6 +47,8 @@ struct df11_source_ops {
 	int (*chunk_read)(const struct df11_source *s, uint64_t id,
 			  struct df11_scratch *scratch, void *out,
 			  unsigned n_threads, char *err, size_t errlen);
+	int (*chunk_check)(const struct df11_source *s, uint64_t id,
+			   const void *out, char *err, size_t errlen);
 	void (*free)(struct df11_source *s);
 };
 

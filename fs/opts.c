@@ -5,7 +5,7 @@
  *   df11fs [-f] [-d] [-s] [-o opt[,opt...]] SOURCE MOUNTPOINT
  *
  * Our options (cache_size=, workers=, readahead=, kernel_readahead=,
- * threads=, attr_timeout=) are taken out; libfuse's
+ * threads=, attr_timeout=, decoder=, gpu_mem=, ...) are taken out; libfuse's
  * own (allow_other, debug, ...) are left for fuse_session_new, which
  * rejects what nobody knows. The options an fstab line or mount(8) add
  * that mean nothing to a FUSE mount are dropped, so that
@@ -30,6 +30,7 @@ struct raw_opts {
 	struct df11fs_conf *conf;
 	char *cache_size, *workers, *readahead, *kernel_ra, *threads;
 	char *attr_timeout, *headers, *shard;
+	char *decoder, *gpu_mem;
 	char *type, *ns; /* mount(8) -t and -N, ignored */
 	int helper, help, version, n_pos;
 };
@@ -51,6 +52,8 @@ static const struct fuse_opt opt_spec[] = {
     RAW("attr_timeout=%s", attr_timeout),
     RAW("headers=%s", headers),
     RAW("max_shard_size=%s", shard),
+    RAW("decoder=%s", decoder),
+    RAW("gpu_mem=%s", gpu_mem),
     RAW("-t %s", type),
     RAW("-N %s", ns),
     FUSE_OPT_KEY("-h", KEY_HELP),
@@ -119,6 +122,14 @@ static void usage(void)
 	       "  -o max_shard_size=SIZE official DFloat11 directories: "
 	       "largest shard\n"
 	       "                         (default 5000000000 bytes)\n"
+	       "  -o decoder=auto|gpu|cpu  auto (default): the GPU if there "
+	       "is one, and\n"
+	       "                         the CPU next to it; gpu: the GPU "
+	       "for every\n"
+	       "                         chunk; cpu: never the GPU (no GPU "
+	       "usable: CPU)\n"
+	       "  -o gpu_mem=SIZE        device memory for the GPU decoder "
+	       "(default 1G)\n"
 	       "SIZE takes a K, M, G or T suffix (powers of 1024).\n"
 	       "\n");
 }
@@ -250,6 +261,17 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 		bad = "max_shard_size";
 	if (r->headers && !(c->headers = strdup(r->headers)))
 		bad = "headers";
+	if (r->gpu_mem &&
+	    (parse_size(r->gpu_mem, &c->cache.gpu_mem) || !c->cache.gpu_mem))
+		bad = "gpu_mem";
+	if (r->decoder && strcmp(r->decoder, "auto") == 0)
+		c->cache.decoder = DF11_DECODER_AUTO;
+	else if (r->decoder && strcmp(r->decoder, "gpu") == 0)
+		c->cache.decoder = DF11_DECODER_GPU;
+	else if (r->decoder && strcmp(r->decoder, "cpu") == 0)
+		c->cache.decoder = DF11_DECODER_CPU;
+	else if (r->decoder)
+		bad = "decoder";
 	if (r->workers && parse_uint(r->workers, 1024, &c->cache.workers))
 		bad = "workers";
 	if (r->threads && (parse_uint(r->threads, 4096, &v) || v == 0))
@@ -278,6 +300,8 @@ static void raw_free(struct raw_opts *r)
 	free(r->attr_timeout);
 	free(r->headers);
 	free(r->shard);
+	free(r->decoder);
+	free(r->gpu_mem);
 	free(r->type);
 	free(r->ns);
 }
@@ -323,6 +347,7 @@ int df11fs_opts_parse(int argc, char **argv, struct df11fs_conf *conf,
 	}
 	if (convert(&r, conf) != 0)
 		goto out;
+	conf->cache.gpu_lib = getenv("DF11_GPU_LIB"); /* NULL: the default */
 	rc = 0;
 out:
 	raw_free(&r);

@@ -9,7 +9,9 @@
  *
  *   root:       user.df11.cache_budget, cache_used, cache_peak, hits,
  *               misses, waits, evictions, readahead, errors, bytes_served,
- *               bytes_decoded, decode_gbps, decoder
+ *               bytes_decoded, decode_gbps, decoder ("cpu", "gpu",
+ *               "gpu+cpu" or "gpu (fell back to cpu: ...)"), gpu_chunks,
+ *               gpu_batches
  *   container:  user.df11.size (original bytes), user.df11.stored (bytes
  *               on disk), user.df11.ratio (stored / size)
  *   broken:     user.df11.error (why it cannot be read)
@@ -26,7 +28,8 @@
 static const char *const root_names[] = {
     "cache_budget",  "cache_used",  "cache_peak", "hits",   "misses",
     "waits",	     "evictions",   "readahead",  "errors", "bytes_served",
-    "bytes_decoded", "decode_gbps", "decoder",
+    "bytes_decoded", "decode_gbps", "decoder",	  "gpu_chunks",
+    "gpu_batches",
 };
 
 static const char *const file_names[] = {"size", "stored", "ratio"};
@@ -64,6 +67,10 @@ static int root_value(struct df11fs *fs, const char *name, char *buf,
 		v = &st.bytes_served;
 	else if (strcmp(name, "bytes_decoded") == 0)
 		v = &st.bytes_decoded;
+	else if (strcmp(name, "gpu_chunks") == 0)
+		v = &st.gpu_chunks;
+	else if (strcmp(name, "gpu_batches") == 0)
+		v = &st.gpu_batches;
 	if (v)
 		return snprintf(buf, len, "%" PRIu64, *v);
 	if (strcmp(name, "decode_gbps") == 0)
@@ -72,7 +79,7 @@ static int root_value(struct df11fs *fs, const char *name, char *buf,
 						   (double)st.decode_ns
 					     : 0.0);
 	if (strcmp(name, "decoder") == 0)
-		return snprintf(buf, len, "cpu");
+		return df11_cache_decoder(fs->cache, buf, len);
 	return -ENODATA;
 }
 

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache/decoder_i.h - which decoder the cache's chunk reads go through
+ *
+ * The cache owns one struct df11_decoder: the CPU decoder only, or one GPU
+ * (gpu/gpu.h) plus the CPU. It plugs into the codec through the scratch
+ * objects' decoder hook (codec/container.h, df11_decode_fn), so the codec
+ * never sees the GPU. Two ways onto the GPU:
+ *
+ *  - one chunk: a thread's scratch gets df11_decoder_attach(); each decode
+ *    goes to the GPU when it is free (mode auto: trylock) or always (mode
+ *    gpu: wait for it), else to df11_unit_decode() on this thread;
+ *  - a batch: a read-ahead worker that holds the GPU (batch_begin) reads
+ *    several chunks through the batch scratches, whose hook only records
+ *    the decode (-EINPROGRESS), decodes all of them in one
+ *    df11_gpu_decode() call (batch_run), checks each, and lets go
+ *    (batch_end).
+ *
+ * One df11_gpu is used by one thread at a time: a mutex serialises both
+ * ways. A CUDA error closes the GPU for good; every later decode runs on
+ * the CPU, and the chunk that met the error is decoded again on the CPU.
+ *
+ * Thread-safety: every function may be called from any thread; the batch
+ * functions only between a successful batch_begin and batch_end.
+ */
+#ifndef DF11_CACHE_DECODER_I_H
+#define DF11_CACHE_DECODER_I_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/cache.h"
+#include "codec/container.h"
+
+/* chunks and decoded bytes in one GPU batch, at most */
+#define DF11_DECODER_BATCH_MAX 32u
+
+struct df11_decoder;
+
+/**
+ * df11_decoder_open() - pick the decoder @o asks for (opts.decoder,
+ * gpu_mem, gpu_lib) and log the choice as one line through @log.
+ * A GPU that cannot be opened is never an error: the CPU decodes.
+ * Return: 0 and *@out, -ENOMEM.
+ */
+int df11_decoder_open(struct df11_decoder **out,
+		      const struct df11_cache_opts *o, df11_log_fn log,
+		      void *log_ctx);
+
+/** df11_decoder_close() - release the GPU and the batch scratches. */
+void df11_decoder_close(struct df11_decoder *d);
+
+/** df11_decoder_attach() - route @s's decodes through @d (GPU or CPU). */
+void df11_decoder_attach(struct df11_decoder *d, struct df11_scratch *s);
+
+/**
+ * df11_decoder_describe() - "cpu", "gpu", "gpu+cpu" or "gpu (fell back to
+ * cpu: <why>)" into @buf. Return: its length (snprintf).
+ */
+int df11_decoder_describe(struct df11_decoder *d, char *buf, size_t len);
+
+/** df11_decoder_gpu_chunks() - chunks decoded on the GPU so far. */
+uint64_t df11_decoder_gpu_chunks(struct df11_decoder *d);
+
+/**
+ * df11_decoder_batch_begin() - take the GPU for a batch: without waiting
+ * in mode auto, waiting in mode gpu. Return: 1 (held), 0 (no GPU now).
+ */
+int df11_decoder_batch_begin(struct df11_decoder *d);
+
+/**
+ * df11_decoder_batch_scratch() - batch scratch @i (< DF11_DECODER_BATCH_MAX),
+ * whose decoder records the decode and returns -EINPROGRESS, or NULL
+ * (no memory). Its record is cleared.
+ */
+struct df11_scratch *df11_decoder_batch_scratch(struct df11_decoder *d,
+						unsigned i);
+
+/**
+ * df11_decoder_batch_run() - decode the recorded decodes of scratches
+ * 0..@n-1 in one df11_gpu_decode() call; @ok[i] becomes 1 when scratch i's
+ * decode is done and the GPU found its blocks consistent, else 0 (decode
+ * that chunk on the CPU: the GPU failed, or nothing was recorded).
+ */
+void df11_decoder_batch_run(struct df11_decoder *d, unsigned n, int *ok);
+
+/** df11_decoder_batch_end() - let go of the GPU. */
+void df11_decoder_batch_end(struct df11_decoder *d);
+
+#endif
