@@ -42,6 +42,7 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench_%)
 
 BINS := $(BUILD)/df11 $(BUILD)/df11-genmodel $(BUILD)/df11fs
+TEST_BINS := $(BUILD)/tests/mkofficial
 
 .PHONY: all help check unit fuzz-replay bats manlint asan fuzz bench demo \
         install uninstall clean deps format
@@ -87,6 +88,11 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# tests/official/mkofficial.c writes synthetic official DFloat11 directories
+$(BUILD)/tests/mkofficial: $(BUILD)/tests/official/mkofficial.o $(CODEC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/bench_%: $(BUILD)/tests/bench/%.o $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -103,7 +109,7 @@ deps:
 ## check: build with -Werror and run unit tests, fuzz corpus replay, bats tests, man lint
 check:
 	@tests/deps.sh
-	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(FUZZ_REPLAY)
+	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(FUZZ_REPLAY) $(TEST_BINS)
 	$(MAKE) WERROR=-Werror unit fuzz-replay bats manlint
 
 unit: $(UNIT_BIN)
@@ -113,7 +119,7 @@ fuzz-replay: $(FUZZ_REPLAY)
 	@set -e; for t in $(FUZZ_REPLAY); do n=$${t##*/replay_}; \
 	  echo "== $$n corpus"; $$t tests/fuzz/corpus/$$n; done
 
-bats: $(BINS)
+bats: $(BINS) $(TEST_BINS)
 	@BUILD=$(abspath $(BUILD)) bats tests/bats
 
 manlint:
