@@ -95,7 +95,8 @@ struct model {
 
 static uint64_t rng_state;
 
-static void die(const char *fmt, ...)
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
+								...)
 {
 	va_list ap;
 
@@ -116,7 +117,7 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
-static char *xfmt(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static char *xfmt(const char *fmt, ...)
 {
 	va_list ap;
 	int n;
