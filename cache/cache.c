@@ -29,80 +29,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
-#include "cache/decoder_i.h"
-#include "codec/source.h"
-
-#define NBUCKETS	  65536u
-#define QUEUE_LEN	  1024u
-#define DEFAULT_BUDGET	  (1ull << 30)
-#define DEFAULT_READAHEAD (32ull << 20)
-#define MAX_WORKERS	  64u
-#define BUF_ALIGN	  (64u << 10) /* buffer capacities: multiples of it */
-#define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 2 within */
-#define BATCH_CAP	  (64ull << 20) /* [BATCH_MIN, BATCH_CAP] bytes */
-
-enum { DECODING, READY, FAILED };
-
-struct entry {
-	struct df11_vfile *vf;
-	uint64_t id;
-	uint8_t *data;
-	size_t len, cap;
-	int state, err;
-	int streamed; /* copied to its end by a sequential reader */
-	unsigned pins;
-	struct entry *hnext;
-	struct entry *prev, *next; /* LRU, READY entries only */
-};
-
-struct job {
-	struct df11_vfile *vf;
-	uint64_t id;
-};
-
-struct df11_cache {
-	pthread_mutex_t mu;
-	pthread_cond_t done; /* a decode finished */
-	pthread_cond_t work; /* the queue got a job, or stop */
-	struct entry *tab[NBUCKETS];
-	struct entry lru; /* sentinel: lru.next is the most recent */
-	struct df11_cache_stats st;
-	struct df11_cache_opts o;
-	struct job q[QUEUE_LEN];
-	unsigned qhead, qlen;
-	int stop;
-	pthread_t tid[MAX_WORKERS];
-	unsigned n_workers;
-	pthread_key_t scratch;
-	struct df11_decoder *dec;
-	uint64_t batch_bytes; /* decoded bytes one GPU batch takes at most */
-	df11_log_fn log;
-	void *log_ctx;
-};
-
-struct df11_vfile {
-	struct df11_cache *c;
-	struct df11_source *src;
-	df11_check_fn check;
-	void *check_ctx;
-	uint64_t size;
-	int fd; /* a container's file, -1 for other sources */
-	char *name;
-	atomic_uint refs;
-	struct stat st0;
-	const uint8_t *hdr;
-	size_t hdr_len;
-};
+#include "cache/cache_i.h"
 
 static uint64_t now_ns(void)
 {
@@ -111,10 +45,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static void logf_(struct df11_cache *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void logf_(struct df11_cache *c, const char *fmt, ...)
+void df11_cache_logf(struct df11_cache *c, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -135,8 +66,8 @@ static unsigned bucket(const struct df11_vfile *vf, uint64_t id)
 	return (unsigned)(h ^ h >> 29) & (NBUCKETS - 1);
 }
 
-static struct entry *find(struct df11_cache *c, struct df11_vfile *vf,
-			  uint64_t id)
+struct entry *df11_cache_find(struct df11_cache *c, struct df11_vfile *vf,
+			      uint64_t id)
 {
 	for (struct entry *e = c->tab[bucket(vf, id)]; e; e = e->hnext)
 		if (e->vf == vf && e->id == id)
@@ -174,7 +105,7 @@ static void entry_free(struct entry *e)
 }
 
 /* free entries dropped under the lock, after unlocking: munmap is slow */
-static void bury(struct entry *grave)
+void df11_cache_bury(struct entry *grave)
 {
 	while (grave) {
 		struct entry *n = grave->hnext;
@@ -184,7 +115,8 @@ static void bury(struct entry *grave)
 }
 
 /* drop a READY, unpinned entry onto @grave (lock held) */
-static void drop(struct df11_cache *c, struct entry *e, struct entry **grave)
+void df11_cache_drop(struct df11_cache *c, struct entry *e,
+		     struct entry **grave)
 {
 	lru_unlink(e);
 	unhash(c, e);
@@ -201,7 +133,7 @@ static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap,
 
 	*cap = e->cap;
 	e->data = NULL;
-	drop(c, e, grave);
+	df11_cache_drop(c, e, grave);
 	c->st.evictions++;
 	return p;
 }
@@ -227,7 +159,7 @@ static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 			if (!p && e->cap >= len) {
 				p = take_buffer(c, e, cap, grave);
 			} else {
-				drop(c, e, grave);
+				df11_cache_drop(c, e, grave);
 				c->st.evictions++;
 			}
 		}
@@ -253,14 +185,14 @@ static void trim(struct df11_cache *c, struct entry **grave)
 	while (c->st.used > c->st.budget && e != &c->lru) {
 		struct entry *p = e->prev;
 		if (!e->pins) {
-			drop(c, e, grave);
+			df11_cache_drop(c, e, grave);
 			c->st.evictions++;
 		}
 		e = p;
 	}
 }
 
-static int pread_cb(void *ctx, void *buf, size_t len, uint64_t off)
+int df11_cache_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	int fd = (int)(intptr_t)ctx;
 	size_t done = 0;
@@ -297,7 +229,7 @@ static void publish(struct df11_cache *c, struct entry *e, int rc,
 		    const char *err, uint64_t dt)
 {
 	if (rc)
-		logf_(c, "'%s': %s", e->vf->name, err);
+		df11_cache_logf(c, "'%s': %s", e->vf->name, err);
 	pthread_mutex_lock(&c->mu);
 	c->st.decode_ns += dt;
 	if (rc == 0) {
@@ -361,13 +293,13 @@ static struct entry *insert(struct df11_cache *c, struct df11_vfile *vf,
  * Pin chunk @id of @vf, decoding it here if nobody has it. Returns the
  * pinned entry, or NULL with *@rc set. Called without the lock.
  */
-static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
-			 uint64_t id, int *rc)
+struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
+			     uint64_t id, int *rc)
 {
 	struct entry *e;
 
 	pthread_mutex_lock(&c->mu);
-	if ((e = find(c, vf, id))) {
+	if ((e = df11_cache_find(c, vf, id))) {
 		e->pins++;
 		if (e->state == READY) {
 			c->st.hits++;
@@ -387,7 +319,7 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 			return NULL;
 		}
 		pthread_mutex_unlock(&c->mu);
-		bury(grave);
+		df11_cache_bury(grave);
 		if (!e->data) /* outside the lock: prefaulting takes a while */
 			e->data = map_buffer(e->cap);
 		fill(c, e); /* returns with the lock held */
@@ -406,7 +338,7 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 }
 
 /* unpin @e; a @streamed chunk moves to the LRU tail for reuse */
-static void unpin(struct df11_cache *c, struct entry *e, int streamed)
+void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed)
 {
 	struct entry *grave = NULL;
 
@@ -423,7 +355,7 @@ static void unpin(struct df11_cache *c, struct entry *e, int streamed)
 	if (c->st.used > c->st.budget)
 		trim(c, &grave);
 	pthread_mutex_unlock(&c->mu);
-	bury(grave);
+	df11_cache_bury(grave);
 }
 
 /* after publish() (lock held): count a read-ahead chunk, unpin it */
@@ -440,7 +372,7 @@ static void ahead_done(struct df11_cache *c, struct entry *e)
 	}
 	c->st.readahead++;
 	pthread_mutex_unlock(&c->mu);
-	unpin(c, e, 0);
+	df11_cache_unpin(c, e, 0);
 }
 
 /*
@@ -466,7 +398,8 @@ static void gpu_batch(struct df11_cache *c, struct job j)
 	pthread_mutex_lock(&c->mu);
 	for (;;) { /* the chunks of this batch, DECODING and pinned */
 		struct job *x = &jobs[nj - 1];
-		if (!find(c, x->vf, x->id) && df11_vfile_check(x->vf) == 0) {
+		if (!df11_cache_find(c, x->vf, x->id) &&
+		    df11_vfile_check(x->vf) == 0) {
 			struct entry *e = insert(c, x->vf, x->id, &grave);
 			if (e) {
 				bytes += e->len;
@@ -481,17 +414,18 @@ static void gpu_batch(struct df11_cache *c, struct job j)
 		c->qlen--;
 	}
 	pthread_mutex_unlock(&c->mu);
-	bury(grave);
+	df11_cache_bury(grave);
 	for (unsigned i = 0; i < n; i++) {
 		struct entry *e = es[i];
 		struct df11_scratch *s = df11_decoder_batch_scratch(c->dec, i);
 		if (!e->data)
 			e->data = map_buffer(e->cap);
 		snprintf(err[i], sizeof(err[i]), "out of memory");
-		rcs[i] = e->data && s ? e->vf->src->ops->chunk_read(
-					    e->vf->src, e->id, s, e->data,
-					    1, err[i], sizeof(err[i]))
-				      : -ENOMEM;
+		rcs[i] = e->data && s
+			     ? e->vf->src->ops->chunk_read(e->vf->src, e->id, s,
+							   e->data, 1, err[i],
+							   sizeof(err[i]))
+			     : -ENOMEM;
 	}
 	df11_decoder_batch_run(c->dec, n, ok);
 	for (unsigned i = 0; i < n; i++) {
@@ -503,7 +437,8 @@ static void gpu_batch(struct df11_cache *c, struct job j)
 			rcs[i] = src->ops->chunk_check(src, e->id, e->data,
 						       err[i], sizeof(err[i]));
 		} else { /* on the CPU, which also says what is wrong */
-			struct df11_scratch *s = df11_decoder_batch_scratch(c->dec, i);
+			struct df11_scratch *s =
+			    df11_decoder_batch_scratch(c->dec, i);
 			df11_scratch_set_decoder(s, NULL, NULL);
 			rcs[i] = src->ops->chunk_read(src, e->id, s, e->data,
 						      c->o.decode_threads,
@@ -536,21 +471,22 @@ static void *worker(void *arg)
 		struct job j = c->q[c->qhead];
 		c->qhead = (c->qhead + 1) % QUEUE_LEN;
 		c->qlen--;
-		int present = find(c, j.vf, j.id) != NULL;
+		int present = df11_cache_find(c, j.vf, j.id) != NULL;
 		pthread_mutex_unlock(&c->mu);
 		if (!present && df11_decoder_batch_begin(c->dec)) {
-			gpu_batch(c, j); /* lets go of the GPU, puts the vfiles */
+			gpu_batch(c,
+				  j); /* lets go of the GPU, puts the vfiles */
 			pthread_mutex_lock(&c->mu);
 			continue;
 		}
 		if (!present && df11_vfile_check(j.vf) == 0) {
 			int rc;
-			struct entry *e = get(c, j.vf, j.id, &rc);
+			struct entry *e = df11_cache_get(c, j.vf, j.id, &rc);
 			if (e) {
 				pthread_mutex_lock(&c->mu);
 				c->st.readahead++;
 				pthread_mutex_unlock(&c->mu);
-				unpin(c, e, 0);
+				df11_cache_unpin(c, e, 0);
 			}
 		}
 		df11_vfile_put(j.vf);
@@ -629,8 +565,8 @@ void df11_cache_free(struct df11_cache *c)
 	}
 	struct entry *grave = NULL;
 	while (c->lru.next != &c->lru)
-		drop(c, c->lru.next, &grave);
-	bury(grave);
+		df11_cache_drop(c, c->lru.next, &grave);
+	df11_cache_bury(grave);
 	df11_scratch_free(pthread_getspecific(c->scratch));
 	pthread_key_delete(c->scratch);
 	df11_decoder_close(c->dec);
@@ -651,245 +587,4 @@ void df11_cache_stats(struct df11_cache *c, struct df11_cache_stats *st)
 int df11_cache_decoder(struct df11_cache *c, char *buf, size_t len)
 {
 	return df11_decoder_describe(c->dec, buf, len);
-}
-
-/* a vfile around @src; takes @src and @fd (-1: none) even on failure */
-static int vfile_new(struct df11_vfile **out, struct df11_cache *c,
-		     struct df11_source *src, int fd, const char *name)
-{
-	struct df11_vfile *vf = calloc(1, sizeof(*vf));
-
-	*out = NULL;
-	if (!vf || !(vf->name = strdup(name))) {
-		free(vf);
-		df11_source_free(src);
-		if (fd >= 0)
-			close(fd);
-		return -ENOMEM;
-	}
-	vf->c = c;
-	vf->src = src;
-	vf->fd = fd;
-	vf->size = src->ops->size(src);
-	vf->hdr = src->ops->prefix(src, &vf->hdr_len);
-	atomic_init(&vf->refs, 1);
-	*out = vf;
-	return 0;
-}
-
-int df11_vfile_open(struct df11_vfile **out, struct df11_cache *c, int fd,
-		    const char *name, char *err, size_t errlen)
-{
-	struct df11_source *src;
-	struct df11_vfile *vf;
-	struct df11_ct *ct;
-	struct stat st;
-	int rc;
-
-	*out = NULL;
-	if (fstat(fd, &st)) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	/* the read callback's context is the fd, which outlives the source */
-	rc = df11_ct_open(&ct, pread_cb, (void *)(intptr_t)fd,
-			  (uint64_t)st.st_size, err, errlen);
-	if (!rc)
-		rc = df11_ct_source(&src, ct, pread_cb, (void *)(intptr_t)fd);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	if ((rc = vfile_new(&vf, c, src, fd, name)))
-		return rc;
-	vf->st0 = st;
-	*out = vf;
-	return 0;
-}
-
-int df11_vfile_new(struct df11_vfile **out, struct df11_cache *c,
-		   struct df11_source *src, df11_check_fn check,
-		   void *check_ctx, const char *name)
-{
-	int rc = vfile_new(out, c, src, -1, name);
-	if (!rc) {
-		(*out)->check = check;
-		(*out)->check_ctx = check_ctx;
-	}
-	return rc;
-}
-
-struct df11_vfile *df11_vfile_get(struct df11_vfile *vf)
-{
-	atomic_fetch_add(&vf->refs, 1);
-	return vf;
-}
-
-void df11_vfile_put(struct df11_vfile *vf)
-{
-	if (!vf || atomic_fetch_sub(&vf->refs, 1) != 1)
-		return;
-	struct df11_cache *c = vf->c;
-	struct entry *grave = NULL;
-	pthread_mutex_lock(&c->mu);
-	/* no reader or job holds it, so its entries are READY and unpinned */
-	for (struct entry *e = c->lru.next, *n; e != &c->lru; e = n) {
-		n = e->next;
-		if (e->vf == vf)
-			drop(c, e, &grave);
-	}
-	pthread_mutex_unlock(&c->mu);
-	bury(grave);
-	df11_source_free(vf->src);
-	if (vf->fd >= 0)
-		close(vf->fd);
-	free(vf->name);
-	free(vf);
-}
-
-uint64_t df11_vfile_size(const struct df11_vfile *vf)
-{
-	return vf->size;
-}
-
-uint64_t df11_vfile_stored(const struct df11_vfile *vf)
-{
-	return (uint64_t)vf->st0.st_size;
-}
-
-int df11_vfile_check(struct df11_vfile *vf)
-{
-	struct stat st;
-
-	if (vf->fd < 0)
-		return vf->check ? vf->check(vf->check_ctx) : 0;
-	if (fstat(vf->fd, &st) || st.st_nlink == 0 ||
-	    st.st_size != vf->st0.st_size || st.st_ino != vf->st0.st_ino ||
-	    st.st_mtim.tv_sec != vf->st0.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != vf->st0.st_mtim.tv_nsec)
-		return -ESTALE;
-	return 0;
-}
-
-/*
- * Queue read-ahead for a reader at [off, end): sequential readers (a read
- * that starts near where the last one ended) get the chunks after @end, up
- * to the read-ahead window, queued once each.
- */
-static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
-		      uint64_t off, uint64_t end)
-{
-	struct df11_cache *c = vf->c;
-	uint64_t size = vf->size, win = c->o.readahead;
-
-	if (!cur || !c->n_workers || end >= size)
-		return;
-	pthread_mutex_lock(&c->mu);
-	int seq = off <= cur->next_off + win && off + win >= cur->next_off;
-	cur->streak = seq ? cur->streak + 1 : 0;
-	if (!seq)
-		cur->ahead = 0;
-	cur->next_off = end;
-	if (cur->streak >= 1 || off == 0) {
-		uint64_t from = cur->ahead > end ? cur->ahead : end;
-		uint64_t to = end + win < size ? end + win : size;
-		while (from < to && c->qlen < QUEUE_LEN) {
-			uint64_t id, coff, clen;
-			if (from < vf->hdr_len)
-				from = vf->hdr_len;
-			if (from >= to ||
-			    vf->src->ops->chunk_find(vf->src, from, &id))
-				break;
-			vf->src->ops->chunk_range(vf->src, id, &coff, &clen);
-			if (!find(c, vf, id)) {
-				c->q[(c->qhead + c->qlen) % QUEUE_LEN] =
-				    (struct job){df11_vfile_get(vf), id};
-				c->qlen++;
-				pthread_cond_signal(&c->work);
-			}
-			from = coff + clen;
-		}
-		cur->ahead = from;
-	}
-	pthread_mutex_unlock(&c->mu);
-}
-
-void df11_vfile_return(struct df11_vfile *vf, struct df11_slice *s, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (s[i].pin)
-			unpin(vf->c, s[i].pin, s[i].streamed);
-}
-
-ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
-			struct df11_cursor *cur, struct df11_slice *s,
-			unsigned max, unsigned *n)
-{
-	struct df11_cache *c = vf->c;
-	uint64_t pos = off, end;
-	int rc = 0;
-
-	*n = 0;
-	if (df11_vfile_check(vf)) {
-		logf_(c, "'%s': source file changed or removed", vf->name);
-		return -ESTALE;
-	}
-	if (off >= vf->size || !len || !max)
-		return 0;
-	end = len < vf->size - off ? off + len : vf->size;
-	readahead(vf, cur, off, end);
-	if (pos < vf->hdr_len) {
-		uint64_t e = end < vf->hdr_len ? end : vf->hdr_len;
-		s[(*n)++] =
-		    (struct df11_slice){vf->hdr + pos, e - pos, NULL, 0};
-		pos = e;
-	}
-	while (pos < end && *n < max) {
-		uint64_t id, coff, clen;
-		struct entry *e;
-		if ((rc = vf->src->ops->chunk_find(vf->src, pos, &id)))
-			break;
-		vf->src->ops->chunk_range(vf->src, id, &coff, &clen);
-		if (!(e = get(c, vf, id, &rc)))
-			break;
-		uint64_t k = (coff + clen < end ? coff + clen : end) - pos;
-		s[(*n)++] = (struct df11_slice){e->data + (pos - coff), k, e,
-						cur && cur->streak &&
-						    pos + k == coff + clen};
-		pos += k;
-	}
-	if (rc) {
-		df11_vfile_return(vf, s, *n);
-		*n = 0;
-		return rc == -ENOMEM ? -ENOMEM : -EIO;
-	}
-	pthread_mutex_lock(&c->mu);
-	c->st.bytes_served += pos - off;
-	pthread_mutex_unlock(&c->mu);
-	return (ssize_t)(pos - off);
-}
-
-ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
-			uint64_t off, struct df11_cursor *cur)
-{
-	struct df11_slice s[16];
-	uint8_t *p = buf;
-	size_t done = 0;
-
-	while (done < len) {
-		unsigned n;
-		ssize_t r = df11_vfile_lend(vf, off + done, len - done,
-					    done ? NULL : cur, s, 16, &n);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			break;
-		for (unsigned i = 0; i < n; i++) {
-			memcpy(p + done, s[i].p, s[i].len);
-			done += s[i].len;
-		}
-		df11_vfile_return(vf, s, n);
-	}
-	return (ssize_t)done;
 }

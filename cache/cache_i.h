@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache/cache_i.h - internals shared by the chunk cache (cache.c) and the
+ * virtual files (vfile.c)
+ */
+#ifndef DF11_CACHE_I_H
+#define DF11_CACHE_I_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "cache/cache.h"
+#include "cache/decoder_i.h"
+#include "codec/source.h"
+
+#define NBUCKETS	  65536u
+#define QUEUE_LEN	  1024u
+#define DEFAULT_BUDGET	  (1ull << 30)
+#define DEFAULT_READAHEAD (32ull << 20)
+#define MAX_WORKERS	  64u
+#define BUF_ALIGN	  (64u << 10)	/* buffer capacities: multiples of it */
+#define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 2 within */
+#define BATCH_CAP	  (64ull << 20) /* [BATCH_MIN, BATCH_CAP] bytes */
+
+enum { DECODING, READY, FAILED };
+
+struct entry {
+	struct df11_vfile *vf;
+	uint64_t id;
+	uint8_t *data;
+	size_t len, cap;
+	int state, err;
+	int streamed; /* copied to its end by a sequential reader */
+	unsigned pins;
+	struct entry *hnext;
+	struct entry *prev, *next; /* LRU, READY entries only */
+};
+
+struct job {
+	struct df11_vfile *vf;
+	uint64_t id;
+};
+
+struct df11_cache {
+	pthread_mutex_t mu;
+	pthread_cond_t done; /* a decode finished */
+	pthread_cond_t work; /* the queue got a job, or stop */
+	struct entry *tab[NBUCKETS];
+	struct entry lru; /* sentinel: lru.next is the most recent */
+	struct df11_cache_stats st;
+	struct df11_cache_opts o;
+	struct job q[QUEUE_LEN];
+	unsigned qhead, qlen;
+	int stop;
+	pthread_t tid[MAX_WORKERS];
+	unsigned n_workers;
+	pthread_key_t scratch;
+	struct df11_decoder *dec;
+	uint64_t batch_bytes; /* decoded bytes one GPU batch takes at most */
+	df11_log_fn log;
+	void *log_ctx;
+};
+
+struct df11_vfile {
+	struct df11_cache *c;
+	struct df11_source *src;
+	df11_check_fn check;
+	void *check_ctx;
+	uint64_t size;
+	int fd; /* a container's file, -1 for other sources */
+	char *name;
+	atomic_uint refs;
+	struct stat st0;
+	const uint8_t *hdr;
+	size_t hdr_len;
+};
+
+/**
+ * df11_cache_logf() - one line to the cache's log callback (or stderr).
+ */
+void df11_cache_logf(struct df11_cache *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/** df11_cache_find() - the entry of chunk @id of @vf, or NULL (lock held). */
+struct entry *df11_cache_find(struct df11_cache *c, struct df11_vfile *vf,
+			      uint64_t id);
+
+/**
+ * df11_cache_get() - pin chunk @id of @vf, decoding it here if nobody has
+ * it. Return: the pinned entry, or NULL with *@rc set. Lock not held.
+ */
+struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
+			     uint64_t id, int *rc);
+
+/** df11_cache_unpin() - unpin; a @streamed chunk goes to the LRU tail. */
+void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed);
+
+/** df11_cache_pread() - df11_read_fn over a file descriptor in @ctx. */
+int df11_cache_pread(void *ctx, void *buf, size_t len, uint64_t off);
+
+/** df11_cache_drop() - move a READY, unpinned entry to @grave (lock held). */
+void df11_cache_drop(struct df11_cache *c, struct entry *e,
+		     struct entry **grave);
+
+/** df11_cache_bury() - free what df11_cache_drop() collected (no lock). */
+void df11_cache_bury(struct entry *grave);
+
+#endif

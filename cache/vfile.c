@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache/vfile.c - virtual files: open a container (or wrap any source),
+ * check that the source is unchanged, queue read-ahead for sequential
+ * readers, lend the cache's chunk bytes or copy them out
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache_i.h"
+
+/* a vfile around @src; takes @src and @fd (-1: none) even on failure */
+static int vfile_new(struct df11_vfile **out, struct df11_cache *c,
+		     struct df11_source *src, int fd, const char *name)
+{
+	struct df11_vfile *vf = calloc(1, sizeof(*vf));
+
+	*out = NULL;
+	if (!vf || !(vf->name = strdup(name))) {
+		free(vf);
+		df11_source_free(src);
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	vf->c = c;
+	vf->src = src;
+	vf->fd = fd;
+	vf->size = src->ops->size(src);
+	vf->hdr = src->ops->prefix(src, &vf->hdr_len);
+	atomic_init(&vf->refs, 1);
+	*out = vf;
+	return 0;
+}
+
+int df11_vfile_open(struct df11_vfile **out, struct df11_cache *c, int fd,
+		    const char *name, char *err, size_t errlen)
+{
+	struct df11_source *src;
+	struct df11_vfile *vf;
+	struct df11_ct *ct;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	/* the read callback's context is the fd, which outlives the source */
+	rc = df11_ct_open(&ct, df11_cache_pread, (void *)(intptr_t)fd,
+			  (uint64_t)st.st_size, err, errlen);
+	if (!rc)
+		rc = df11_ct_source(&src, ct, df11_cache_pread,
+				    (void *)(intptr_t)fd);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	if ((rc = vfile_new(&vf, c, src, fd, name)))
+		return rc;
+	vf->st0 = st;
+	*out = vf;
+	return 0;
+}
+
+int df11_vfile_new(struct df11_vfile **out, struct df11_cache *c,
+		   struct df11_source *src, df11_check_fn check,
+		   void *check_ctx, const char *name)
+{
+	int rc = vfile_new(out, c, src, -1, name);
+	if (!rc) {
+		(*out)->check = check;
+		(*out)->check_ctx = check_ctx;
+	}
+	return rc;
+}
+
+struct df11_vfile *df11_vfile_get(struct df11_vfile *vf)
+{
+	atomic_fetch_add(&vf->refs, 1);
+	return vf;
+}
+
+void df11_vfile_put(struct df11_vfile *vf)
+{
+	if (!vf || atomic_fetch_sub(&vf->refs, 1) != 1)
+		return;
+	struct df11_cache *c = vf->c;
+	struct entry *grave = NULL;
+	pthread_mutex_lock(&c->mu);
+	/* no reader or job holds it, so its entries are READY and unpinned */
+	for (struct entry *e = c->lru.next, *n; e != &c->lru; e = n) {
+		n = e->next;
+		if (e->vf == vf)
+			df11_cache_drop(c, e, &grave);
+	}
+	pthread_mutex_unlock(&c->mu);
+	df11_cache_bury(grave);
+	df11_source_free(vf->src);
+	if (vf->fd >= 0)
+		close(vf->fd);
+	free(vf->name);
+	free(vf);
+}
+
+uint64_t df11_vfile_size(const struct df11_vfile *vf)
+{
+	return vf->size;
+}
+
+uint64_t df11_vfile_stored(const struct df11_vfile *vf)
+{
+	return (uint64_t)vf->st0.st_size;
+}
+
+int df11_vfile_check(struct df11_vfile *vf)
+{
+	struct stat st;
+
+	if (vf->fd < 0)
+		return vf->check ? vf->check(vf->check_ctx) : 0;
+	if (fstat(vf->fd, &st) || st.st_nlink == 0 ||
+	    st.st_size != vf->st0.st_size || st.st_ino != vf->st0.st_ino ||
+	    st.st_mtim.tv_sec != vf->st0.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != vf->st0.st_mtim.tv_nsec)
+		return -ESTALE;
+	return 0;
+}
+
+/*
+ * Queue read-ahead for a reader at [off, end): sequential readers (a read
+ * that starts near where the last one ended) get the chunks after @end, up
+ * to the read-ahead window, queued once each.
+ */
+static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
+		      uint64_t off, uint64_t end)
+{
+	struct df11_cache *c = vf->c;
+	uint64_t size = vf->size, win = c->o.readahead;
+
+	if (!cur || !c->n_workers || end >= size)
+		return;
+	pthread_mutex_lock(&c->mu);
+	int seq = off <= cur->next_off + win && off + win >= cur->next_off;
+	cur->streak = seq ? cur->streak + 1 : 0;
+	if (!seq)
+		cur->ahead = 0;
+	cur->next_off = end;
+	if (cur->streak >= 1 || off == 0) {
+		uint64_t from = cur->ahead > end ? cur->ahead : end;
+		uint64_t to = end + win < size ? end + win : size;
+		while (from < to && c->qlen < QUEUE_LEN) {
+			uint64_t id, coff, clen;
+			if (from < vf->hdr_len)
+				from = vf->hdr_len;
+			if (from >= to ||
+			    vf->src->ops->chunk_find(vf->src, from, &id))
+				break;
+			vf->src->ops->chunk_range(vf->src, id, &coff, &clen);
+			if (!df11_cache_find(c, vf, id)) {
+				c->q[(c->qhead + c->qlen) % QUEUE_LEN] =
+				    (struct job){df11_vfile_get(vf), id};
+				c->qlen++;
+				pthread_cond_signal(&c->work);
+			}
+			from = coff + clen;
+		}
+		cur->ahead = from;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+void df11_vfile_return(struct df11_vfile *vf, struct df11_slice *s, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (s[i].pin)
+			df11_cache_unpin(vf->c, s[i].pin, s[i].streamed);
+}
+
+ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
+			struct df11_cursor *cur, struct df11_slice *s,
+			unsigned max, unsigned *n)
+{
+	struct df11_cache *c = vf->c;
+	uint64_t pos = off, end;
+	int rc = 0;
+
+	*n = 0;
+	if (df11_vfile_check(vf)) {
+		df11_cache_logf(c, "'%s': source file changed or removed",
+				vf->name);
+		return -ESTALE;
+	}
+	if (off >= vf->size || !len || !max)
+		return 0;
+	end = len < vf->size - off ? off + len : vf->size;
+	readahead(vf, cur, off, end);
+	if (pos < vf->hdr_len) {
+		uint64_t e = end < vf->hdr_len ? end : vf->hdr_len;
+		s[(*n)++] =
+		    (struct df11_slice){vf->hdr + pos, e - pos, NULL, 0};
+		pos = e;
+	}
+	while (pos < end && *n < max) {
+		uint64_t id, coff, clen;
+		struct entry *e;
+		if ((rc = vf->src->ops->chunk_find(vf->src, pos, &id)))
+			break;
+		vf->src->ops->chunk_range(vf->src, id, &coff, &clen);
+		if (!(e = df11_cache_get(c, vf, id, &rc)))
+			break;
+		uint64_t k = (coff + clen < end ? coff + clen : end) - pos;
+		s[(*n)++] = (struct df11_slice){e->data + (pos - coff), k, e,
+						cur && cur->streak &&
+						    pos + k == coff + clen};
+		pos += k;
+	}
+	if (rc) {
+		df11_vfile_return(vf, s, *n);
+		*n = 0;
+		return rc == -ENOMEM ? -ENOMEM : -EIO;
+	}
+	pthread_mutex_lock(&c->mu);
+	c->st.bytes_served += pos - off;
+	pthread_mutex_unlock(&c->mu);
+	return (ssize_t)(pos - off);
+}
+
+ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
+			uint64_t off, struct df11_cursor *cur)
+{
+	struct df11_slice s[16];
+	uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		unsigned n;
+		ssize_t r = df11_vfile_lend(vf, off + done, len - done,
+					    done ? NULL : cur, s, 16, &n);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		for (unsigned i = 0; i < n; i++) {
+			memcpy(p + done, s[i].p, s[i].len);
+			done += s[i].len;
+		}
+		df11_vfile_return(vf, s, n);
+	}
+	return (ssize_t)done;
+}
