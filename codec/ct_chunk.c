@@ -303,9 +303,59 @@ static int read_lz4(const struct ct_seg *s, uint64_t k, uint64_t len,
 }
 
 /* does [off, off + len) lie inside a stream of @size bytes? */
-static int inside(uint64_t off, uint64_t len, uint64_t size)
+int df11_scratch_fetch_decode(struct df11_scratch *sc,
+			      const struct df11_unit *u, df11_fetch_fn fetch,
+			      void *ctx, uint64_t a, uint64_t b, void *out,
+			      unsigned n_threads, const char **why)
 {
-	return off <= size && len <= size - off;
+	struct df11_span enc, gaps, sm;
+	struct df11_need nd;
+	uint8_t *pe, *pg, *ps;
+	int rc;
+
+	*why = "corrupt df11 data";
+	if (df11_unit_need(u, a, b, &nd))
+		return -EBADMSG;
+	pe = df11_scratch_buf(sc, 0, nd.enc_len);
+	pg = df11_scratch_buf(sc, 1, nd.gaps_len);
+	ps = df11_scratch_buf(sc, 2, nd.sm_len);
+	if (!pe || !pg || !ps)
+		return -ENOMEM;
+	if ((rc = fetch(ctx, 0, nd.enc_off, nd.enc_len, pe)) ||
+	    (rc = fetch(ctx, 1, nd.gaps_off, nd.gaps_len, pg)) ||
+	    (rc = fetch(ctx, 2, nd.sm_off, nd.sm_len, ps))) {
+		if (rc != -EBADMSG)
+			*why = "cannot read the stored data";
+		return rc;
+	}
+	enc = (struct df11_span){pe, nd.enc_off, (size_t)nd.enc_len};
+	gaps = (struct df11_span){pg, nd.gaps_off, (size_t)nd.gaps_len};
+	sm = (struct df11_span){ps, nd.sm_off, (size_t)nd.sm_len};
+	rc = df11_scratch_decode(sc, u, &enc, &gaps, &sm, a, b, out, n_threads);
+	return rc == -ENOMEM || rc == -EINPROGRESS ? rc : rc ? -EBADMSG : 0;
+}
+
+struct ct_fetch {
+	const struct ct_seg *s;
+	df11_read_fn rd;
+	void *ctx;
+};
+
+/* a container segment's df11 streams through the container's reader */
+static int ct_fetch(void *ctx, int which, uint64_t off, uint64_t len,
+		    uint8_t *buf)
+{
+	const struct ct_fetch *f = ctx;
+	const struct ct_seg *s = f->s;
+	uint64_t base[3] = {s->data_off, s->gaps_off, s->sm_off};
+	uint64_t size[3] = {s->data_len,
+			    (uint64_t)DF11_GAPS_PER_BLOCK *
+				df11_unit_n_blocks(s->unit),
+			    s->pub.len / 2};
+
+	if (off > size[which] || len > size[which] - off)
+		return -EBADMSG;
+	return f->rd(f->ctx, buf, (size_t)len, base[which] + off);
 }
 
 /* df11 chunk @k: the stored bytes its weights need, decoded */
@@ -313,41 +363,14 @@ static int read_df11(const struct ct_seg *s, uint64_t k, df11_read_fn rd,
 		     void *ctx, struct df11_scratch *sc, void *out,
 		     unsigned n_threads, const char **why)
 {
-	uint64_t rel, len, a, b, n = s->pub.len / 2;
-	struct df11_span enc, gaps, sm;
-	struct df11_need nd;
-	uint8_t *pe, *pg, *ps;
-	int rc;
+	struct ct_fetch f = {s, rd, ctx};
+	uint64_t rel, len;
 
 	if (df11_ct_chunk_bounds(s, k, &rel, &len) || len == 0)
 		return 0; /* an empty chunk: the checksum has the last word */
-	a = rel / 2;
-	b = a + len / 2;
-	*why = "corrupt df11 data";
-	if (df11_unit_need(s->unit, a, b, &nd) ||
-	    !inside(nd.enc_off, nd.enc_len, s->data_len) ||
-	    !inside(nd.gaps_off, nd.gaps_len,
-		    (uint64_t)DF11_GAPS_PER_BLOCK *
-			df11_unit_n_blocks(s->unit)) ||
-	    !inside(nd.sm_off, nd.sm_len, n))
-		return -EBADMSG;
-	pe = df11_scratch_buf(sc, 0, nd.enc_len);
-	pg = df11_scratch_buf(sc, 1, nd.gaps_len);
-	ps = df11_scratch_buf(sc, 2, nd.sm_len);
-	if (!pe || !pg || !ps)
-		return -ENOMEM;
-	*why = "cannot read the container";
-	if ((rc = rd(ctx, pe, nd.enc_len, s->data_off + nd.enc_off)) ||
-	    (rc = rd(ctx, pg, nd.gaps_len, s->gaps_off + nd.gaps_off)) ||
-	    (rc = rd(ctx, ps, nd.sm_len, s->sm_off + nd.sm_off)))
-		return rc;
-	enc = (struct df11_span){pe, nd.enc_off, nd.enc_len};
-	gaps = (struct df11_span){pg, nd.gaps_off, nd.gaps_len};
-	sm = (struct df11_span){ps, nd.sm_off, nd.sm_len};
-	*why = "corrupt df11 data";
-	rc = df11_scratch_decode(sc, s->unit, &enc, &gaps, &sm, a, b, out,
-				 n_threads);
-	return rc == -ENOMEM || rc == -EINPROGRESS ? rc : rc ? -EBADMSG : 0;
+	return df11_scratch_fetch_decode(sc, s->unit, ct_fetch, &f, rel / 2,
+					 rel / 2 + len / 2, out, n_threads,
+					 why);
 }
 
 int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,

@@ -78,44 +78,34 @@ static void os_range(const struct df11_source *s, uint64_t id, uint64_t *off,
 }
 
 /* read [off, off + len) of stream @st (whose length bounds it) */
-static int stream_read(const struct df11_off *m, const struct off_stream *st,
-		       uint64_t off, uint64_t len, uint8_t *buf)
+struct off_fetch {
+	const struct df11_off *m;
+	const struct off_unit *u;
+};
+
+/* a unit's streams, each in whichever official file holds it */
+static int off_fetch(void *ctx, int which, uint64_t off, uint64_t len,
+		     uint8_t *buf)
 {
-	const struct off_file *f = &m->files[st->file];
+	static const int field[3] = {OS_ENC, OS_GAPS, OS_SM};
+	const struct off_fetch *f = ctx;
+	const struct off_stream *st = &f->u->s[field[which]];
+	const struct off_file *file = &f->m->files[st->file];
 
 	if (off > st->len || len > st->len - off)
 		return -EBADMSG;
-	return f->rd(f->ctx, buf, (size_t)len, st->off + off);
+	return file->rd(file->ctx, buf, (size_t)len, st->off + off);
 }
 
 static int read_piece(const struct df11_off *m, const struct off_chunk *c,
 		      struct df11_scratch *sc, void *out, unsigned n_threads)
 {
-	const struct off_unit *u = &m->units[c->idx];
-	uint64_t a = c->a, b = c->a + c->len / 2;
-	struct df11_span enc, gaps, sm;
-	struct df11_need nd;
-	uint8_t *pe, *pg, *ps;
-	int rc;
+	struct off_fetch f = {m, &m->units[c->idx]};
+	const char *why;
 
-	if ((rc = df11_unit_need(u->u, a, b, &nd)))
-		return -EBADMSG;
-	pe = df11_scratch_buf(sc, 0, nd.enc_len);
-	pg = df11_scratch_buf(sc, 1, nd.gaps_len);
-	ps = df11_scratch_buf(sc, 2, nd.sm_len);
-	if (!pe || !pg || !ps)
-		return -ENOMEM;
-	if ((rc = stream_read(m, &u->s[OS_ENC], nd.enc_off, nd.enc_len, pe)) ||
-	    (rc = stream_read(m, &u->s[OS_GAPS], nd.gaps_off, nd.gaps_len,
-			      pg)) ||
-	    (rc = stream_read(m, &u->s[OS_SM], nd.sm_off, nd.sm_len, ps)))
-		return rc;
-	enc = (struct df11_span){pe, nd.enc_off, (size_t)nd.enc_len};
-	gaps = (struct df11_span){pg, nd.gaps_off, (size_t)nd.gaps_len};
-	sm = (struct df11_span){ps, nd.sm_off, (size_t)nd.sm_len};
-	rc = df11_scratch_decode(sc, u->u, &enc, &gaps, &sm, a, b, out,
-				 n_threads);
-	return rc == -ENOMEM || rc == -EINPROGRESS ? rc : rc ? -EBADMSG : 0;
+	return df11_scratch_fetch_decode(sc, f.u->u, off_fetch, &f, c->a,
+					 c->a + c->len / 2, out, n_threads,
+					 &why);
 }
 
 static int os_read(const struct df11_source *s, uint64_t id,
