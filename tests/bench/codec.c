@@ -19,41 +19,20 @@
 #include <unistd.h>
 
 #include "codec/df11.h"
+#include "tests/unit/weights.h"
 
 #define TENSORS 16
 #define REPS	5
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static uint64_t rng(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
-
-static double gauss(uint64_t *s)
-{
-	double u1 = ((rng(s) >> 11) + 1.0) / 9007199254740993.0;
-	double u2 = (rng(s) >> 11) / 9007199254740992.0;
-	return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
 static void fill(uint8_t *w, size_t n, int t, uint64_t *s)
 {
-	double sd = 0.005 + 0.045 * (rng(s) >> 11) / 9007199254740992.0;
+	double sd = 0.005 + 0.045 * (wt_rand(s) >> 11) / 9007199254740992.0;
 	for (size_t i = 0; i < n; i++) {
-		double x = sd * gauss(s);
+		double x = sd * wt_gauss(s);
 		if (t % 3 == 2) { /* Student-t(3), scaled to sd */
 			double c = 0;
 			for (int k = 0; k < 3; k++) {
-				double z = gauss(s);
+				double z = wt_gauss(s);
 				c += z * z;
 			}
 			x = x / sqrt(c / 3) / sqrt(3.0);
@@ -92,14 +71,14 @@ int main(int argc, char **argv)
 	memset(out, 1, 2 * n);
 	memset(cp, 1, 2 * n);
 	for (int r = 0; r < REPS; r++) {
-		double t0 = now();
+		double t0 = wt_now();
 		memcpy(cp, w, 2 * per * TENSORS);
-		double t1 = now() - t0;
+		double t1 = wt_now() - t0;
 		best_cpy = t1 < best_cpy ? t1 : best_cpy;
 	}
 	uint64_t stored = 0;
 	for (int r = 0; r < 2; r++) {
-		double t0 = now();
+		double t0 = wt_now();
 		stored = 0;
 		for (int t = 0; t < TENSORS; t++) {
 			const uint8_t *in = w + 2 * per * t;
@@ -109,7 +88,8 @@ int main(int argc, char **argv)
 			for (int k = 0; r == 0 && k < 256; k++)
 				if (hist[k])
 					H -= (double)hist[k] / per *
-					     log2((double)hist[k] / per) / TENSORS;
+					     log2((double)hist[k] / per) /
+					     TENSORS;
 			df11_code_build(&c, hist);
 			df11_code_sizes(&c, hist, &x[t].sz);
 			if (r == 0) {
@@ -125,7 +105,7 @@ int main(int argc, char **argv)
 			stored += x[t].sz.luts + x[t].sz.enc + x[t].sz.sm +
 				  x[t].sz.op + x[t].sz.gaps;
 		}
-		double t1 = now() - t0;
+		double t1 = wt_now() - t0;
 		best_enc = t1 < best_enc ? t1 : best_enc;
 	}
 	for (int t = 0; t < TENSORS; t++)
@@ -135,7 +115,7 @@ int main(int argc, char **argv)
 			return 4;
 	for (int pass = 0; pass < 2; pass++)
 		for (int r = 0; r < REPS; r++) {
-			double t0 = now();
+			double t0 = wt_now();
 			for (int t = 0; t < TENSORS; t++) {
 				struct df11_span e = {x[t].e, 0, x[t].sz.enc},
 						 g = {x[t].gaps, 0,
@@ -146,7 +126,7 @@ int main(int argc, char **argv)
 						     pass ? thr : 1))
 					return 5;
 			}
-			double t1 = now() - t0;
+			double t1 = wt_now() - t0;
 			double *b = pass ? &best_dn : &best_d1;
 			*b = t1 < *b ? t1 : *b;
 		}

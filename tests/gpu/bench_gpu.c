@@ -32,33 +32,12 @@
 #include "codec/df11.h"
 #include "gpu/gpu.h"
 #include "gpu/gpu_i.h"
+#include "tests/unit/weights.h"
 
 #define REPS	 25
 #define E2E_REPS 5
 
 static struct df11_gpu *G;
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static uint64_t rng(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
-
-static double gauss(uint64_t *s)
-{
-	double u1 = ((rng(s) >> 11) + 1.0) / 9007199254740993.0;
-	double u2 = (rng(s) >> 11) / 9007199254740992.0;
-	return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
-}
 
 struct genarg {
 	uint8_t *w;
@@ -72,11 +51,11 @@ static void *gen_part(void *p)
 	struct genarg *g = p;
 	uint64_t s = g->seed * 0x9E3779B97F4A7C15ull + 1;
 	for (size_t i = g->lo; i < g->hi; i++) {
-		double x = 0.02 * gauss(&s);
+		double x = 0.02 * wt_gauss(&s);
 		if (g->t3) { /* Student-t(3), scaled to sd 0.02 */
 			double c = 0;
 			for (int k = 0; k < 3; k++) {
-				double z = gauss(&s);
+				double z = wt_gauss(&s);
 				c += z * z;
 			}
 			x = x / sqrt(c / 3) / sqrt(3.0);
@@ -177,9 +156,9 @@ static double e2e(const struct unit *x, const uint8_t *enc, const uint8_t *gaps,
 					 out,
 					 1};
 		memset(out, 0, 2 * n);
-		double t0 = now();
+		double t0 = wt_now();
 		int rc = df11_gpu_decode(G, &j, 1);
-		double t1 = now();
+		double t1 = wt_now();
 		if (rc || j.rc)
 			fail("df11_gpu_decode failed", mib, dist);
 		if (memcmp(out, w, 2 * n))
@@ -208,11 +187,11 @@ static void bench(size_t mib, int t3, unsigned nthr)
 	struct df11_span es = {x.enc, 0, x.sz.enc}, gs = {x.gaps, 0, x.sz.gaps},
 			 ss = {x.sm, 0, n};
 	memset(out, 0, 2 * n);
-	double c0 = now();
+	double c0 = wt_now();
 	if (df11_unit_decode(x.u, &es, &gs, &ss, 0, n, out, nthr) ||
 	    memcmp(out, w, 2 * n))
 		fail("the CPU decoder disagrees with the weights", mib, dist);
-	double cpu = 2.0 * n / (now() - c0) / 1e9;
+	double cpu = 2.0 * n / (wt_now() - c0) / 1e9;
 	/* the kernel alone, next to a device copy */
 	struct df11_gpu_job j = {x.u, es, gs, ss, 0, n, out, 1};
 	memset(out, 0, 2 * n);

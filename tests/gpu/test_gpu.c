@@ -28,6 +28,7 @@
 #include "codec/df11.h"
 #include "gpu/gpu.h"
 #include "tests/unit/test.h"
+#include "tests/unit/weights.h"
 
 static struct df11_gpu *G;
 static int quick;
@@ -41,21 +42,6 @@ struct unit {
 };
 
 /* ------------------------------------------------------------ weights */
-
-static uint16_t f2bf(float f)
-{
-	uint32_t u;
-	memcpy(&u, &f, 4);
-	u += 0x7FFF + ((u >> 16) & 1);
-	return (uint16_t)(u >> 16);
-}
-
-static double gauss(uint64_t *s)
-{
-	double u1 = ((test_rand(s) >> 11) + 1.0) / 9007199254740993.0;
-	double u2 = (test_rand(s) >> 11) / 9007199254740992.0;
-	return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
-}
 
 enum dist { NORMAL, HEAVY, ALL_EXP, CONST, TWO, SUBNORMAL, RARE, FIB, NDIST };
 static const char *dist_name[] = {"normal",    "student-t3",  "all-exponents",
@@ -116,15 +102,16 @@ static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 		uint16_t v;
 		switch (d) {
 		case NORMAL:
-			v = f2bf((float)(0.02 * gauss(&s)));
+			v = wt_bf16((float)(0.02 * wt_gauss(&s)));
 			break;
 		case HEAVY: {
-			double g = gauss(&s), c = 0;
+			double g = wt_gauss(&s), c = 0;
 			for (int k = 0; k < 3; k++) {
-				double z = gauss(&s);
+				double z = wt_gauss(&s);
 				c += z * z;
 			}
-			v = f2bf((float)(0.02 * g / sqrt(c / 3) / sqrt(3.0)));
+			v = wt_bf16(
+			    (float)(0.02 * g / sqrt(c / 3) / sqrt(3.0)));
 			break;
 		}
 		case ALL_EXP:
@@ -143,7 +130,7 @@ static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 		default: /* RARE: a few very rare exponents */
 			v = (r % 20000 == 0)
 				? (uint16_t)(((r >> 32) % 240) << 7)
-				: f2bf((float)(0.02 * gauss(&s)));
+				: wt_bf16((float)(0.02 * wt_gauss(&s)));
 		}
 		put(w, i, v);
 	}

@@ -12,6 +12,7 @@
 
 #include "codec/df11.h"
 #include "test.h"
+#include "weights.h"
 
 struct unit {
 	struct df11_code code;
@@ -114,21 +115,6 @@ static int decode_need(const struct unit *x, uint64_t a, uint64_t b,
 	return rc;
 }
 
-static uint16_t f2bf(float f)
-{
-	uint32_t u;
-	memcpy(&u, &f, 4);
-	u += 0x7FFF + ((u >> 16) & 1);
-	return (uint16_t)(u >> 16);
-}
-
-static double gauss(uint64_t *s)
-{
-	double u1 = ((test_rand(s) >> 11) + 1.0) / 9007199254740993.0;
-	double u2 = (test_rand(s) >> 11) / 9007199254740992.0;
-	return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
 enum dist {
 	NORMAL,
 	HEAVY,
@@ -148,15 +134,15 @@ static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 		uint64_t r = test_rand(&s);
 		switch (d) {
 		case NORMAL:
-			v = f2bf((float)(0.02 * gauss(&s)));
+			v = wt_bf16((float)(0.02 * wt_gauss(&s)));
 			break;
 		case HEAVY: {
-			double g = gauss(&s), c = 0;
+			double g = wt_gauss(&s), c = 0;
 			for (int k = 0; k < 3; k++) {
-				double z = gauss(&s);
+				double z = wt_gauss(&s);
 				c += z * z;
 			}
-			v = f2bf((float)(0.01 * g / sqrt(c / 3)));
+			v = wt_bf16((float)(0.01 * g / sqrt(c / 3)));
 			break;
 		}
 		case UNIFORM_EXP:
@@ -178,7 +164,7 @@ static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 		default: /* a few very rare exponents: codes beyond 12 bits */
 			v = (r % 100000 == 0)
 				? (uint16_t)(((r >> 32) % 240) << 7)
-				: f2bf((float)(0.02 * gauss(&s)));
+				: wt_bf16((float)(0.02 * wt_gauss(&s)));
 		}
 		w[2 * i] = (uint8_t)v;
 		w[2 * i + 1] = (uint8_t)(v >> 8);
