@@ -49,15 +49,25 @@ int df11_off_hides(const char *name)
 	       ends_with(name, ".safetensors.index.json");
 }
 
+#define RE_MAX_LEN  256 /* bytes of one pattern_dict key */
+#define RE_MAX_PLUS 8	/* '+' quantifiers in one pattern */
+
 /*
  * Translate Python regex @py into an anchored POSIX ERE in @buf. Knows
- * literals, '.', classes without escapes, groups, '|', greedy quantifiers
- * and the escapes \d, \w and \<punctuation>. Return: 0, -ENOTSUP.
+ * literals, '.', classes without escapes, groups, '|', the greedy
+ * quantifiers *, + and ? and the escapes \d, \w and \<punctuation>.
+ * Refused: stacked quantifiers (lazy "*?", possessive "++" of Python 3.11,
+ * which ERE cannot say), bounded repetition "{m,n}", more than RE_MAX_PLUS
+ * '+' and patterns over RE_MAX_LEN bytes: the C library compiles repeated
+ * groups by copying them, so nested repetition of untrusted patterns would
+ * cost memory exponential in their length. Real pattern_dicts use only
+ * "\d+" and "\.". Return: 0, -ENOTSUP.
  */
 static int re_translate(const char *py, char *buf, size_t cap)
 {
 	size_t o = 0;
-	int in_class = 0;
+	int in_class = 0, quant = 0;
+	unsigned n_plus = 0;
 
 #define PUT(str)                                                               \
 	do {                                                                   \
@@ -67,10 +77,14 @@ static int re_translate(const char *py, char *buf, size_t cap)
 		memcpy(buf + o, str, l_);                                      \
 		o += l_;                                                       \
 	} while (0)
+	if (strlen(py) > RE_MAX_LEN)
+		return -ENOTSUP;
 	PUT("^(");
 	for (const char *p = py; *p; p++) {
 		char c[3] = {*p, 0, 0};
+		int was_quant = quant;
 
+		quant = 0;
 		if (in_class) {
 			if (*p == '\\')
 				return -ENOTSUP;
@@ -97,9 +111,12 @@ static int re_translate(const char *py, char *buf, size_t cap)
 			if (p[2] != ':')
 				return -ENOTSUP;
 			p += 2;
-		} else if ((*p == '*' || *p == '+' || *p == '?' || *p == '}') &&
-			   p[1] == '?') {
-			return -ENOTSUP; /* lazy quantifiers */
+		} else if (*p == '{') {
+			return -ENOTSUP; /* bounded repetition */
+		} else if (*p == '*' || *p == '+' || *p == '?') {
+			if (was_quant || (*p == '+' && ++n_plus > RE_MAX_PLUS))
+				return -ENOTSUP;
+			quant = 1;
 		}
 		PUT(c);
 	}
