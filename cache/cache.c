@@ -45,18 +45,24 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-void df11_cache_logf(struct df11_cache *c, const char *fmt, ...)
+void df11_logv(df11_log_fn log, void *ctx, const char *fmt, va_list ap)
 {
 	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (log)
+		log(ctx, line);
+	else
+		fprintf(stderr, "df11fs: %s\n", line);
+}
+
+void df11_cache_logf(struct df11_cache *c, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	df11_logv(c->log, c->log_ctx, fmt, ap);
 	va_end(ap);
-	if (c->log)
-		c->log(c->log_ctx, line);
-	else
-		fprintf(stderr, "df11fs: %s\n", line);
 }
 
 static unsigned bucket(const struct df11_vfile *vf, uint64_t id)

@@ -53,19 +53,14 @@ struct df11_decoder {
 	void *log_ctx;
 };
 
-__attribute__((format(printf, 2, 3))) static void
-dlog(struct df11_decoder *d, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void dlog(struct df11_decoder *d,
+						       const char *fmt, ...)
 {
-	char line[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	df11_logv(d->log, d->log_ctx, fmt, ap);
 	va_end(ap);
-	if (d->log)
-		d->log(d->log_ctx, line);
-	else
-		fprintf(stderr, "df11fs: %s\n", line);
 }
 
 int df11_decoder_open(struct df11_decoder **out,
@@ -131,8 +126,7 @@ int df11_decoder_describe(struct df11_decoder *d, char *buf, size_t len)
 
 	pthread_mutex_lock(&d->mu);
 	if (d->broken[0])
-		n = snprintf(buf, len, "gpu (fell back to cpu: %s)",
-			     d->broken);
+		n = snprintf(buf, len, "gpu (fell back to cpu: %s)", d->broken);
 	else if (!d->gpu)
 		n = snprintf(buf, len, "cpu");
 	else
@@ -163,14 +157,13 @@ static int gpu_take(struct df11_decoder *d)
 }
 
 /* df11_gpu_decode() with the GPU held; a CUDA error gives it up */
-static int gpu_run(struct df11_decoder *d, struct df11_gpu_job *jobs,
-		   size_t n)
+static int gpu_run(struct df11_decoder *d, struct df11_gpu_job *jobs, size_t n)
 {
 	int rc = df11_gpu_decode(d->gpu, jobs, n);
 
 	if (rc == -EIO) {
-		snprintf(d->broken, sizeof(d->broken),
-			 "CUDA error on %s", d->name);
+		snprintf(d->broken, sizeof(d->broken), "CUDA error on %s",
+			 d->name);
 		dlog(d,
 		     "decoder: CUDA error on %s: %s; decoding on the CPU "
 		     "from now on",

@@ -26,6 +26,7 @@
 #ifndef DF11_CACHE_DECODER_I_H
 #define DF11_CACHE_DECODER_I_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,13 @@
 #define DF11_DECODER_BATCH_MAX 32u
 
 struct df11_decoder;
+
+/**
+ * df11_logv() - format one log line and hand it to @log (stderr, prefixed
+ * "df11fs: ", when @log is NULL). Shared by the cache and the decoder.
+ */
+void df11_logv(df11_log_fn log, void *ctx, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /**
  * df11_decoder_open() - pick the decoder @o asks for (opts.decoder,
