@@ -145,10 +145,12 @@ static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap,
 }
 
 /*
- * A buffer of at least @len bytes for a new chunk (lock held): a streamed
- * chunk's at the LRU tail, else evict from the tail until the budget has
- * room, reusing an evicted buffer that fits. NULL means: map *@cap fresh
- * bytes after unlocking (the budget already counts them).
+ * A buffer of at least @len bytes for a new chunk (lock held): the most
+ * recently streamed chunk's that fits (streamed chunks gather at the LRU
+ * tail, the latest last, its bytes likely still in the CPU caches), else
+ * evict from the tail until the budget has room, reusing an evicted buffer
+ * that fits. NULL means: map *@cap fresh bytes after unlocking (the budget
+ * already counts them).
  */
 static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 			   struct entry **grave)
@@ -157,8 +159,11 @@ static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 	struct entry *e = c->lru.prev;
 	uint8_t *p = NULL;
 
-	if (e != &c->lru && e->streamed && !e->pins && e->cap >= len)
-		return take_buffer(c, e, cap, grave);
+	for (unsigned k = 0; k < STREAM_SCAN && e != &c->lru && e->streamed;
+	     k++, e = e->prev)
+		if (!e->pins && e->cap >= len)
+			return take_buffer(c, e, cap, grave);
+	e = c->lru.prev;
 	while (c->st.used + want > c->st.budget && e != &c->lru) {
 		struct entry *prev = e->prev;
 		if (!e->pins) {

@@ -400,7 +400,7 @@ int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
 			return rc; /* deferred: df11_ct_chunk_check() follows */
 		break;
 	}
-	if (!rc && XXH3_64bits(out, len) != df11_ct_le64(s->xxh3 + 8 * k)) {
+	if (!rc && df11_xxh3(out, len) != df11_ct_le64(s->xxh3 + 8 * k)) {
 		why = "checksum mismatch";
 		rc = -EBADMSG;
 	}
@@ -422,7 +422,7 @@ int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
 	s = &ct->segs[seg_of_chunk(ct, id)];
 	k = id - s->pub.chunk0;
 	df11_ct_chunk_bounds(s, k, &rel, &len);
-	if (XXH3_64bits(out, len) == df11_ct_le64(s->xxh3 + 8 * k))
+	if (df11_xxh3(out, len) == df11_ct_le64(s->xxh3 + 8 * k))
 		return 0;
 	df11_ct_seterr(err, errlen, "%s '%s' at offset %" PRIu64 ": %s",
 		       s->pub.tensor ? "tensor" : "gap", s->stream,

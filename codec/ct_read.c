@@ -177,7 +177,7 @@ static int load_header(struct ct_open *o, const json_t *root)
 		return -ENOMEM;
 	if (df11_b64_decode(json_string_value(h), blen, ct->hdr, &ct->hdr_len))
 		goto bad;
-	if (XXH3_64bits(ct->hdr, ct->hdr_len) != want) {
+	if (df11_xxh3(ct->hdr, ct->hdr_len) != want) {
 		df11_ct_seterr(o->err, o->errlen,
 			       "bad df11 index: header checksum mismatch");
 		return -EBADMSG;

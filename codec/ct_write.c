@@ -285,7 +285,7 @@ static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
 		uint64_t b = df11_ct_le32(o.op + 4 * e);
 
 		df11_ct_put_le64(xx + 8 * k,
-				 XXH3_64bits(data + 2 * a, 2 * (b - a)));
+				 df11_xxh3(data + 2 * a, 2 * (b - a)));
 	}
 	s->codec = DF11_CODEC_DF11;
 	s->param = bpc;
@@ -355,7 +355,7 @@ static int enc_chunked(struct ctw_seg *s, uint64_t chunk, const uint8_t *data,
 		uint64_t a = k * chunk;
 		uint64_t l = s->len - a < chunk ? s->len - a : chunk;
 
-		df11_ct_put_le64(xx + 8 * k, XXH3_64bits(data + a, l));
+		df11_ct_put_le64(xx + 8 * k, df11_xxh3(data + a, l));
 	}
 	lz = lz4_blocks(s, chunk, data, blocks, idx, n_chunks);
 	s->param = chunk;
@@ -419,7 +419,7 @@ static char *index_text(const struct df11_ctw *w)
 	snprintf(ver, sizeof(ver), "%d.%d", DF11_CT_VERSION_MAJOR,
 		 DF11_CT_VERSION_MINOR);
 	snprintf(hx, sizeof(hx), "%016" PRIx64,
-		 (uint64_t)XXH3_64bits(w->hdr, w->hdr_len));
+		 (uint64_t)df11_xxh3(w->hdr, w->hdr_len));
 	if (json_object_set_new(root, DF11_CT_K_VERSION, json_string(ver)) ||
 	    json_object_set_new(root, DF11_CT_K_SIZE,
 				json_integer((json_int_t)w->size)) ||
