@@ -42,7 +42,7 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench_%)
 
 BINS := $(BUILD)/df11 $(BUILD)/df11-genmodel $(BUILD)/df11fs
-TEST_BINS := $(BUILD)/tests/mkofficial
+TEST_BINS := $(BUILD)/tests/mkofficial $(BUILD)/libdf11gpu-emu.so
 
 .PHONY: all help check unit fuzz-replay bats manlint asan fuzz bench demo \
         install uninstall clean deps format

@@ -386,17 +386,34 @@ static void ahead_done(struct df11_cache *c, struct entry *e)
 	df11_cache_unpin(c, e, 0);
 }
 
+/* take the queue's first job, or its last (@tail); 0 if empty (lock held) */
+static int pop_job(struct df11_cache *c, int tail, struct job *j)
+{
+	if (!c->qlen)
+		return 0;
+	if (tail) {
+		*j = c->q[(c->qhead + c->qlen - 1) % QUEUE_LEN];
+	} else {
+		*j = c->q[c->qhead];
+		c->qhead = (c->qhead + 1) % QUEUE_LEN;
+	}
+	c->qlen--;
+	return 1;
+}
+
 /*
- * Read-ahead on the GPU, which this worker holds: @j and the queued jobs
- * after it (up to DF11_DECODER_BATCH_MAX chunks and c->batch_bytes) are
- * read through the batch scratches, whose decoder only records the
- * decode, then decoded in one df11_gpu_decode() call and checked one by
- * one. Chunks that need no decoder (raw, lz4) are done when read; chunks
- * the GPU could not do are read and decoded again on the CPU. Every
- * entry is published before the GPU is let go; every job's vfile
- * reference is dropped.
+ * Read-ahead on the GPU in batch @b: queued jobs (up to
+ * DF11_DECODER_BATCH_MAX chunks and c->batch_bytes) are read through the
+ * batch scratches, whose decoder only records the decode, then decoded in
+ * one df11_gpu_decode() call and checked one by one. With @tail the jobs
+ * come from the far end of the queue, the chunks readers need last, while
+ * CPU workers take the near end: readers never wait for a batch that the
+ * CPU would have done sooner. Chunks that need no decoder (raw, lz4) are
+ * done when read; chunks the GPU could not do are read and decoded again
+ * on the CPU. Every entry is published; every job's vfile reference is
+ * dropped.
  */
-static void gpu_batch(struct df11_cache *c, struct job j)
+static void gpu_batch(struct df11_cache *c, struct df11_batch *b, int tail)
 {
 	struct job jobs[DF11_DECODER_BATCH_MAX];
 	struct entry *es[DF11_DECODER_BATCH_MAX], *grave = NULL;
@@ -405,10 +422,10 @@ static void gpu_batch(struct df11_cache *c, struct job j)
 	unsigned n = 0, nj = 0;
 	uint64_t bytes = 0, t0 = now_ns();
 
-	jobs[nj++] = j;
 	pthread_mutex_lock(&c->mu);
-	for (;;) { /* the chunks of this batch, DECODING and pinned */
-		struct job *x = &jobs[nj - 1];
+	while (nj < DF11_DECODER_BATCH_MAX && bytes < c->batch_bytes &&
+	       !c->stop && pop_job(c, tail, &jobs[nj])) {
+		struct job *x = &jobs[nj++]; /* DECODING and pinned: */
 		if (!df11_cache_find(c, x->vf, x->id) &&
 		    df11_vfile_check(x->vf) == 0) {
 			struct entry *e = insert(c, x->vf, x->id, &grave);
@@ -417,18 +434,12 @@ static void gpu_batch(struct df11_cache *c, struct job j)
 				es[n++] = e;
 			}
 		}
-		if (!c->qlen || nj == DF11_DECODER_BATCH_MAX ||
-		    bytes >= c->batch_bytes || c->stop)
-			break;
-		jobs[nj++] = c->q[c->qhead];
-		c->qhead = (c->qhead + 1) % QUEUE_LEN;
-		c->qlen--;
 	}
 	pthread_mutex_unlock(&c->mu);
 	df11_cache_bury(grave);
 	for (unsigned i = 0; i < n; i++) {
 		struct entry *e = es[i];
-		struct df11_scratch *s = df11_decoder_batch_scratch(c->dec, i);
+		struct df11_scratch *s = df11_decoder_batch_scratch(b, i);
 		if (!e->data)
 			e->data = map_buffer(e->cap);
 		snprintf(err[i], sizeof(err[i]), "out of memory");
@@ -438,7 +449,7 @@ static void gpu_batch(struct df11_cache *c, struct job j)
 							   sizeof(err[i]))
 			     : -ENOMEM;
 	}
-	df11_decoder_batch_run(c->dec, n, ok);
+	df11_decoder_batch_run(c->dec, b, n, ok);
 	for (unsigned i = 0; i < n; i++) {
 		struct entry *e = es[i];
 		const struct df11_source *src = e->vf->src;
@@ -449,7 +460,7 @@ static void gpu_batch(struct df11_cache *c, struct job j)
 						       err[i], sizeof(err[i]));
 		} else { /* on the CPU, which also says what is wrong */
 			struct df11_scratch *s =
-			    df11_decoder_batch_scratch(c->dec, i);
+			    df11_decoder_batch_scratch(b, i);
 			df11_scratch_set_decoder(s, NULL, NULL);
 			rcs[i] = src->ops->chunk_read(src, e->id, s, e->data,
 						      c->o.decode_threads,
@@ -461,7 +472,6 @@ static void gpu_batch(struct df11_cache *c, struct job j)
 		publish(c, es[i], rcs[i], err[i], dt);
 		ahead_done(c, es[i]); /* unlocks */
 	}
-	df11_decoder_batch_end(c->dec);
 	pthread_mutex_lock(&c->mu);
 	c->st.gpu_batches++;
 	pthread_mutex_unlock(&c->mu);
@@ -479,17 +489,24 @@ static void *worker(void *arg)
 			pthread_cond_wait(&c->work, &c->mu);
 		if (c->stop)
 			break;
-		struct job j = c->q[c->qhead];
-		c->qhead = (c->qhead + 1) % QUEUE_LEN;
-		c->qlen--;
-		int present = df11_cache_find(c, j.vf, j.id) != NULL;
-		pthread_mutex_unlock(&c->mu);
-		if (!present && df11_decoder_batch_begin(c->dec)) {
-			gpu_batch(c,
-				  j); /* lets go of the GPU, puts the vfiles */
+		/* mode gpu: every job in a batch; auto: when work piles up */
+		int auto_mode = c->o.decoder != DF11_DECODER_GPU;
+		struct df11_batch *b =
+		    !auto_mode || c->qlen >= AUTO_GPU_QUEUE
+			? df11_decoder_batch_begin(c->dec)
+			: NULL;
+		if (b) {
+			pthread_mutex_unlock(&c->mu);
+			gpu_batch(c, b, auto_mode); /* puts the vfiles */
+			df11_decoder_batch_end(c->dec, b);
 			pthread_mutex_lock(&c->mu);
 			continue;
 		}
+		struct job j;
+		if (!pop_job(c, 0, &j))
+			continue;
+		int present = df11_cache_find(c, j.vf, j.id) != NULL;
+		pthread_mutex_unlock(&c->mu);
 		if (!present && df11_vfile_check(j.vf) == 0) {
 			int rc;
 			struct entry *e = df11_cache_get(c, j.vf, j.id, &rc);
@@ -529,7 +546,7 @@ int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
 	if (c->o.readahead > c->o.budget / 2) /* never evict its own work */
 		c->o.readahead = c->o.budget / 2;
 	c->st.budget = c->o.budget;
-	c->batch_bytes = c->o.readahead / 2;
+	c->batch_bytes = c->o.readahead / 4; /* several batches under way */
 	if (c->batch_bytes < BATCH_MIN)
 		c->batch_bytes = BATCH_MIN;
 	if (c->batch_bytes > BATCH_CAP)

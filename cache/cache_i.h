@@ -20,9 +20,10 @@
 #define DEFAULT_BUDGET	  (1ull << 30)
 #define DEFAULT_READAHEAD (32ull << 20)
 #define MAX_WORKERS	  64u
+#define AUTO_GPU_QUEUE	  4u		/* auto: queued jobs that start a GPU batch */
 #define STREAM_SCAN	  64u		/* streamed chunks buffer_for() looks at */
 #define BUF_ALIGN	  (64u << 10)	/* buffer capacities: multiples of it */
-#define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 2 within */
+#define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 4 within */
 #define BATCH_CAP	  (64ull << 20) /* [BATCH_MIN, BATCH_CAP] bytes */
 
 enum { DECODING, READY, FAILED };

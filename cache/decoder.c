@@ -18,8 +18,12 @@
  * -EINVAL: bit-identical verdicts, gpu/gpu.h) is decided again by the CPU
  * decoder too, which then also writes the error message.
  *
- * The mutex @mu guards @gpu (and its use), @broken's text and the batch
- * records; @gpu_ok lets the CPU-only paths skip the mutex.
+ * The mutex @mu guards @gpu (and its use) and @broken's text; @gpu_ok
+ * lets the CPU-only paths skip it. Batches are prepared (compressed bytes
+ * read, decodes recorded) and checked by several workers at once, each in
+ * a batch of its own (@bmu guards which are busy); only the decode itself
+ * holds @mu. Mode gpu lets DF11_DECODER_BATCHES batches be under way,
+ * mode auto one, so that CPU workers keep decoding next to it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +42,14 @@ struct rec {
 	int pending;
 };
 
+/* one worker's batch: its scratches, their records, the GPU's job list */
+struct df11_batch {
+	struct df11_scratch *bs[DF11_DECODER_BATCH_MAX];
+	struct rec rec[DF11_DECODER_BATCH_MAX];
+	struct df11_gpu_job jobs[DF11_DECODER_BATCH_MAX];
+	int busy;
+};
+
 struct df11_decoder {
 	int mode;
 	pthread_mutex_t mu;
@@ -46,9 +58,9 @@ struct df11_decoder {
 	atomic_uint_fast64_t gpu_chunks;
 	char name[128];
 	char broken[160]; /* why the GPU was given up, "" if it was not */
-	struct df11_scratch *bs[DF11_DECODER_BATCH_MAX];
-	struct rec rec[DF11_DECODER_BATCH_MAX];
-	struct df11_gpu_job jobs[DF11_DECODER_BATCH_MAX];
+	pthread_mutex_t bmu;
+	unsigned n_batches; /* batches that may be under way */
+	struct df11_batch batch[DF11_DECODER_BATCHES];
 	df11_log_fn log;
 	void *log_ctx;
 };
@@ -79,6 +91,8 @@ int df11_decoder_open(struct df11_decoder **out,
 	d->log = log;
 	d->log_ctx = log_ctx;
 	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->bmu, NULL);
+	d->n_batches = d->mode == DF11_DECODER_GPU ? DF11_DECODER_BATCHES : 1;
 	atomic_init(&d->gpu_ok, 0);
 	atomic_init(&d->gpu_chunks, 0);
 	*out = d;
@@ -113,9 +127,11 @@ void df11_decoder_close(struct df11_decoder *d)
 {
 	if (!d)
 		return;
-	for (unsigned i = 0; i < DF11_DECODER_BATCH_MAX; i++)
-		df11_scratch_free(d->bs[i]);
+	for (unsigned k = 0; k < DF11_DECODER_BATCHES; k++)
+		for (unsigned i = 0; i < DF11_DECODER_BATCH_MAX; i++)
+			df11_scratch_free(d->batch[k].bs[i]);
 	df11_gpu_close(d->gpu);
+	pthread_mutex_destroy(&d->bmu);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }
@@ -218,44 +234,62 @@ static int decode_later(void *ctx, const struct df11_unit *u,
 	return -EINPROGRESS;
 }
 
-int df11_decoder_batch_begin(struct df11_decoder *d)
+struct df11_batch *df11_decoder_batch_begin(struct df11_decoder *d)
 {
-	return gpu_take(d);
+	struct df11_batch *b = NULL;
+
+	if (!atomic_load_explicit(&d->gpu_ok, memory_order_relaxed))
+		return NULL;
+	pthread_mutex_lock(&d->bmu);
+	for (unsigned k = 0; k < d->n_batches && !b; k++)
+		if (!d->batch[k].busy)
+			b = &d->batch[k];
+	if (b)
+		b->busy = 1;
+	pthread_mutex_unlock(&d->bmu);
+	return b;
 }
 
-void df11_decoder_batch_end(struct df11_decoder *d)
+void df11_decoder_batch_end(struct df11_decoder *d, struct df11_batch *b)
 {
-	pthread_mutex_unlock(&d->mu);
+	pthread_mutex_lock(&d->bmu);
+	b->busy = 0;
+	pthread_mutex_unlock(&d->bmu);
 }
 
-struct df11_scratch *df11_decoder_batch_scratch(struct df11_decoder *d,
+struct df11_scratch *df11_decoder_batch_scratch(struct df11_batch *b,
 						unsigned i)
 {
 	if (i >= DF11_DECODER_BATCH_MAX)
 		return NULL;
-	if (!d->bs[i] && df11_scratch_new(&d->bs[i]))
+	if (!b->bs[i] && df11_scratch_new(&b->bs[i]))
 		return NULL;
-	d->rec[i].pending = 0;
-	df11_scratch_set_decoder(d->bs[i], decode_later, &d->rec[i]);
-	return d->bs[i];
+	b->rec[i].pending = 0;
+	df11_scratch_set_decoder(b->bs[i], decode_later, &b->rec[i]);
+	return b->bs[i];
 }
 
-void df11_decoder_batch_run(struct df11_decoder *d, unsigned n, int *ok)
+void df11_decoder_batch_run(struct df11_decoder *d, struct df11_batch *b,
+			    unsigned n, int *ok)
 {
 	unsigned idx[DF11_DECODER_BATCH_MAX], m = 0;
 	int rc = -ENODEV;
 
 	for (unsigned i = 0; i < n; i++) {
 		ok[i] = 0;
-		if (d->rec[i].pending) {
-			d->jobs[m] = d->rec[i].job;
+		if (b->rec[i].pending) {
+			b->jobs[m] = b->rec[i].job;
 			idx[m++] = i;
 		}
 	}
-	if (m && d->gpu)
-		rc = gpu_run(d, d->jobs, m);
+	if (m) {
+		pthread_mutex_lock(&d->mu);
+		if (d->gpu)
+			rc = gpu_run(d, b->jobs, m);
+		pthread_mutex_unlock(&d->mu);
+	}
 	for (unsigned k = 0; rc == 0 && k < m; k++) {
-		ok[idx[k]] = d->jobs[k].rc == 0;
+		ok[idx[k]] = b->jobs[k].rc == 0;
 		if (ok[idx[k]])
 			atomic_fetch_add(&d->gpu_chunks, 1);
 	}

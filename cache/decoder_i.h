@@ -10,14 +10,16 @@
  *  - one chunk: a thread's scratch gets df11_decoder_attach(); each decode
  *    goes to the GPU when it is free (mode auto: trylock) or always (mode
  *    gpu: wait for it), else to df11_unit_decode() on this thread;
- *  - a batch: a read-ahead worker that holds the GPU (batch_begin) reads
- *    several chunks through the batch scratches, whose hook only records
- *    the decode (-EINPROGRESS), decodes all of them in one
- *    df11_gpu_decode() call (batch_run), checks each, and lets go
- *    (batch_end).
+ *  - a batch: a read-ahead worker that gets a batch (batch_begin) reads
+ *    several chunks through the batch's scratches, whose hook only
+ *    records the decode (-EINPROGRESS), decodes all of them in one
+ *    df11_gpu_decode() call (batch_run), checks each, and gives the batch
+ *    back (batch_end). Several batches can be under way at once (mode
+ *    gpu: DF11_DECODER_BATCHES, mode auto: one); they meet only in
+ *    batch_run.
  *
- * One df11_gpu is used by one thread at a time: a mutex serialises both
- * ways. A CUDA error closes the GPU for good; every later decode runs on
+ * One df11_gpu is used by one thread at a time: a mutex serialises the
+ * decodes of both ways. A CUDA error closes the GPU for good; every later decode runs on
  * the CPU, and the chunk that met the error is decoded again on the CPU.
  *
  * Thread-safety: every function may be called from any thread; the batch
@@ -33,10 +35,13 @@
 #include "cache/cache.h"
 #include "codec/container.h"
 
-/* chunks and decoded bytes in one GPU batch, at most */
+/* chunks in one GPU batch, at most */
 #define DF11_DECODER_BATCH_MAX 32u
+/* batches under way at once, at most (mode gpu) */
+#define DF11_DECODER_BATCHES 4u
 
 struct df11_decoder;
+struct df11_batch;
 
 /**
  * df11_logv() - format one log line and hand it to @log (stderr, prefixed
@@ -71,28 +76,31 @@ int df11_decoder_describe(struct df11_decoder *d, char *buf, size_t len);
 uint64_t df11_decoder_gpu_chunks(struct df11_decoder *d);
 
 /**
- * df11_decoder_batch_begin() - take the GPU for a batch: without waiting
- * in mode auto, waiting in mode gpu. Return: 1 (held), 0 (no GPU now).
+ * df11_decoder_batch_begin() - a free batch for the calling worker, or
+ * NULL (no GPU, or every batch this mode allows is under way). Never
+ * waits.
  */
-int df11_decoder_batch_begin(struct df11_decoder *d);
+struct df11_batch *df11_decoder_batch_begin(struct df11_decoder *d);
 
 /**
- * df11_decoder_batch_scratch() - batch scratch @i (< DF11_DECODER_BATCH_MAX),
- * whose decoder records the decode and returns -EINPROGRESS, or NULL
- * (no memory). Its record is cleared.
+ * df11_decoder_batch_scratch() - scratch @i (< DF11_DECODER_BATCH_MAX) of
+ * batch @b, whose decoder records the decode and returns -EINPROGRESS, or
+ * NULL (no memory). Its record is cleared.
  */
-struct df11_scratch *df11_decoder_batch_scratch(struct df11_decoder *d,
+struct df11_scratch *df11_decoder_batch_scratch(struct df11_batch *b,
 						unsigned i);
 
 /**
- * df11_decoder_batch_run() - decode the recorded decodes of scratches
- * 0..@n-1 in one df11_gpu_decode() call; @ok[i] becomes 1 when scratch i's
- * decode is done and the GPU found its blocks consistent, else 0 (decode
- * that chunk on the CPU: the GPU failed, or nothing was recorded).
+ * df11_decoder_batch_run() - decode the recorded decodes of @b's scratches
+ * 0..@n-1 in one df11_gpu_decode() call (waiting for the GPU); @ok[i]
+ * becomes 1 when scratch i's decode is done and the GPU found its blocks
+ * consistent, else 0 (decode that chunk on the CPU: the GPU failed, or
+ * nothing was recorded).
  */
-void df11_decoder_batch_run(struct df11_decoder *d, unsigned n, int *ok);
+void df11_decoder_batch_run(struct df11_decoder *d, struct df11_batch *b,
+			    unsigned n, int *ok);
 
-/** df11_decoder_batch_end() - let go of the GPU. */
-void df11_decoder_batch_end(struct df11_decoder *d);
+/** df11_decoder_batch_end() - give batch @b back. */
+void df11_decoder_batch_end(struct df11_decoder *d, struct df11_batch *b);
 
 #endif
