@@ -11,7 +11,7 @@
  * /dev/fuse descriptor; the kernel hands each request to one of them.
  *
  * Shutdown: a signal (libfuse's handlers call fuse_session_exit) wakes the
- * main thread, which cancels the workers where they wait for a request;
+ * main thread (or its next check, at most WAKE_NS later), which cancels the workers where they wait for a request;
  * a worker is never cancelled while it processes one. An unmount makes
  * every receive fail, and the workers leave by themselves.
  */
@@ -20,10 +20,12 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "fs_i.h"
 
 #define MAX_POOL 1024
+#define WAKE_NS	 (100 * 1000000L) /* the main thread's longest sleep */
 
 struct pool {
 	struct fuse_session *se;
@@ -91,8 +93,21 @@ int df11fs_loop(struct fuse_session *se, unsigned threads)
 		sem_destroy(&p.done);
 		return -EAGAIN;
 	}
-	while (!fuse_session_exited(se))
-		sem_wait(&p.done); /* a signal or a worker that left */
+	/*
+	 * A signal or a worker that left ends the wait. A signal that comes
+	 * between the check and sem_wait() would interrupt nothing, so the
+	 * wait is bounded and the flag checked again.
+	 */
+	while (!fuse_session_exited(se)) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += WAKE_NS;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		sem_timedwait(&p.done, &t);
+	}
 	for (unsigned i = 0; i < n; i++)
 		pthread_cancel(tid[i]);
 	for (unsigned i = 0; i < n; i++)

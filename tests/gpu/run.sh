@@ -14,8 +14,9 @@
 #      mounted with -o decoder=gpu: the log says gpu, every file's sha256
 #      equals the original's, user.df11.gpu_chunks > 0
 #   5. sequential read GB/s of a 2 GiB file through a fresh mount with
-#      decoder=gpu, cpu and auto (DF11 source in the page cache, after
-#      drop_caches when root), next to cat of the original from the cache
+#      decoder=gpu, cpu and auto, three rounds, best of each (DF11 source
+#      in the page cache, after drop_caches when root), next to cat of the
+#      original from the cache
 #   6. transformers (tests/gpu/logits.py): a tiny random Llama saved in
 #      bf16, compressed, mounted with decoder=gpu, loaded to cuda from the
 #      mount and from the original: logits equal bit for bit
@@ -26,7 +27,8 @@
 # Logs: ${OUT:-/tmp}/gpu-build.log, gpu-test.log, gpu-bench.log,
 # gpu-fs.log (steps 4-7, daemon logs appended); a summary on stdout.
 # Exit status: 0 all good, 77 no usable GPU, 1 anything else.
-# Knobs: BUILD, DF11_GPU_LIB, TEST_ARGS, BENCH_ARGS, WORK (scratch
+# Knobs: BUILD, DF11_GPU_LIB, TEST_ARGS, BENCH_ARGS, KERNEL_STEPS
+# (default "test bench"; "" skips steps 2-3), WORK (scratch
 # directory for models and mounts, default /tmp/df11-gpu-run), FS_STEPS
 # (default "mount speed logits load"; "" skips steps 4-7), FS_SIZE (of the
 # generated model, default 512M), SPEED_SIZE (step 5's file, default 2G);
@@ -61,6 +63,9 @@ fi
 grep -E 'warning|error' "$L/gpu-build.log" | head -n 20
 export DF11_GPU_LIB="${DF11_GPU_LIB:-$(cd "$B" && pwd)/libdf11gpu.so}"
 
+KERNEL_STEPS=${KERNEL_STEPS-test bench}
+test_result="not run" bench_result="not run"
+if [[ " $KERNEL_STEPS " == *" test "* ]]; then
 step "test_gpu"
 timeout 170 "$B/tests/test_gpu" ${TEST_ARGS:-} >"$L/gpu-test.log" 2>&1
 rc=$?
@@ -75,7 +80,9 @@ case $rc in
 124) test_result="FAIL (timed out)"; status=1 ;;
 *) test_result="FAIL (exit $rc)"; status=1 ;;
 esac
+fi
 
+if [[ " $KERNEL_STEPS " == *" bench "* ]]; then
 step "bench_gpu"
 timeout 200 "$B/tests/bench_gpu" ${BENCH_ARGS:-} >"$L/gpu-bench.log" 2>"$L/gpu-bench.err"
 brc=$?
@@ -87,6 +94,7 @@ if [ $brc -ne 0 ]; then
 	status=1
 else
 	bench_result="PASS (outputs checked)"
+fi
 fi
 
 # ------------------------------------------------------ df11fs on the GPU
@@ -201,18 +209,29 @@ if has speed; then
 	big=$(ls -S "$W"/sorig/s/*.safetensors | head -n 1)
 	rel=${big#"$W"/sorig/}
 	size=$(stat -c %s "$big")
+	declare -A best=()
+	for round in 1 2 3; do # one read each is too noisy to compare
+		for dec in gpu cpu auto; do
+			drop_caches
+			find "$W/sdf" -type f -exec cat {} + >/dev/null
+			if ! mount_fs "$W/sdf" "$W/mnt-$dec" -o "decoder=$dec"; then
+				ffail "cannot mount with decoder=$dec"
+				continue
+			fi
+			t=$(secs timeout 120 cat "$W/mnt-$dec/$rel") || t=0
+			n=$(xattr "$W/mnt-$dec" gpu_chunks)
+			nb=$(xattr "$W/mnt-$dec" gpu_batches)
+			umount_fs "$W/mnt-$dec"
+			printf 'round %s read %-16s %6s GB/s  (%s bytes in %s s, gpu_chunks %s, gpu_batches %s)\n' \
+				"$round" "decoder=$dec" "$(gbps "$size" "$t")" "$size" "$t" "$n" "$nb" | tee -a "$FL"
+			b=${best[$dec]:-0}
+			if awk -v t="$t" -v b="$b" 'BEGIN { exit !(t > 0 && (b == 0 || t < b)) }'; then
+				best[$dec]=$t
+			fi
+		done
+	done
 	for dec in gpu cpu auto; do
-		drop_caches
-		find "$W/sdf" -type f -exec cat {} + >/dev/null
-		if ! mount_fs "$W/sdf" "$W/mnt-$dec" -o "decoder=$dec"; then
-			ffail "cannot mount with decoder=$dec"
-			continue
-		fi
-		t=$(secs timeout 120 cat "$W/mnt-$dec/$rel") || t=0
-		n=$(xattr "$W/mnt-$dec" gpu_chunks)
-		nb=$(xattr "$W/mnt-$dec" gpu_batches)
-		umount_fs "$W/mnt-$dec"
-		fsum "$(printf 'read %-16s %6s GB/s  (%s bytes in %s s, gpu_chunks %s, gpu_batches %s)' 			"decoder=$dec" "$(gbps "$size" "$t")" "$size" "$t" "$n" "$nb")"
+		fsum "$(printf 'read %-16s %6s GB/s  (best of 3 fresh mounts, %s bytes)' "decoder=$dec" "$(gbps "$size" "${best[$dec]:-0}")" "$size")"
 	done
 	cat "$big" >/dev/null
 	t=$(secs cat "$big")
