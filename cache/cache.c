@@ -489,15 +489,14 @@ static void *worker(void *arg)
 			pthread_cond_wait(&c->work, &c->mu);
 		if (c->stop)
 			break;
-		/* mode gpu: every job in a batch; auto: when work piles up */
-		int auto_mode = c->o.decoder != DF11_DECODER_GPU;
-		struct df11_batch *b =
-		    !auto_mode || c->qlen >= AUTO_GPU_QUEUE
-			? df11_decoder_batch_begin(c->dec)
-			: NULL;
+		/* a batch when one is free; auto: from the far end once
+		 * work piles up, so the CPU workers keep the near end */
+		struct df11_batch *b = df11_decoder_batch_begin(c->dec);
 		if (b) {
+			int tail = c->o.decoder != DF11_DECODER_GPU &&
+				   c->qlen >= AUTO_GPU_QUEUE;
 			pthread_mutex_unlock(&c->mu);
-			gpu_batch(c, b, auto_mode); /* puts the vfiles */
+			gpu_batch(c, b, tail); /* puts the vfiles */
 			df11_decoder_batch_end(c->dec, b);
 			pthread_mutex_lock(&c->mu);
 			continue;

@@ -23,7 +23,7 @@
  * read, decodes recorded) and checked by several workers at once, each in
  * a batch of its own (@bmu guards which are busy); only the decode itself
  * holds @mu. Mode gpu lets DF11_DECODER_BATCHES batches be under way,
- * mode auto one, so that CPU workers keep decoding next to it.
+ * mode auto two, so that the other workers keep decoding on the CPU.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -92,7 +92,7 @@ int df11_decoder_open(struct df11_decoder **out,
 	d->log_ctx = log_ctx;
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_mutex_init(&d->bmu, NULL);
-	d->n_batches = d->mode == DF11_DECODER_GPU ? DF11_DECODER_BATCHES : 1;
+	d->n_batches = d->mode == DF11_DECODER_GPU ? DF11_DECODER_BATCHES : 2;
 	atomic_init(&d->gpu_ok, 0);
 	atomic_init(&d->gpu_chunks, 0);
 	*out = d;

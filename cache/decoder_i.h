@@ -15,7 +15,7 @@
  *    records the decode (-EINPROGRESS), decodes all of them in one
  *    df11_gpu_decode() call (batch_run), checks each, and gives the batch
  *    back (batch_end). Several batches can be under way at once (mode
- *    gpu: DF11_DECODER_BATCHES, mode auto: one); they meet only in
+ *    gpu: DF11_DECODER_BATCHES, mode auto: two); they meet only in
  *    batch_run.
  *
  * One df11_gpu is used by one thread at a time: a mutex serialises the
