@@ -155,13 +155,17 @@ struct df11_source;
 /**
  * df11_vfile_new() - a virtual file over any source (codec/source.h), e.g.
  * a file rebuilt from an official DFloat11 directory.
- * @src:   taken over (freed with the vfile, or on failure)
- * @check: called before each read (NULL: never stale); -ESTALE fails it
+ * @src:        taken over (freed with the vfile, or on failure)
+ * @check:      called with @check_ctx before each read and read-ahead
+ *              (NULL: never stale); -ESTALE fails the read
+ * @check_free: called with @check_ctx when the vfile is freed (NULL:
+ *              nothing), not on failure
  * Return: 0 and *@out (one reference), -ENOMEM.
  */
 int df11_vfile_new(struct df11_vfile **out, struct df11_cache *c,
 		   struct df11_source *src, df11_check_fn check,
-		   void *check_ctx, const char *name);
+		   void (*check_free)(void *), void *check_ctx,
+		   const char *name);
 
 /** df11_vfile_get() - take another reference. */
 struct df11_vfile *df11_vfile_get(struct df11_vfile *vf);

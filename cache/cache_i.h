@@ -69,6 +69,7 @@ struct df11_vfile {
 	struct df11_cache *c;
 	struct df11_source *src;
 	df11_check_fn check;
+	void (*check_free)(void *);
 	void *check_ctx;
 	uint64_t size;
 	int fd; /* a container's file, -1 for other sources */

@@ -71,11 +71,13 @@ int df11_vfile_open(struct df11_vfile **out, struct df11_cache *c, int fd,
 
 int df11_vfile_new(struct df11_vfile **out, struct df11_cache *c,
 		   struct df11_source *src, df11_check_fn check,
-		   void *check_ctx, const char *name)
+		   void (*check_free)(void *), void *check_ctx,
+		   const char *name)
 {
 	int rc = vfile_new(out, c, src, -1, name);
 	if (!rc) {
 		(*out)->check = check;
+		(*out)->check_free = check_free;
 		(*out)->check_ctx = check_ctx;
 	}
 	return rc;
@@ -103,6 +105,8 @@ void df11_vfile_put(struct df11_vfile *vf)
 	pthread_mutex_unlock(&c->mu);
 	df11_cache_bury(grave);
 	df11_source_free(vf->src);
+	if (vf->check_free)
+		vf->check_free(vf->check_ctx);
 	if (vf->fd >= 0)
 		close(vf->fd);
 	free(vf->name);

@@ -41,7 +41,72 @@ struct df11fs_offdir {
 	struct df11fs_inode **vin; /* table lock */
 	struct df11_vfile **vf;
 	struct stat st; /* config.json's, for the virtual files' attributes */
+	struct srcset *set;
 };
+
+/*
+ * The *.safetensors an official directory was read from, as opened: the
+ * virtual files' staleness check. The descriptors belong to the df11_off
+ * model, which outlives every virtual file's source; the set is shared
+ * by the offdir and its vfiles.
+ */
+struct srcset {
+	_Atomic long refs;
+	size_t n;
+	int *fd;
+	struct stat *st;
+};
+
+static void srcset_put(void *ctx)
+{
+	struct srcset *x = ctx;
+
+	if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
+		return;
+	free(x->fd);
+	free(x->st);
+	free(x);
+}
+
+/* the set of @n files (contexts: descriptors) as they are now; NULL: ENOMEM */
+static struct srcset *srcset_new(const struct df11_off_file *files, size_t n)
+{
+	struct srcset *x = calloc(1, sizeof(*x));
+
+	if (!x || !(x->fd = calloc(n + 1, sizeof(*x->fd))) ||
+	    !(x->st = calloc(n + 1, sizeof(*x->st)))) {
+		srcset_put(x);
+		return NULL;
+	}
+	atomic_init(&x->refs, 1);
+	x->n = n;
+	for (size_t i = 0; i < n; i++) {
+		x->fd[i] = (int)(intptr_t)files[i].ctx;
+		fstat(x->fd[i], &x->st[i]); /* open_files() did too */
+	}
+	return x;
+}
+
+/*
+ * df11_check_fn of the virtual files: every source file still the one
+ * that was opened (not removed, replaced or rewritten), else -ESTALE, so
+ * that no read mixes old and new bytes.
+ */
+static int srcset_check(void *ctx)
+{
+	const struct srcset *x = ctx;
+	struct stat st;
+
+	for (size_t i = 0; i < x->n; i++) {
+		const struct stat *o = &x->st[i];
+		if (fstat(x->fd[i], &st) || st.st_nlink == 0 ||
+		    st.st_size != o->st_size || st.st_ino != o->st_ino ||
+		    st.st_mtim.tv_sec != o->st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != o->st_mtim.tv_nsec)
+			return -ESTALE;
+	}
+	return 0;
+}
 
 static int fd_read(void *ctx, void *buf, size_t len, uint64_t off)
 {
@@ -75,6 +140,7 @@ static void offdir_put(struct df11fs_offdir *d)
 	free(d->vf);
 	free(d->vin);
 	df11_off_free(d->m);
+	srcset_put(d->set);
 	free(d);
 }
 
@@ -177,7 +243,12 @@ static struct df11fs_offdir *offdir_open(struct df11fs_itable *t,
 	if (rc)
 		for (size_t i = 0; i < n; i++)
 			close((int)(intptr_t)files[i].ctx);
-	else
+	if (!rc && !(d->set = srcset_new(files, n))) {
+		rc = -ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			close((int)(intptr_t)files[i].ctx);
+	}
+	if (!rc)
 		rc = df11_off_open(&d->m, cfg, len, files, n, &o, err,
 				   sizeof(err));
 	for (size_t i = 0; i < n; i++)
@@ -198,8 +269,11 @@ static struct df11fs_offdir *offdir_open(struct df11fs_itable *t,
 			 df11_off_vfile_name(d->m, i));
 		rc = df11_off_source(d->m, i, &src);
 		if (!rc)
-			rc = df11_vfile_new(&d->vf[i], t->cache, src, NULL,
-					    NULL, path);
+			rc = df11_vfile_new(&d->vf[i], t->cache, src,
+					    srcset_check, srcset_put, d->set,
+					    path);
+		if (!rc)
+			atomic_fetch_add(&d->set->refs, 1);
 	}
 	if (rc) {
 		df11fs_log(LOG_ERR, "'%s': official DFloat11 directory: %s",

@@ -144,6 +144,26 @@ sums() {
 	grep -q "corrupt DF11 data" "$BATS_TEST_TMPDIR/mc.log"
 }
 
+@test "a source file rewritten or removed under the mount: EIO, not mixed bytes" {
+	require_fuse
+	local c=$BATS_TEST_TMPDIR/c m=$BATS_TEST_TMPDIR/mw
+	cp -r "$DATA/llama-tiny/df11" "$c"
+	mount_df11fs "$c" "$m"
+	ls "$m" >/dev/null # the directory is read now
+	touch -d '+1 hour' "$c/model_layers_1.safetensors" # rewritten in place
+	[ "$(read_errno "$m/model.safetensors")" = 5 ]
+	grep -q "source file changed or removed" "$m.log"
+	cmp "$m/generation_config.json" "$c/generation_config.json"
+	unmount_df11fs "$m"
+	mount_df11fs "$c" "$m"
+	[ "$(read_errno "$m/model.safetensors")" = 0 ] # a new mount reads it
+	unmount_df11fs "$m"
+	mount_df11fs "$c" "$m"
+	ls "$m" >/dev/null
+	rm "$c/lm_head.safetensors"
+	[ "$(read_errno "$m/model.safetensors")" = 5 ]
+}
+
 @test "malformed unit tables: the directory is refused with a reason" {
 	corrupt llama-tiny model_layers_0.safetensors model.layers.0.split_positions 0
 	run -4 df11 info "$BATS_TEST_TMPDIR/c"
