@@ -60,6 +60,14 @@ struct fiber {
 
 const size_t STACK = 256 * 1024;
 std::vector<fiber> F;
+/* the fibers' stacks live until exit; destroyed before F, it frees them */
+struct stacks_free {
+	~stacks_free()
+	{
+		for (fiber &f : F)
+			free(f.stack);
+	}
+} stacks_free_at_exit;
 ucontext_t sched;
 unsigned cur;
 uint64_t rng = 0x9E3779B97F4A7C15ull;
