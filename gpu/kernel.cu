@@ -14,8 +14,8 @@
  * launch's blocks (a persistent grid), so the unit's tables are copied to
  * shared memory once per unit, not once per block:
  *
- *   shared: [ 4096 x 8 B fast table | luts (<= 18 x 256 B) | exponent
- *             stage (<= 32768 B + 16) ]
+ *   shared: [ 4096 x 8 B fast table | luts (<= 18 x 256 B) | scratch
+ *             (512 x 32 B) | exponent stage (<= 32768 B + 16) ]
  *
  * The fast table is indexed by the next 12 bits and gives up to four
  * symbols at once, each filled only where the reference walk gives the
@@ -24,21 +24,30 @@
  *
  *  1. Thread t loads its chunk and the next 4 bytes (96 bits, registers)
  *     and the 5-bit gaps of chunks t and t+1. Starting at gap(t) it
- *     counts the codes that start in its chunk: n_t, end e_t, and whether
- *     a table step failed.
+ *     decodes the codes that start in its chunk: n_t, end e_t, whether a
+ *     table step failed, and the first 32 symbols in its scratch (word j
+ *     of thread t at word 512 j + t: no bank conflicts). Entries keep the
+ *     bits of all their symbols in one field, so a whole-entry step needs
+ *     no variable shift.
  *  2. A block scan gives N_t = n_0 + .. + n_(t-1). The gaps inside a
  *     block are only hints (the CPU never reads them): the chunk walks are
  *     the reference walk only if they chain, e_t == 64 (t+1) + gap(t+1).
  *     Let T be the chunk holding symbol cnt-1. If the chain holds for all
  *     t < T (and no step before symbol cnt failed), the chunk walks *are*
  *     the block's reference walk; a __syncthreads_or() decides this.
- *  3. Threads t <= T walk again and write their exponent bytes to the
- *     stage at N_t (thread T stops at symbol cnt-1 and records the end).
- *  4. The end is checked against P(b+1) or the stream tail. When the fast
- *     path cannot prove success (broken chain, failed step, wrong end:
- *     corrupt data or odd gaps), thread 0 runs the reference walk of the
- *     whole block and its verdict is final. So the fast path only ever
- *     says "good"; every "bad" comes from the reference walk.
+ *  3. Threads t <= T copy their exponent bytes from the scratch to the
+ *     stage at N_t, whole words where they can; thread T records the
+ *     end. A chunk that held more than 32 symbols, or holds symbols past
+ *     cnt-1 (thread T of a unit's last block), walks again instead. This
+ *     single walk replaces a count walk and a write walk (the walk is
+ *     about 37% of the time at 256 Mi).
+ *  4. The end is checked against P(b+1) (thread 511 read that gap next
+ *     to its own in step 1, so no global load waits here: +2-3%) or the
+ *     stream tail. When the fast path cannot prove success (broken chain,
+ *     failed step, wrong end: corrupt data or odd gaps), thread 0 runs
+ *     the reference walk of the whole block and its verdict is final. So
+ *     the fast path only ever says "good"; every "bad" comes from the
+ *     reference walk.
  *  5. Good blocks merge exponents with sign_mantissa: 8 weights per
  *     thread step, 8-byte loads, 16-byte streaming stores, the stage
  *     offset chosen so both sides are aligned; the edges go one by one.
@@ -46,9 +55,9 @@
  *     block's merge waits on one or two memory latencies, not ~4 (+3% at
  *     256 Mi). Measured and dropped (H200): L2 prefetch of the next
  *     block's stream and this block's sign_mantissa, loading the
- *     sign_mantissa before the walks (spills at 40 registers), 2 or 4
- *     blocks/SM, one CUDA block per DF11 block instead of a persistent
- *     grid: all slower or no better.
+ *     sign_mantissa before the walks (spills at 40 registers) or before
+ *     the scan (spills too, -2%), 2 or 4 blocks/SM, one CUDA block per
+ *     DF11 block instead of a persistent grid: all slower or no better.
  *     A bad block sets its piece's rc to -EBADMSG and writes nothing.
  *
  * Sizes: weights and offsets are 64-bit; bit positions inside a block walk
@@ -65,12 +74,14 @@
 #define EMU_COUNT(cond, k) ((void)0)
 #endif
 
-#define T	DF11_K_THREADS
-#define NWARP	(T / 32)
-#define FULL	0xFFFFFFFFu
-#define BLKBITS 32768u
-#define BLKB	4096u
-#define GAPB	320u
+#define T	  DF11_K_THREADS
+#define NWARP	  (T / 32)
+#define FULL	  0xFFFFFFFFu
+#define BLKBITS	  32768u
+#define BLKB	  4096u
+#define GAPB	  320u
+#define SCR_WORDS 8u /* scratch: the first 32 symbols of each chunk */
+#define SCR_BYTES (4u * SCR_WORDS * T)
 
 static __device__ __forceinline__ uint32_t bswap32(uint32_t x)
 {
@@ -130,6 +141,12 @@ static __device__ __forceinline__ unsigned used_bits(uint32_t y, unsigned k)
 	return (y >> (4 + 4 * k)) & 15;
 }
 
+/* bits used by all symbols of entry y (no variable shift on the hot path) */
+static __device__ __forceinline__ unsigned all_bits(uint32_t y)
+{
+	return (y >> 4) & 15;
+}
+
 /*
  * The reference walk of cnt symbols from bit pos of p (thread 0 only),
  * exponents to dst. Returns false on an invalid step; *end = final bit.
@@ -163,22 +180,26 @@ static __device__ bool walk_block(const uint2 *tab, const uint8_t *L,
 	return true;
 }
 
-/* is a block walk that ended at bit @end (block-relative) good? */
+/*
+ * Is a block walk that ended at bit @end (block-relative) good? @gnext:
+ * the gap of the next block's first chunk.
+ */
 static __device__ __forceinline__ bool end_ok(const struct df11_djob *sj,
-					      uint64_t blk, uint64_t lb,
-					      bool nonlast, uint32_t end)
+					      uint64_t blk, bool nonlast,
+					      uint32_t end, unsigned gnext)
 {
 	if (nonlast) /* the next block's first code starts there */
-		return end == BLKBITS + gap_get(sj->gaps, sj->gaps_len,
-						(uint64_t)T * (lb + 1));
+		return end == BLKBITS + gnext;
 	uint64_t abs = (uint64_t)BLKBITS * blk + end, nbits = 8 * sj->n_bytes;
 	return abs <= nbits && abs + 8 > nbits; /* inside the last byte */
 }
 
 /* thread 0: the reference walk of block lb, its verdict */
-static __device__ __noinline__ int
-fallback(const struct df11_djob *sj, const uint2 *tab, const uint8_t *L,
-	 uint64_t lb, uint64_t blk, bool nonlast, uint32_t cnt, uint8_t *dst)
+static __device__ __noinline__ int fallback(const struct df11_djob *sj,
+					    const uint2 *tab, const uint8_t *L,
+					    uint64_t lb, uint64_t blk,
+					    bool nonlast, unsigned gnext,
+					    uint32_t cnt, uint8_t *dst)
 {
 	uint64_t boff = lb * BLKB;
 	uint64_t avail = sj->enc_len > boff ? sj->enc_len - boff : 0;
@@ -188,7 +209,114 @@ fallback(const struct df11_djob *sj, const uint2 *tab, const uint8_t *L,
 	if (!walk_block(tab, L, sj->n_luts, sj->enc + boff, avail, start, cnt,
 			dst, &end))
 		return 0;
-	return end_ok(sj, blk, lb, nonlast, end);
+	return end_ok(sj, blk, nonlast, end, gnext);
+}
+
+/* the 96 bits at stream byte off (zero past enc_len), as three words */
+static __device__ __forceinline__ void load_chunk(const uint8_t *enc,
+						  uint64_t enc_len,
+						  uint64_t off, uint32_t &w0,
+						  uint32_t &w1, uint32_t &w2)
+{
+	w0 = w1 = w2 = 0;
+	if (off + 12 <= enc_len) {
+		uint2 v = __ldg((const uint2 *)(enc + off));
+		uint32_t z = __ldg((const uint32_t *)(enc + off + 8));
+		w0 = bswap32(v.x);
+		w1 = bswap32(v.y);
+		w2 = bswap32(z);
+		return;
+	}
+#pragma unroll 1
+	for (unsigned k = 0; k < 12; k++) {
+		uint32_t by = off + k < enc_len ? __ldg(enc + off + k) : 0u;
+		uint32_t sh = 24 - 8 * (k & 3);
+		if (k < 4)
+			w0 |= by << sh;
+		else if (k < 8)
+			w1 |= by << sh;
+		else
+			w2 |= by << sh;
+	}
+}
+
+/*
+ * Append k symbols (bytes of syms, the rest zero) to a thread's scratch:
+ * acc holds the c & 3 bytes of the word not yet stored; a word goes out
+ * once complete, as long as it is one of the first SCR_WORDS.
+ */
+static __device__ __forceinline__ void
+scr_put(uint32_t *scr, uint64_t &acc, unsigned c, uint32_t syms, unsigned k)
+{
+	acc |= (uint64_t)syms << (8 * (c & 3));
+	if ((c & 3) + k >= 4) {
+		if ((c >> 2) < SCR_WORDS)
+			scr[(c >> 2) * T] = (uint32_t)acc;
+		acc >>= 32;
+	}
+}
+
+/*
+ * Copy n <= 4 SCR_WORDS symbols from a thread's scratch to dst: whole
+ * aligned words where dst allows (a byte permute lines two scratch words
+ * up with each), single bytes at the two ends, which neighbouring threads
+ * share.
+ */
+static __device__ __forceinline__ void scr_copy(const uint32_t *scr,
+						uint8_t *dst, unsigned n)
+{
+	const unsigned s = (unsigned)(-(uintptr_t)dst) & 3; /* head bytes */
+	const unsigned nw = n > s ? (n - s) >> 2 : 0;
+	uint32_t cur = scr[0];
+#pragma unroll 1
+	for (unsigned i = 0; i < min(s, n); i++)
+		dst[i] = (uint8_t)(cur >> (8 * i));
+	uint32_t *dw = (uint32_t *)(dst + s);
+#pragma unroll 1
+	for (unsigned m = 0; m < nw; m++) {
+		uint32_t nxt = scr[min(m + 1, SCR_WORDS - 1) * T];
+		dw[m] = __byte_perm(cur, nxt, 0x3210 + 0x1111 * s);
+		cur = nxt;
+	}
+#pragma unroll 1
+	for (unsigned i = s + 4 * nw; i < n; i++)
+		dst[i] = (uint8_t)(scr[(i >> 2) * T] >> (8 * (i & 3)));
+}
+
+/*
+ * Walk thread t's chunk of block lb again from its first code and write
+ * its first lim symbols to dst (they decoded before, so no step fails).
+ * Returns the chunk-relative bit after them. For chunks whose symbols did
+ * not fit the scratch, and for the one that holds the block's last symbol
+ * when symbols follow it.
+ */
+static __device__ __noinline__ unsigned
+write_walk(const struct df11_djob *sj, const uint2 *tab, const uint8_t *L,
+	   uint64_t lb, unsigned t, uint32_t lim, uint8_t *dst)
+{
+	uint32_t w0, w1, w2;
+	load_chunk(sj->enc, sj->enc_len, lb * BLKB + 8 * t, w0, w1, w2);
+	unsigned q = gap_get(sj->gaps, sj->gaps_len, (uint64_t)T * lb + t);
+	uint32_t done = 0;
+
+	while (done < lim) {
+		uint32_t x = window(w0, w1, w2, q);
+		uint2 e = tab[x >> 20];
+		unsigned k = e.y & 7;
+		if (k) {
+			unsigned kk = min(k, lim - done);
+			for (unsigned j = 0; j < kk; j++)
+				dst[done + j] = (uint8_t)(e.x >> (8 * j));
+			done += kk;
+			q += used_bits(e.y, kk);
+		} else {
+			unsigned s = 0, l = 0;
+			ref_sym(L, sj->n_luts, x, s, l);
+			dst[done++] = (uint8_t)s;
+			q += l;
+		}
+	}
+	return q;
 }
 
 /* 8 BF16 from 8 exponents and 8 sign_mantissa bytes */
@@ -243,12 +371,14 @@ __global__ void __launch_bounds__(T, 3)
 	__shared__ __align__(16) struct df11_djob sj;
 	__shared__ uint32_t s_wsum[NWARP];
 	__shared__ uint64_t s_wend;
-	__shared__ uint32_t s_j, s_end;
+	__shared__ uint32_t s_j, s_end, s_gnext;
 	__shared__ int s_ok;
 
 	const uint2 *tab = (const uint2 *)smem;
 	const uint8_t *L = smem + DF11_K_TAB_BYTES;
-	uint8_t *stage = smem + DF11_K_TABLE_BYTES;
+	uint32_t *const scr =
+	    (uint32_t *)(smem + DF11_K_TABLE_BYTES) + threadIdx.x;
+	uint8_t *stage = smem + DF11_K_TABLE_BYTES + SCR_BYTES;
 	uint64_t w;
 
 	{ /* this block's contiguous share of the work items, its first piece */
@@ -297,46 +427,27 @@ __global__ void __launch_bounds__(T, 3)
 		const uint32_t op_b = __ldg(sj.op + lb);
 		const uint32_t op_e = __ldg(sj.op + lb + 1);
 
-		/* 1. this thread's chunk and its count walk */
+		/* 1. this thread's chunk and its walk */
 		const uint64_t off = lb * BLKB + 8 * t;
-		const uint8_t *enc = sj.enc;
-		const uint64_t enc_len = sj.enc_len;
-		uint32_t w0 = 0, w1 = 0, w2 = 0;
-		if (off + 12 <= enc_len) {
-			uint2 v = __ldg((const uint2 *)(enc + off));
-			uint32_t z = __ldg((const uint32_t *)(enc + off + 8));
-			w0 = bswap32(v.x);
-			w1 = bswap32(v.y);
-			w2 = bswap32(z);
-		} else {
-#pragma unroll 1
-			for (unsigned k = 0; k < 12; k++) {
-				uint32_t by = off + k < enc_len
-						  ? __ldg(enc + off + k)
-						  : 0u;
-				uint32_t sh = 24 - 8 * (k & 3);
-				if (k < 4)
-					w0 |= by << sh;
-				else if (k < 8)
-					w1 |= by << sh;
-				else
-					w2 |= by << sh;
-			}
-		}
+		uint32_t w0, w1, w2;
+		load_chunk(sj.enc, sj.enc_len, off, w0, w1, w2);
 		const uint64_t gi = (uint64_t)T * lb + t;
 		const unsigned g = gap_get(sj.gaps, sj.gaps_len, gi);
-		const unsigned gn =
-		    t + 1 < T ? gap_get(sj.gaps, sj.gaps_len, gi + 1) : 0;
+		/* for the last thread: the next block's, for the end check */
+		const unsigned gn = gap_get(sj.gaps, sj.gaps_len, gi + 1);
 		const unsigned nl = sj.n_luts;
 
 		unsigned p = g, c = 0;
+		uint64_t acc = 0;
 		bool err = false;
 		while (p < 64) {
 			uint32_t x = window(w0, w1, w2, p);
 			uint2 e = tab[x >> 20];
-			unsigned k = e.y & 7;
+			unsigned k = e.y & 7, l;
+			uint32_t syms = e.x;
 			if (k) {
 				unsigned R = 64 - p;
+				l = all_bits(e.y);
 				if (R < 12) { /* only symbols starting in the
 						 chunk */
 					unsigned kk = 1;
@@ -344,19 +455,24 @@ __global__ void __launch_bounds__(T, 3)
 					kk += (k > 2) & (used_bits(e.y, 2) < R);
 					kk += (k > 3) & (used_bits(e.y, 3) < R);
 					k = kk;
+					syms &= 0xFFFFFFFFu >> (32 - 8 * k);
+					l = used_bits(e.y, k);
 				}
-				c += k;
-				p += used_bits(e.y, k);
 			} else {
-				unsigned s, l;
-				if (!ref_sym(L, nl, x, s, l)) {
+				unsigned sy;
+				if (!ref_sym(L, nl, x, sy, l)) {
 					err = true;
 					break;
 				}
-				c++;
-				p += l;
+				syms = sy;
+				k = 1;
 			}
+			scr_put(scr, acc, c, syms, k);
+			c += k;
+			p += l;
 		}
+		if ((c & 3) && (c >> 2) < SCR_WORDS) /* the partial word */
+			scr[(c >> 2) * T] = (uint32_t)acc;
 		const bool chained = !err && p == 64 + gn;
 		const uint32_t cnt = op_e - op_b;
 		if (op_e <= op_b)
@@ -384,40 +500,21 @@ __global__ void __launch_bounds__(T, 3)
 		    t + 1 < T && !chained && (uint64_t)N + c < cnt;
 		const bool fast = !__syncthreads_or(matters) && total >= cnt;
 
-		/* 3. write pass: the threads holding symbols < cnt */
+		/* 3. the threads holding symbols < cnt put them in the stage:
+		 * from the scratch, or by walking again when it holds too few
+		 * or the chunk holds symbols past the block's last */
+		if (t == T - 1) /* past a barrier: all done with the last */
+			s_gnext = gn;
 		if (fast && N < cnt) {
 			const uint32_t lim = min(c, cnt - N);
 			const uint32_t pad = (uint32_t)((op_b - sj.a) & 7);
 			uint8_t *dst = stage + pad + N;
-			unsigned q = g, done = 0;
-			while (done < lim) {
-				uint32_t x = window(w0, w1, w2, q);
-				uint2 e = tab[x >> 20];
-				unsigned k = e.y & 7;
-				if (k) {
-					unsigned kk = min(k, lim - done);
-					dst[done] = (uint8_t)e.x;
-					if (kk > 1)
-						dst[done + 1] =
-						    (uint8_t)(e.x >> 8);
-					if (kk > 2)
-						dst[done + 2] =
-						    (uint8_t)(e.x >> 16);
-					if (kk > 3)
-						dst[done + 3] =
-						    (uint8_t)(e.x >> 24);
-					done += kk;
-					q += used_bits(e.y, kk);
-				} else {
-					unsigned s = 0, l = 0;
-					ref_sym(L, sj.n_luts, x, s, l);
-					dst[done++] =
-					    (uint8_t)s; /* cannot fail */
-					q += l;
-				}
-			}
+			if (lim == c && c <= 4 * SCR_WORDS)
+				scr_copy(scr, dst, c);
+			else
+				p = write_walk(&sj, tab, L, lb, t, lim, dst);
 			if (cnt <= N + c) /* this is chunk T */
-				s_end = 64 * t + q;
+				s_end = 64 * t + p;
 		}
 		__syncthreads();
 
@@ -428,13 +525,13 @@ __global__ void __launch_bounds__(T, 3)
 		const uint32_t pad = (uint32_t)((op_b - sj.a) & 7);
 		bool ok = false;
 		if (fast)
-			ok = end_ok(&sj, blk, lb, nonlast, s_end);
+			ok = end_ok(&sj, blk, nonlast, s_end, s_gnext);
 		EMU_COUNT(t == 0, ok ? EMU_FAST : EMU_SLOW);
 		if (!ok) {
 			if (t == 0) {
 				atomicAdd((unsigned *)&rc[njobs], 1u);
 				s_ok = fallback(&sj, tab, L, lb, blk, nonlast,
-						cnt, stage + pad);
+						s_gnext, cnt, stage + pad);
 			}
 			__syncthreads();
 			ok = s_ok;
@@ -474,7 +571,8 @@ __global__ void __launch_bounds__(T, 3)
 				const uint32_t u = u0 + i * 8 * T;
 				s8[i].x = s8[i].y = 0;
 				if (u >= ulo && u + 8 <= uhi)
-					s8[i] = __ldcs((const uint2 *)(smg + u));
+					s8[i] =
+					    __ldcs((const uint2 *)(smg + u));
 			}
 #pragma unroll
 			for (unsigned i = 0; i < 4; i++) {
@@ -500,8 +598,8 @@ __global__ void __launch_bounds__(T, 3)
 size_t df11_k_smem(uint32_t max_cnt)
 {
 	/* stage: pad (< 8) + max_cnt bytes, 16-byte rounded, plus slack */
-	return DF11_K_TABLE_BYTES + (((size_t)max_cnt + 8 + 15) & ~(size_t)15) +
-	       16;
+	return DF11_K_TABLE_BYTES + SCR_BYTES +
+	       (((size_t)max_cnt + 8 + 15) & ~(size_t)15) + 16;
 }
 
 cudaError_t df11_k_init(void)
