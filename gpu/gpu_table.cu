@@ -66,7 +66,7 @@ static void build_table(const uint8_t *luts, unsigned n_luts, uint8_t *img)
 			y |= used << (4 + 4 * k);
 		}
 		e[2 * v] = k ? syms : 0;
-		e[2 * v + 1] = k ? y | used << 4 | k : 0;
+		e[2 * v + 1] = k ? y | used << 28 | k : 0;
 	}
 	memset(img + DF11_K_TAB_BYTES, 0, DF11_K_LUT_BYTES);
 	memcpy(img + DF11_K_TAB_BYTES, luts, 256 * (size_t)n_luts);

@@ -42,9 +42,10 @@ struct df11_djob {
 
 /*
  * Fast table entry (8 bytes, little-endian): word x = up to four symbols,
- * one per byte, first symbol lowest; word y = k (bits 0..2, 0 = take the
- * table walk) | c_k << 4 | c_1 << 8 | c_2 << 12 | c_3 << 16 | c_4 << 20,
- * with c_j the bits used by the first j symbols (c_k <= 12).
+ * one per byte, first symbol lowest, zero bytes after them; word y = k
+ * (bits 0..2; y = 0: take the table walk) | c_1 << 8 | c_2 << 12 |
+ * c_3 << 16 | c_4 << 20 | c_k << 28, with c_j the bits used by the first
+ * j symbols (c_k <= 12; on top, so the walk gets it with one shift).
  */
 
 /* dynamic shared memory for a launch whose blocks hold <= max_cnt weights */
