@@ -489,14 +489,19 @@ static void *worker(void *arg)
 			pthread_cond_wait(&c->work, &c->mu);
 		if (c->stop)
 			break;
-		/* a batch when one is free; auto: from the far end once
-		 * work piles up, so the CPU workers keep the near end */
-		struct df11_batch *b = df11_decoder_batch_begin(c->dec);
+		/*
+		 * gpu: every job in a batch. auto: a batch only when work
+		 * piles up (the CPU workers are not keeping up), taken from
+		 * the far end of the queue while they keep the near end.
+		 */
+		int auto_mode = c->o.decoder != DF11_DECODER_GPU;
+		struct df11_batch *b =
+		    !auto_mode || c->qlen >= AUTO_GPU_QUEUE
+			? df11_decoder_batch_begin(c->dec)
+			: NULL;
 		if (b) {
-			int tail = c->o.decoder != DF11_DECODER_GPU &&
-				   c->qlen >= AUTO_GPU_QUEUE;
 			pthread_mutex_unlock(&c->mu);
-			gpu_batch(c, b, tail); /* puts the vfiles */
+			gpu_batch(c, b, auto_mode); /* puts the vfiles */
 			df11_decoder_batch_end(c->dec, b);
 			pthread_mutex_lock(&c->mu);
 			continue;
