@@ -8,7 +8,7 @@
 #
 # Generates a model of DF11_BENCH_SIZE (default 1G) in one file,
 # compresses it, and in one run measures:
-#   - `cat` of the original file from the page cache, best of three: the
+#   - `cat` of the original file from the page cache, best of seven: the
 #     baseline;
 #   - `cat` through a fresh mount after dropping the kernel caches (root
 #     only; otherwise the source may still be cached): cold, decoding,
@@ -17,7 +17,7 @@
 #     original is: cold df11fs cache, decoding (fresh mounts, best of 3);
 #   - the original itself passed through a fresh mount (not compressed):
 #     what the FUSE transport alone reaches, the ceiling of a cold read;
-#   - the same `cat` again, best of three: warm, from the page cache;
+#   - the same `cat` again, best of seven: warm, from the page cache;
 #   - 2000 random 4 KiB preads on a fresh mount, median and p99 latency,
 #     next to the same on the original file (in the page cache);
 #   - the daemon's peak RSS (VmHWM) next to cache_size.
@@ -82,13 +82,11 @@ drop_caches() {
 	fi
 }
 
-# best3 FILE - the shortest of three `cat FILE` runs (warm reads)
-best3() {
-	local a b c
-	a=$(secs_cat "$1")
-	b=$(secs_cat "$1")
-	c=$(secs_cat "$1")
-	printf '%s\n%s\n%s\n' "$a" "$b" "$c" | sort -n | head -n 1
+# best FILE - the shortest of seven `cat FILE` runs (page-cache reads,
+# which a shared machine slows at random)
+best() {
+	local i
+	for i in 1 2 3 4 5 6 7; do secs_cat "$1"; echo; done | sort -n | head -n 1
 }
 
 # secs_cat FILE - seconds `cat FILE >/dev/null` takes
@@ -135,7 +133,7 @@ vs() { awk -v a="$base" -v b="$1" 'BEGIN { printf "%.2f", a / b }'; }
 
 DROP_NOTE=
 cat "$W/src/$F" >/dev/null
-base=$(best3 "$W/src/$F")
+base=$(best "$W/src/$F")
 sum_src=$(sha256sum <"$W/src/$F")
 
 # the original, uncompressed, passed through the mount: the FUSE transport
@@ -159,7 +157,7 @@ for _ in 1 2 3; do
 	t=$(secs_cat "$M/$F")
 	cold=$(printf '%s\n%s\n' "${cold:-$t}" "$t" | sort -n | head -n 1)
 done
-warm=$(best3 "$M/$F")
+warm=$(best "$M/$F")
 [ "$(sha256sum <"$M/$F")" = "$sum_src" ] || {
 	echo "df11fs read wrong bytes" >&2
 	exit 1
