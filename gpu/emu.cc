@@ -17,6 +17,7 @@
 #include <string.h>
 #include <ucontext.h>
 
+#include <atomic>
 #include <deque>
 #include <vector>
 
@@ -349,9 +350,29 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t len, cudaMemcpyKind)
 	return cudaSuccess;
 }
 
+/*
+ * DF11_EMU_FAIL_AFTER=N: the device is lost after N asynchronous copies
+ * (tests of the CPU fallback): that copy and every later one fail.
+ */
+static bool device_lost()
+{
+	static std::atomic<long> left{-2}; /* -2: not read yet, -1: never */
+	long n = left.load();
+	if (n == -2) {
+		const char *s = getenv("DF11_EMU_FAIL_AFTER");
+		left.compare_exchange_strong(n, s ? atol(s) : -1);
+		n = left.load();
+	}
+	while (n > 0 && !left.compare_exchange_weak(n, n - 1))
+		;
+	return n == 0;
+}
+
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t len,
 			    cudaMemcpyKind, cudaStream_t st)
 {
+	if (device_lost())
+		return cudaErrorLaunchFailure;
 	submit(st, [=]() { memcpy(dst, src, len); });
 	return cudaSuccess;
 }

@@ -101,6 +101,7 @@ enum {
 	cudaSuccess = 0,
 	cudaErrorInvalidValue = 1,
 	cudaErrorMemoryAllocation = 2,
+	cudaErrorLaunchFailure = 719,
 };
 enum cudaMemcpyKind {
 	cudaMemcpyHostToDevice = 1,

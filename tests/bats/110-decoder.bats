@@ -3,7 +3,9 @@
 # tests/bats/110-decoder.bats - df11fs -o decoder=auto|gpu|cpu: without a
 # usable GPU every mode serves the original bytes on the CPU and says so
 # once; a bad mode is a usage error. With the CPU emulation of the GPU
-# built (make build/libdf11gpu-emu.so) the GPU path itself is checked too.
+# built (make build/libdf11gpu-emu.so; make check does) the GPU path
+# itself is checked too, and a device lost in the middle of a read
+# (DF11_EMU_FAIL_AFTER) must leave the CPU decoding the same bytes.
 
 load helpers
 load mount_helpers
@@ -99,4 +101,20 @@ check_mode() {
 		grep -E '^df11fs: decoder: gpu \(.+\)' "$m.log"
 		rm -f "$m.log"
 	done
+}
+
+@test "GPU emulation: the device lost mid-read: one log line, the CPU decodes, bytes right" {
+	local emu=$BUILD/libdf11gpu-emu.so m=$BATS_TEST_TMPDIR/m
+	[ -f "$emu" ] || skip "no $emu (make BUILD=... $emu)"
+	DF11_GPU_LIB=$emu DF11_EMU_FAIL_AFTER=5 mount_df11fs "$D" "$m" \
+		-o decoder=gpu
+	[ "$(tree_sums "$m")" = "$(tree_sums "$SRC")" ]
+	run -0 root_attr "$m" decoder
+	[[ "$output" == "gpu (fell back to cpu: CUDA error on "* ]]
+	run -0 root_attr "$m" gpu_chunks
+	[ "$output" -gt 0 ]
+	run -0 root_attr "$m" errors
+	[ "$output" = 0 ]
+	unmount_df11fs "$m"
+	[ "$(grep -c 'CUDA error' "$m.log")" = 1 ]
 }
