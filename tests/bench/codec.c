@@ -28,21 +28,10 @@ static void fill(uint8_t *w, size_t n, int t, uint64_t *s)
 {
 	double sd = 0.005 + 0.045 * (wt_rand(s) >> 11) / 9007199254740992.0;
 	for (size_t i = 0; i < n; i++) {
-		double x = sd * wt_gauss(s);
-		if (t % 3 == 2) { /* Student-t(3), scaled to sd */
-			double c = 0;
-			for (int k = 0; k < 3; k++) {
-				double z = wt_gauss(s);
-				c += z * z;
-			}
-			x = x / sqrt(c / 3) / sqrt(3.0);
-		}
-		float f = (float)x;
-		uint32_t u;
-		memcpy(&u, &f, 4);
-		u += 0x7FFF + ((u >> 16) & 1);
-		w[2 * i] = (uint8_t)(u >> 16);
-		w[2 * i + 1] = (uint8_t)(u >> 24);
+		uint16_t v = wt_bf16(
+		    (float)(t % 3 == 2 ? wt_t3(s, sd) : sd * wt_gauss(s)));
+		w[2 * i] = (uint8_t)v;
+		w[2 * i + 1] = (uint8_t)(v >> 8);
 	}
 }
 

@@ -32,6 +32,7 @@
 #include "codec/df11.h"
 #include "gpu/gpu.h"
 #include "gpu/gpu_i.h"
+#include "tests/unit/units.h"
 #include "tests/unit/weights.h"
 
 #define REPS	 25
@@ -51,21 +52,10 @@ static void *gen_part(void *p)
 	struct genarg *g = p;
 	uint64_t s = g->seed * 0x9E3779B97F4A7C15ull + 1;
 	for (size_t i = g->lo; i < g->hi; i++) {
-		double x = 0.02 * wt_gauss(&s);
-		if (g->t3) { /* Student-t(3), scaled to sd 0.02 */
-			double c = 0;
-			for (int k = 0; k < 3; k++) {
-				double z = wt_gauss(&s);
-				c += z * z;
-			}
-			x = x / sqrt(c / 3) / sqrt(3.0);
-		}
-		float f = (float)x;
-		uint32_t u;
-		memcpy(&u, &f, 4);
-		u += 0x7FFF + ((u >> 16) & 1);
-		g->w[2 * i] = (uint8_t)(u >> 16);
-		g->w[2 * i + 1] = (uint8_t)(u >> 24);
+		uint16_t v = wt_bf16((float)(g->t3 ? wt_t3(&s, 0.02)
+						    : 0.02 * wt_gauss(&s)));
+		g->w[2 * i] = (uint8_t)v;
+		g->w[2 * i + 1] = (uint8_t)(v >> 8);
 	}
 	return NULL;
 }
@@ -85,45 +75,6 @@ static void gen(uint8_t *w, size_t n, int t3, unsigned nthr)
 	for (unsigned t = 0; t < nthr; t++)
 		if (tid[t])
 			pthread_join(tid[t], NULL);
-}
-
-struct unit {
-	struct df11_sizes sz;
-	uint8_t *luts, *enc, *sm, *op, *gaps;
-	struct df11_unit *u;
-};
-
-static int encode(struct unit *x, const uint8_t *w, size_t n)
-{
-	uint64_t hist[256] = {0};
-	struct df11_code c;
-
-	memset(x, 0, sizeof(*x));
-	df11_hist(w, n, hist);
-	if (df11_code_build(&c, hist) || df11_code_sizes(&c, hist, &x->sz))
-		return -1;
-	x->luts = malloc(x->sz.luts);
-	x->enc = malloc(x->sz.enc);
-	x->sm = malloc(x->sz.sm);
-	x->op = malloc(x->sz.op);
-	x->gaps = malloc(x->sz.gaps);
-	if (!x->luts || !x->enc || !x->sm || !x->op || !x->gaps)
-		return -1;
-	struct df11_enc_out o = {x->luts, x->enc, x->sm, x->op, x->gaps};
-	if (df11_encode(&c, w, n, &o))
-		return -1;
-	return df11_unit_new(&x->u, x->luts, x->sz.luts, x->op, x->sz.op,
-			     x->sz.enc, x->sz.gaps, n, NULL, 0);
-}
-
-static void unit_free(struct unit *x)
-{
-	df11_unit_free(x->u);
-	free(x->luts);
-	free(x->enc);
-	free(x->sm);
-	free(x->op);
-	free(x->gaps);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -181,7 +132,7 @@ static void bench(size_t mib, int t3, unsigned nthr)
 	if (!w || !out)
 		fail("out of memory", mib, dist);
 	gen(w, n, t3, nthr);
-	if (encode(&x, w, n))
+	if (unit_encode(&x, w, n))
 		fail("cannot encode", mib, dist);
 	/* the CPU decoder first: the reference */
 	struct df11_span es = {x.enc, 0, x.sz.enc}, gs = {x.gaps, 0, x.sz.gaps},

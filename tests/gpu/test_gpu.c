@@ -28,18 +28,11 @@
 #include "codec/df11.h"
 #include "gpu/gpu.h"
 #include "tests/unit/test.h"
+#include "tests/unit/units.h"
 #include "tests/unit/weights.h"
 
 static struct df11_gpu *G;
 static int quick;
-
-struct unit {
-	struct df11_sizes sz;
-	uint8_t *luts, *enc, *sm, *op, *gaps;
-	size_t op_len;
-	struct df11_unit *u;
-	uint8_t *w; /* the original weights (borrowed) */
-};
 
 /* ------------------------------------------------------------ weights */
 
@@ -104,16 +97,9 @@ static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 		case NORMAL:
 			v = wt_bf16((float)(0.02 * wt_gauss(&s)));
 			break;
-		case HEAVY: {
-			double g = wt_gauss(&s), c = 0;
-			for (int k = 0; k < 3; k++) {
-				double z = wt_gauss(&s);
-				c += z * z;
-			}
-			v = wt_bf16(
-			    (float)(0.02 * g / sqrt(c / 3) / sqrt(3.0)));
+		case HEAVY:
+			v = wt_bf16((float)wt_t3(&s, 0.02));
 			break;
-		}
 		case ALL_EXP:
 			v = (uint16_t)((r & 0x807F) | (r >> 20) % 240 << 7);
 			break;
@@ -134,43 +120,6 @@ static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 		}
 		put(w, i, v);
 	}
-}
-
-/* ------------------------------------------------------------ units */
-
-static int encode(struct unit *x, uint8_t *w, size_t n)
-{
-	uint64_t hist[256] = {0};
-	struct df11_code c;
-	int rc;
-
-	memset(x, 0, sizeof(*x));
-	x->w = w;
-	df11_hist(w, n, hist);
-	if ((rc = df11_code_build(&c, hist)) ||
-	    (rc = df11_code_sizes(&c, hist, &x->sz)))
-		return rc;
-	x->luts = malloc(x->sz.luts);
-	x->enc = malloc(x->sz.enc);
-	x->sm = malloc(x->sz.sm);
-	x->op = malloc(x->sz.op);
-	x->gaps = malloc(x->sz.gaps);
-	x->op_len = x->sz.op;
-	struct df11_enc_out o = {x->luts, x->enc, x->sm, x->op, x->gaps};
-	if ((rc = df11_encode(&c, w, n, &o)))
-		return rc;
-	return df11_unit_new(&x->u, x->luts, x->sz.luts, x->op, x->sz.op,
-			     x->sz.enc, x->sz.gaps, n, NULL, 0);
-}
-
-static void unit_free(struct unit *x)
-{
-	df11_unit_free(x->u);
-	free(x->luts);
-	free(x->enc);
-	free(x->sm);
-	free(x->op);
-	free(x->gaps);
 }
 
 /* ------------------------------------------------------------ batches */
@@ -394,7 +343,7 @@ static void test_distributions(void)
 			gen(w, n, d, n * 31 + d);
 			snprintf(what, sizeof(what), "%s n=%zu", dist_name[d],
 				 n);
-			int rc = encode(&x, w, n);
+			int rc = unit_encode(&x, w, n);
 			ASSERT_EQ(rc, 0);
 			if (!rc)
 				check_unit(&x, what, n + d);
@@ -409,46 +358,21 @@ static void test_distributions(void)
 /* the worked example of the official format spec: hand-made tables */
 static void test_official_example(void)
 {
-	static const struct {
-		int lo, hi, v;
-	} r0[] = {{0, 63, 121},	   {64, 95, 120},   {96, 96, 255},
-		  {97, 97, 117},   {98, 99, 125},   {100, 103, 118},
-		  {104, 111, 119}, {112, 127, 124}, {128, 191, 123},
-		  {192, 255, 122}},
-	  r1[] = {{0, 39, 114},
-		  {40, 47, 110},
-		  {48, 63, 127},
-		  {64, 127, 126},
-		  {128, 255, 116}};
-	static const int lens[][2] = {{110, 13}, {114, 11}, {116, 9}, {117, 8},
-				      {118, 6},	 {119, 5},  {120, 3}, {121, 2},
-				      {122, 2},	 {123, 2},  {124, 4}, {125, 7},
-				      {126, 10}, {127, 12}};
-	uint8_t luts[3][256] = {{0}}, enc[] = {0xC9, 0x80, 0xA9},
-		gaps[320] = {0};
-	uint8_t op[8] = {0, 0, 0, 0, 5, 0, 0, 0},
-		sm[5] = {0x00, 0x85, 0x7F, 0x80, 0x01};
+	struct example x;
 	struct df11_unit *u;
 
-	for (unsigned i = 0; i < 10; i++)
-		for (int k = r0[i].lo; k <= r0[i].hi; k++)
-			luts[0][k] = (uint8_t)r0[i].v;
-	for (unsigned i = 0; i < 5; i++)
-		for (int k = r1[i].lo; k <= r1[i].hi; k++)
-			luts[1][k] = (uint8_t)r1[i].v;
-	for (unsigned i = 0; i < 14; i++)
-		luts[2][lens[i][0]] = (uint8_t)lens[i][1];
-	ASSERT_EQ(
-	    df11_unit_new(&u, luts[0], sizeof(luts), op, 8, 3, 320, 5, NULL, 0),
-	    0);
+	unit_example(&x);
+	ASSERT_EQ(df11_unit_new(&u, x.luts[0], sizeof(x.luts), x.op, 8, 3, 320,
+				5, NULL, 0),
+		  0);
 	struct tjob tj[4];
 	for (unsigned i = 0; i < 4; i++) {
-		tj[i] = (struct tjob){u,	  {enc, 0, 3}, {gaps, 0, 320},
-				      {sm, 0, 5}, i,	       5 - (i & 1),
+		tj[i] = (struct tjob){u,	    {x.enc, 0, 3}, {x.gaps, 0, 320},
+				      {x.sm, 0, 5}, i,		   5 - (i & 1),
 				      5};
 	}
 	ASSERT_EQ(run_batch(tj, 4, 0, "official example"), 0);
-	enc[2] ^= 0x40; /* the tail check sees this */
+	x.enc[2] ^= 0x40; /* the tail check sees this */
 	run_batch(tj, 4, 0, "official example, damaged");
 	df11_unit_free(u);
 }
@@ -464,7 +388,7 @@ static void test_short_op(void)
 		w[2 * i + 1] = (uint8_t)(e >> 1 | (i & 0x100 ? 0x80 : 0));
 	}
 	struct unit x;
-	ASSERT_EQ(encode(&x, w, n), 0);
+	ASSERT_EQ(unit_encode(&x, w, n), 0);
 	ASSERT_EQ(df11_unit_n_blocks(x.u), 2);
 	check_unit(&x, "short op, long form", 5);
 	struct df11_unit *u;
@@ -502,7 +426,7 @@ static void test_many_jobs(void)
 	for (unsigned k = 0; k < NU; k++) {
 		w[k] = malloc(2 * sizes[k]);
 		gen(w[k], sizes[k], (enum dist)(k % NDIST), k + 7);
-		ASSERT_EQ(encode(&x[k], w[k], sizes[k]), 0);
+		ASSERT_EQ(unit_encode(&x[k], w[k], sizes[k]), 0);
 	}
 	uint64_t slow = slow_blocks();
 	for (unsigned pin = 0; pin < 2; pin++) {
@@ -552,7 +476,7 @@ static void test_corrupt(enum dist d, size_t n, unsigned flips)
 	char what[80];
 
 	gen(w, n, d, 3 + d);
-	ASSERT_EQ(encode(&x, w, n), 0);
+	ASSERT_EQ(unit_encode(&x, w, n), 0);
 	uint64_t nb = x.sz.n_blocks;
 	/* bit flips in the stream: whole unit and a range, per copy */
 	for (unsigned round = 0; round < flips / K; round++) {
@@ -609,7 +533,7 @@ static void test_corrupt(enum dist d, size_t n, unsigned flips)
 		if (k & 1)
 			l[test_rand(&s) % 256] =
 			    (uint8_t)(240 + test_rand(&s) % 16);
-		if (df11_unit_new(&uu[nt], l, x.sz.luts, x.op, x.op_len,
+		if (df11_unit_new(&uu[nt], l, x.sz.luts, x.op, x.sz.op,
 				  x.sz.enc, x.sz.gaps, n, NULL, 0) == 0) {
 			tj[nt] = tj_whole(&x, uu[nt], NULL, 0, n);
 			nt++;
@@ -623,15 +547,15 @@ static void test_corrupt(enum dist d, size_t n, unsigned flips)
 	/* output_positions moved by a little, where still monotonic */
 	nt = 0;
 	for (unsigned k = 0; nb >= 3 && k < 4 * K && nt < K; k++) {
-		uint8_t *o = malloc(x.op_len);
-		memcpy(o, x.op, x.op_len);
+		uint8_t *o = malloc(x.sz.op);
+		memcpy(o, x.op, x.sz.op);
 		uint64_t b = 1 + test_rand(&s) % (nb - 1);
 		uint32_t v = o[4 * b] | o[4 * b + 1] << 8 |
 			     (uint32_t)o[4 * b + 2] << 16 |
 			     (uint32_t)o[4 * b + 3] << 24;
 		v += (uint32_t)(test_rand(&s) % 5) - 2;
 		memcpy(o + 4 * b, &v, 4);
-		if (df11_unit_new(&uu[nt], x.luts, x.sz.luts, o, x.op_len,
+		if (df11_unit_new(&uu[nt], x.luts, x.sz.luts, o, x.sz.op,
 				  x.sz.enc, x.sz.gaps, n, NULL, 0) == 0) {
 			uint64_t a = test_rand(&s) % n;
 			tj[nt] = tj_whole(&x, uu[nt], NULL, k & 1 ? a : 0, n);

@@ -12,14 +12,8 @@
 
 #include "codec/df11.h"
 #include "test.h"
+#include "units.h"
 #include "weights.h"
-
-struct unit {
-	struct df11_code code;
-	struct df11_sizes sz;
-	uint8_t *luts, *enc, *sm, *op, *gaps;
-	struct df11_unit *u;
-};
 
 /* ---- reference: sequential walk, bytes past the end read as zero ---- */
 static int ref_decode(const struct unit *x, uint8_t *out)
@@ -53,39 +47,6 @@ static int ref_decode(const struct unit *x, uint8_t *out)
 		out[2 * i + 1] = (uint8_t)((s & 0x80) | d >> 1);
 	}
 	return pos <= 8 * x->sz.enc && 8 * x->sz.enc - pos < 8 ? 0 : -1;
-}
-
-static int encode(struct unit *x, const uint8_t *w, size_t n)
-{
-	uint64_t hist[256] = {0};
-	int rc;
-
-	memset(x, 0, sizeof(*x));
-	df11_hist(w, n, hist);
-	if ((rc = df11_code_build(&x->code, hist)))
-		return rc;
-	if ((rc = df11_code_sizes(&x->code, hist, &x->sz)))
-		return rc;
-	x->luts = malloc(x->sz.luts);
-	x->enc = malloc(x->sz.enc);
-	x->sm = malloc(x->sz.sm);
-	x->op = malloc(x->sz.op);
-	x->gaps = malloc(x->sz.gaps);
-	struct df11_enc_out o = {x->luts, x->enc, x->sm, x->op, x->gaps};
-	if ((rc = df11_encode(&x->code, w, n, &o)))
-		return rc;
-	return df11_unit_new(&x->u, x->luts, x->sz.luts, x->op, x->sz.op,
-			     x->sz.enc, x->sz.gaps, n, NULL, 0);
-}
-
-static void unit_free(struct unit *x)
-{
-	df11_unit_free(x->u);
-	free(x->luts);
-	free(x->enc);
-	free(x->sm);
-	free(x->op);
-	free(x->gaps);
 }
 
 static int decode(const struct unit *x, uint64_t a, uint64_t b, uint8_t *out,
@@ -136,15 +97,9 @@ static void gen(uint8_t *w, size_t n, enum dist d, uint64_t seed)
 		case NORMAL:
 			v = wt_bf16((float)(0.02 * wt_gauss(&s)));
 			break;
-		case HEAVY: {
-			double g = wt_gauss(&s), c = 0;
-			for (int k = 0; k < 3; k++) {
-				double z = wt_gauss(&s);
-				c += z * z;
-			}
-			v = wt_bf16((float)(0.01 * g / sqrt(c / 3)));
+		case HEAVY:
+			v = wt_bf16((float)wt_t3(&s, 0.01 * sqrt(3.0)));
 			break;
-		}
 		case UNIFORM_EXP:
 			v = (uint16_t)((r & 0x807F) | (r >> 20) % 240 << 7);
 			break;
@@ -175,7 +130,7 @@ static void check_unit(const uint8_t *w, size_t n, const char *what)
 {
 	struct unit x;
 	uint8_t *out = malloc(2 * n + 2), *ref = malloc(2 * n + 2);
-	int rc = encode(&x, w, n);
+	int rc = unit_encode(&x, w, n);
 	ASSERT_EQ(rc, 0);
 	if (rc) {
 		fprintf(stderr, "  encode failed for %s n=%zu\n", what, n);
@@ -231,50 +186,26 @@ static void test_distributions(void)
 /* the worked example of the official format spec (§3.7) */
 static void test_official_example(void)
 {
-	static const struct {
-		int lo, hi, v;
-	} r0[] = {{0, 63, 121},	   {64, 95, 120},   {96, 96, 255},
-		  {97, 97, 117},   {98, 99, 125},   {100, 103, 118},
-		  {104, 111, 119}, {112, 127, 124}, {128, 191, 123},
-		  {192, 255, 122}},
-	  r1[] = {{0, 39, 114},
-		  {40, 47, 110},
-		  {48, 63, 127},
-		  {64, 127, 126},
-		  {128, 255, 116}};
-	static const int lens[][2] = {{110, 13}, {114, 11}, {116, 9}, {117, 8},
-				      {118, 6},	 {119, 5},  {120, 3}, {121, 2},
-				      {122, 2},	 {123, 2},  {124, 4}, {125, 7},
-				      {126, 10}, {127, 12}};
-	uint8_t luts[3][256] = {{0}}, enc[] = {0xC9, 0x80, 0xA9},
-		gaps[320] = {0};
-	uint8_t op[8] = {0, 0, 0, 0, 5, 0, 0, 0},
-		sm[5] = {0x00, 0x85, 0x7F, 0x80, 0x01};
-	uint8_t exps[5] = {122, 121, 123, 110, 120}, out[10];
+	struct example x;
+	uint8_t out[10];
 	struct df11_unit *u;
 
-	for (unsigned i = 0; i < 10; i++)
-		for (int k = r0[i].lo; k <= r0[i].hi; k++)
-			luts[0][k] = (uint8_t)r0[i].v;
-	for (unsigned i = 0; i < 5; i++)
-		for (int k = r1[i].lo; k <= r1[i].hi; k++)
-			luts[1][k] = (uint8_t)r1[i].v;
-	for (unsigned i = 0; i < 14; i++)
-		luts[2][lens[i][0]] = (uint8_t)lens[i][1];
-	ASSERT_EQ(
-	    df11_unit_new(&u, luts[0], sizeof(luts), op, 8, 3, 320, 5, NULL, 0),
-	    0);
-	struct df11_span e = {enc, 0, 3}, g = {gaps, 0, 320}, s = {sm, 0, 5};
+	unit_example(&x);
+	ASSERT_EQ(df11_unit_new(&u, x.luts[0], sizeof(x.luts), x.op, 8, 3, 320,
+				5, NULL, 0),
+		  0);
+	struct df11_span e = {x.enc, 0, 3}, g = {x.gaps, 0, 320},
+			 s = {x.sm, 0, 5};
 	ASSERT_EQ(df11_unit_decode(u, &e, &g, &s, 0, 5, out, 1), 0);
 	for (unsigned i = 0; i < 5; i++) {
-		ASSERT_EQ(out[2 * i + 1], (sm[i] & 0x80) | exps[i] >> 1);
-		ASSERT_EQ(out[2 * i], (sm[i] & 0x7F) | (exps[i] & 1) << 7);
+		ASSERT_EQ(out[2 * i + 1], (x.sm[i] & 0x80) | x.exps[i] >> 1);
+		ASSERT_EQ(out[2 * i], (x.sm[i] & 0x7F) | (x.exps[i] & 1) << 7);
 	}
 	/* the short output_positions form (n_blocks entries) is accepted */
 	df11_unit_free(u);
-	ASSERT_EQ(
-	    df11_unit_new(&u, luts[0], sizeof(luts), op, 4, 3, 320, 5, NULL, 0),
-	    -EBADMSG); /* op[0]=0 != n */
+	ASSERT_EQ(df11_unit_new(&u, x.luts[0], sizeof(x.luts), x.op, 4, 3, 320,
+				5, NULL, 0),
+		  -EBADMSG); /* op[0]=0 != n */
 	df11_unit_free(u);
 }
 
@@ -335,7 +266,7 @@ static void test_short_op(void)
 		w[2 * i + 1] = (uint8_t)(e >> 1 | (i & 0x100 ? 0x80 : 0));
 	}
 	struct unit x;
-	ASSERT_EQ(encode(&x, w, n), 0);
+	ASSERT_EQ(unit_encode(&x, w, n), 0);
 	ASSERT_EQ(df11_unit_n_blocks(x.u), 2);
 	ASSERT_EQ(df11_unit_block_start(x.u, 1), n);
 	ASSERT_EQ(decode(&x, 0, n, out, 1), 0);
@@ -367,7 +298,7 @@ static void test_corrupt(void)
 	uint64_t s = 7;
 	gen(w, n, LONGCODE, 3);
 	struct unit x;
-	ASSERT_EQ(encode(&x, w, n), 0);
+	ASSERT_EQ(unit_encode(&x, w, n), 0);
 	unsigned bad = 0;
 	uint8_t *ref = malloc(2 * n);
 	for (unsigned k = 0; k < 400; k++) {

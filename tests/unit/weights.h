@@ -3,7 +3,8 @@
  * tests/unit/weights.h - deterministic weights for tests and benchmarks
  *
  * One generator for every test and benchmark that makes BF16 weights:
- * xorshift64* numbers, Box-Muller normals, round-to-nearest-even BF16, and
+ * xorshift64* numbers, Box-Muller normals, Student-t(3) heavy tails,
+ * round-to-nearest-even BF16, and
  * a monotonic clock for the benchmarks.
  */
 #ifndef DF11_WEIGHTS_H
@@ -29,6 +30,17 @@ static inline double wt_gauss(uint64_t *s)
 	double u1 = ((wt_rand(s) >> 11) + 1.0) / 9007199254740993.0;
 	double u2 = (wt_rand(s) >> 11) / 9007199254740992.0;
 	return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Student-t(3) scaled to standard deviation @sd: heavy-tailed weights */
+static inline double wt_t3(uint64_t *s, double sd)
+{
+	double g = wt_gauss(s), c = 0;
+	for (int k = 0; k < 3; k++) {
+		double z = wt_gauss(s);
+		c += z * z;
+	}
+	return sd * g / sqrt(c / 3) / sqrt(3.0);
 }
 
 /* float -> BF16, round to nearest even */
