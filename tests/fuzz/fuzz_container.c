@@ -24,30 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			abort();                                               \
-	} while (0)
+#include "tests/fuzz/fuzz_i.h"
 
 /* decoded bytes per input, so that claimed huge chunks stay cheap */
 #define BUDGET (64u << 20)
-
-struct mem {
-	const uint8_t *p;
-	size_t len;
-};
-
-static int mem_read(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	const struct mem *m = ctx;
-
-	CHECK(off <= m->len && len <= m->len - off);
-	memcpy(buf, m->p + off, len);
-	return 0;
-}
 
 static int one_line(const char *err)
 {

@@ -22,30 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			abort();                                               \
-	} while (0)
+#include "tests/fuzz/fuzz_i.h"
 
 #define MAX_PARTS 10
 #define BUDGET	  (32u << 20) /* decoded bytes per input */
-
-struct mem {
-	const uint8_t *p;
-	size_t len;
-};
-
-static int mem_read(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	const struct mem *m = ctx;
-
-	CHECK(off <= m->len && len <= m->len - off);
-	memcpy(buf, m->p + off, len);
-	return 0;
-}
 
 /* split @data at "\n@@\n" into at most MAX_PARTS parts */
 static size_t split(const uint8_t *data, size_t size, struct mem *parts)

@@ -16,13 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			abort();                                               \
-	} while (0)
+#include "tests/fuzz/fuzz_i.h"
 
 /* check_tensor() - the invariants of one accepted tensor. */
 static void check_tensor(const struct df11_st *st,
