@@ -227,4 +227,13 @@ void df11_vfile_return(struct df11_vfile *vf, struct df11_slice *s, unsigned n);
  */
 int df11_vfile_check(struct df11_vfile *vf);
 
+struct stat;
+
+/**
+ * df11_file_unchanged() - is open file @fd still what @st0 (its fstat at
+ * open) describes: linked, same inode, size and mtime? Return: 0, or
+ * -ESTALE (also when fstat fails).
+ */
+int df11_file_unchanged(int fd, const struct stat *st0);
+
 #endif

@@ -123,18 +123,23 @@ uint64_t df11_vfile_stored(const struct df11_vfile *vf)
 	return (uint64_t)vf->st0.st_size;
 }
 
-int df11_vfile_check(struct df11_vfile *vf)
+int df11_file_unchanged(int fd, const struct stat *st0)
 {
 	struct stat st;
 
-	if (vf->fd < 0)
-		return vf->check ? vf->check(vf->check_ctx) : 0;
-	if (fstat(vf->fd, &st) || st.st_nlink == 0 ||
-	    st.st_size != vf->st0.st_size || st.st_ino != vf->st0.st_ino ||
-	    st.st_mtim.tv_sec != vf->st0.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != vf->st0.st_mtim.tv_nsec)
+	if (fstat(fd, &st) || st.st_nlink == 0 ||
+	    st.st_size != st0->st_size || st.st_ino != st0->st_ino ||
+	    st.st_mtim.tv_sec != st0->st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != st0->st_mtim.tv_nsec)
 		return -ESTALE;
 	return 0;
+}
+
+int df11_vfile_check(struct df11_vfile *vf)
+{
+	if (vf->fd < 0)
+		return vf->check ? vf->check(vf->check_ctx) : 0;
+	return df11_file_unchanged(vf->fd, &vf->st0);
 }
 
 /*

@@ -95,16 +95,10 @@ static struct srcset *srcset_new(const struct df11_off_file *files, size_t n)
 static int srcset_check(void *ctx)
 {
 	const struct srcset *x = ctx;
-	struct stat st;
 
-	for (size_t i = 0; i < x->n; i++) {
-		const struct stat *o = &x->st[i];
-		if (fstat(x->fd[i], &st) || st.st_nlink == 0 ||
-		    st.st_size != o->st_size || st.st_ino != o->st_ino ||
-		    st.st_mtim.tv_sec != o->st_mtim.tv_sec ||
-		    st.st_mtim.tv_nsec != o->st_mtim.tv_nsec)
+	for (size_t i = 0; i < x->n; i++)
+		if (df11_file_unchanged(x->fd[i], &x->st[i]))
 			return -ESTALE;
-	}
 	return 0;
 }
 
