@@ -151,17 +151,6 @@ static uint64_t jint(const json_t *o, const char *key)
 	return (uint64_t)json_integer_value(json_object_get(o, key));
 }
 
-static int digits(uint64_t v)
-{
-	int n = 1;
-
-	while (v >= 10) {
-		v /= 10;
-		n++;
-	}
-	return n;
-}
-
 static void shape_str(const json_t *shape, char *buf, size_t len)
 {
 	size_t at = (size_t)snprintf(buf, len, "[");
@@ -214,8 +203,8 @@ static void table_widths(const json_t *ts, struct widths *w)
 		shape_str(json_object_get(t, "shape"), buf, sizeof(buf));
 		w->name = imax(w->name, (int)strlen(jtext(t, "name")));
 		w->shape = imax(w->shape, (int)strlen(buf));
-		w->bytes = imax(w->bytes, digits(jint(t, "bytes")));
-		w->stored = imax(w->stored, digits(jint(t, "stored")));
+		w->bytes = imax(w->bytes, df11_digits(jint(t, "bytes")));
+		w->stored = imax(w->stored, df11_digits(jint(t, "stored")));
 	}
 }
 

@@ -75,7 +75,7 @@ static unsigned term_cols(void)
 	return 80;
 }
 
-static int digits(uint64_t v)
+int df11_digits(uint64_t v)
 {
 	int n = 1;
 
@@ -111,7 +111,7 @@ static void draw(void)
 	df11_human(g.bytes, b, sizeof(b));
 	snprintf(tail, sizeof(tail),
 		 "%*llu/%llu files  %*s/%s  %5.0f MB/s  ETA %5s",
-		 digits(g.files), (unsigned long long)nf,
+		 df11_digits(g.files), (unsigned long long)nf,
 		 (unsigned long long)g.files, (int)strlen(b) + 1,
 		 df11_human(done, a, sizeof(a)), b, rate / 1e6, eta);
 	tl = (int)(strlen(tail) + strlen(g.verb)) + 6;

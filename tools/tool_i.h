@@ -110,6 +110,9 @@ double df11_prog_seconds(void);
  */
 void df11_prog_line(FILE *f, const char *line);
 
+/** df11_digits() - decimal digits of @v (1 for 0), for column widths. */
+int df11_digits(uint64_t v);
+
 /** df11_prog_printf() - df11_prog_line() on stdout, printf style. */
 void df11_prog_printf(const char *fmt, ...) DF11_PRINTF(1, 2);
 
