@@ -223,10 +223,8 @@ int df11_cache_pread(void *ctx, void *buf, size_t len, uint64_t off)
 static struct df11_scratch *thread_scratch(struct df11_cache *c)
 {
 	struct df11_scratch *s = pthread_getspecific(c->scratch);
-	if (!s && df11_scratch_new(&s) == 0) {
-		df11_decoder_attach(c->dec, s);
+	if (!s && df11_scratch_new(&s) == 0)
 		pthread_setspecific(c->scratch, s);
-	}
 	return s;
 }
 
@@ -235,13 +233,10 @@ static void scratch_dtor(void *p)
 	df11_scratch_free(p);
 }
 
-/* the decode of entry @e ended with @rc after @dt ns: publish it */
-static void publish(struct df11_cache *c, struct entry *e, int rc,
-		    const char *err, uint64_t dt)
+/* the decode of entry @e ended with @rc after @dt ns: publish it (locked) */
+static void publish_locked(struct df11_cache *c, struct entry *e, int rc,
+			   uint64_t dt)
 {
-	if (rc)
-		df11_cache_logf(c, "'%s': %s", e->vf->name, err);
-	pthread_mutex_lock(&c->mu);
 	c->st.decode_ns += dt;
 	if (rc == 0) {
 		e->state = READY;
@@ -255,44 +250,57 @@ static void publish(struct df11_cache *c, struct entry *e, int rc,
 		c->st.errors++;
 	}
 	pthread_cond_broadcast(&c->done);
-	/* lock still held */
-}
-
-/* decode entry @e (pinned, DECODING) outside the lock; then publish it */
-static int fill(struct df11_cache *c, struct entry *e)
-{
-	struct df11_scratch *s = thread_scratch(c);
-	char err[256] = "out of memory";
-	uint64_t t0 = now_ns();
-	int rc = -ENOMEM;
-
-	if (e->data && s)
-		rc = e->vf->src->ops->chunk_read(e->vf->src, e->id, s, e->data,
-						 c->o.decode_threads, err,
-						 sizeof(err));
-	publish(c, e, rc, err, now_ns() - t0);
-	return rc; /* lock still held */
 }
 
 /*
- * A new DECODING entry for chunk @id of @vf, pinned once, hashed and
+ * Read chunk @e (pinned, DECODING) into its buffer, without the lock: the
+ * source's fetch, the plan on the GPU when the decoder takes it, the rest
+ * (and the check) through df11_source_complete(). A failure is logged.
+ */
+static int fill(struct df11_cache *c, struct entry *e)
+{
+	const struct df11_source *src = e->vf->src;
+	struct df11_scratch *s = thread_scratch(c);
+	char err[256] = "out of memory";
+	struct df11_fetch f;
+	int rc = -ENOMEM;
+
+	if (!e->data)
+		e->data = map_buffer(e->cap);
+	if (e->data && s)
+		rc = src->ops->chunk_fetch(src, e->id, s, e->data, &f, err,
+					   sizeof(err));
+	if (!rc) {
+		df11_decoder_run(c->dec, &f, e->data);
+		rc = df11_source_complete(src, e->id, &f, s, e->data, err,
+					  sizeof(err));
+	}
+	if (rc)
+		df11_cache_logf(c, "'%s': %s", e->vf->name, err);
+	return rc;
+}
+
+/*
+ * A new DECODING entry for chunk @ck of @vf, pinned once, hashed and
  * counted (lock held); its buffer may still have to be mapped (NULL
  * data: map e->cap bytes after unlocking). NULL: no memory.
  */
-static struct entry *insert(struct df11_cache *c, struct df11_vfile *vf,
-			    uint64_t id, struct entry **grave)
+static struct entry *insert_locked(struct df11_cache *c, struct df11_vfile *vf,
+				   const struct df11_chunk *ck,
+				   struct entry **grave)
 {
 	struct entry *e = calloc(1, sizeof(*e));
-	uint64_t off, len;
 
 	if (!e)
 		return NULL;
-	vf->src->ops->chunk_range(vf->src, id, &off, &len);
-	*e = (struct entry){
-	    .vf = vf, .id = id, .len = len, .state = DECODING, .pins = 1};
-	e->data = buffer_for(c, len, &e->cap, grave);
-	e->hnext = c->tab[bucket(vf, id)];
-	c->tab[bucket(vf, id)] = e;
+	*e = (struct entry){.vf = vf,
+			    .id = ck->id,
+			    .len = ck->len,
+			    .state = DECODING,
+			    .pins = 1};
+	e->data = buffer_for(c, ck->len, &e->cap, grave);
+	e->hnext = c->tab[bucket(vf, ck->id)];
+	c->tab[bucket(vf, ck->id)] = e;
 	c->st.misses++;
 	c->st.used += e->cap;
 	if (c->st.used > c->st.peak)
@@ -300,17 +308,23 @@ static struct entry *insert(struct df11_cache *c, struct df11_vfile *vf,
 	return e;
 }
 
+/* drop one pin of FAILED @e; the last one hands it back to be freed */
+static struct entry *failed_unpin_locked(struct entry *e)
+{
+	return --e->pins ? NULL : e;
+}
+
 /*
- * Pin chunk @id of @vf, decoding it here if nobody has it. Returns the
+ * Pin chunk @ck of @vf, decoding it here if nobody has it. Returns the
  * pinned entry, or NULL with *@rc set. Called without the lock.
  */
 struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
-			     uint64_t id, int *rc)
+			     const struct df11_chunk *ck, int *rc)
 {
-	struct entry *e;
+	struct entry *e, *grave = NULL, *dead = NULL;
 
 	pthread_mutex_lock(&c->mu);
-	if ((e = df11_cache_find(c, vf, id))) {
+	if ((e = df11_cache_find(c, vf, ck->id))) {
 		e->pins++;
 		if (e->state == READY) {
 			c->st.hits++;
@@ -323,23 +337,22 @@ struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
 				pthread_cond_wait(&c->done, &c->mu);
 		}
 	} else {
-		struct entry *grave = NULL;
-		if (!(e = insert(c, vf, id, &grave))) {
+		if (!(e = insert_locked(c, vf, ck, &grave))) {
 			pthread_mutex_unlock(&c->mu);
 			*rc = -ENOMEM;
 			return NULL;
 		}
 		pthread_mutex_unlock(&c->mu);
 		df11_cache_bury(grave);
-		if (!e->data) /* outside the lock: prefaulting takes a while */
-			e->data = map_buffer(e->cap);
-		fill(c, e); /* returns with the lock held */
+		uint64_t t0 = now_ns();
+		int r = fill(c, e); /* outside the lock */
+		uint64_t dt = now_ns() - t0;
+		pthread_mutex_lock(&c->mu);
+		publish_locked(c, e, r, dt);
 	}
-	struct entry *dead = NULL;
 	if (e->state == FAILED) {
 		*rc = -EIO;
-		if (!--e->pins)
-			dead = e;
+		dead = failed_unpin_locked(e);
 		e = NULL;
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -348,12 +361,10 @@ struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
 	return e;
 }
 
-/* unpin @e; a @streamed chunk moves to the LRU tail for reuse */
-void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed)
+/* unpin @e; a @streamed chunk moves to the LRU tail for reuse (locked) */
+static void unpin_locked(struct df11_cache *c, struct entry *e, int streamed,
+			 struct entry **grave)
 {
-	struct entry *grave = NULL;
-
-	pthread_mutex_lock(&c->mu);
 	e->pins--;
 	if (streamed && !e->streamed) {
 		e->streamed = 1;
@@ -364,30 +375,21 @@ void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed)
 		c->lru.prev = e;
 	}
 	if (c->st.used > c->st.budget)
-		trim(c, &grave);
+		trim(c, grave);
+}
+
+void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed)
+{
+	struct entry *grave = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	unpin_locked(c, e, streamed, &grave);
 	pthread_mutex_unlock(&c->mu);
 	df11_cache_bury(grave);
 }
 
-/* after publish() (lock held): count a read-ahead chunk, unpin it */
-static void ahead_done(struct df11_cache *c, struct entry *e)
-{
-	struct entry *dead = NULL;
-
-	if (e->state == FAILED) {
-		if (!--e->pins)
-			dead = e;
-		pthread_mutex_unlock(&c->mu);
-		entry_free(dead);
-		return;
-	}
-	c->st.readahead++;
-	pthread_mutex_unlock(&c->mu);
-	df11_cache_unpin(c, e, 0);
-}
-
 /* take the queue's first job, or its last (@tail); 0 if empty (lock held) */
-static int pop_job(struct df11_cache *c, int tail, struct job *j)
+static int pop_job_locked(struct df11_cache *c, int tail, struct job *j)
 {
 	if (!c->qlen)
 		return 0;
@@ -402,81 +404,125 @@ static int pop_job(struct df11_cache *c, int tail, struct job *j)
 }
 
 /*
- * Read-ahead on the GPU in batch @b: queued jobs (up to
- * DF11_DECODER_BATCH_MAX chunks and c->batch_bytes) are read through the
- * batch scratches, whose decoder only records the decode, then decoded in
- * one df11_gpu_decode() call and checked one by one. With @tail the jobs
- * come from the far end of the queue, the chunks readers need last, while
- * CPU workers take the near end: readers never wait for a batch that the
- * CPU would have done sooner. Chunks that need no decoder (raw, lz4) are
- * done when read; chunks the GPU could not do are read and decoded again
- * on the CPU. Every entry is published; every job's vfile reference is
- * dropped.
+ * Take up to DF11_DECODER_BATCH_MAX queued jobs (and c->batch_bytes) for
+ * a GPU batch, from the far end of the queue with @tail; check each
+ * distinct source once, outside the lock; insert a DECODING entry for
+ * every chunk still missing into @es. Return: the jobs taken (each holds
+ * a vfile reference), *@n the entries.
+ */
+static unsigned batch_take(struct df11_cache *c, int tail, struct job *jobs,
+			   struct entry **es, unsigned *n)
+{
+	unsigned nj = 0;
+	uint64_t bytes = 0;
+	int ok[DF11_DECODER_BATCH_MAX];
+	struct entry *grave = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	while (nj < DF11_DECODER_BATCH_MAX && bytes < c->batch_bytes &&
+	       !c->stop && pop_job_locked(c, tail, &jobs[nj]))
+		bytes += jobs[nj++].ck.len;
+	pthread_mutex_unlock(&c->mu);
+	for (unsigned i = 0; i < nj; i++)
+		ok[i] = i && jobs[i].vf == jobs[i - 1].vf
+			    ? ok[i - 1]
+			    : df11_vfile_check(jobs[i].vf) == 0;
+	*n = 0;
+	pthread_mutex_lock(&c->mu);
+	for (unsigned i = 0; i < nj; i++) {
+		struct entry *e;
+		if (ok[i] && !df11_cache_find(c, jobs[i].vf, jobs[i].ck.id) &&
+		    (e = insert_locked(c, jobs[i].vf, &jobs[i].ck, &grave)))
+			es[(*n)++] = e;
+	}
+	pthread_mutex_unlock(&c->mu);
+	df11_cache_bury(grave);
+	return nj;
+}
+
+/*
+ * Read-ahead on the GPU in batch @b: the chunks batch_take() gives are
+ * fetched into the batch's scratches, their plans decoded in one
+ * df11_gpu_decode() call, and each completed (checked; decoded on the CPU
+ * when the GPU could not). With @tail the jobs come from the far end of
+ * the queue, the chunks readers need last, while CPU workers take the
+ * near end: readers never wait for a batch that the CPU would have done
+ * sooner. Every entry is published; every job's vfile reference dropped.
  */
 static void gpu_batch(struct df11_cache *c, struct df11_batch *b, int tail)
 {
 	struct job jobs[DF11_DECODER_BATCH_MAX];
-	struct entry *es[DF11_DECODER_BATCH_MAX], *grave = NULL;
-	int rcs[DF11_DECODER_BATCH_MAX], ok[DF11_DECODER_BATCH_MAX];
+	struct entry *es[DF11_DECODER_BATCH_MAX], *grave = NULL, *dead;
+	struct df11_fetch fs[DF11_DECODER_BATCH_MAX];
+	struct df11_fetch *fp[DF11_DECODER_BATCH_MAX];
+	void *outs[DF11_DECODER_BATCH_MAX];
+	int rcs[DF11_DECODER_BATCH_MAX];
 	char err[DF11_DECODER_BATCH_MAX][160];
-	unsigned n = 0, nj = 0;
-	uint64_t bytes = 0, t0 = now_ns();
+	unsigned n, nj = batch_take(c, tail, jobs, es, &n);
+	uint64_t t0 = now_ns();
 
-	pthread_mutex_lock(&c->mu);
-	while (nj < DF11_DECODER_BATCH_MAX && bytes < c->batch_bytes &&
-	       !c->stop && pop_job(c, tail, &jobs[nj])) {
-		struct job *x = &jobs[nj++]; /* DECODING and pinned: */
-		if (!df11_cache_find(c, x->vf, x->id) &&
-		    df11_vfile_check(x->vf) == 0) {
-			struct entry *e = insert(c, x->vf, x->id, &grave);
-			if (e) {
-				bytes += e->len;
-				es[n++] = e;
-			}
-		}
-	}
-	pthread_mutex_unlock(&c->mu);
-	df11_cache_bury(grave);
 	for (unsigned i = 0; i < n; i++) {
 		struct entry *e = es[i];
+		const struct df11_source *src = e->vf->src;
 		struct df11_scratch *s = df11_decoder_batch_scratch(b, i);
 		if (!e->data)
 			e->data = map_buffer(e->cap);
 		snprintf(err[i], sizeof(err[i]), "out of memory");
-		rcs[i] = e->data && s
-			     ? e->vf->src->ops->chunk_read(e->vf->src, e->id, s,
-							   e->data, 1, err[i],
-							   sizeof(err[i]))
-			     : -ENOMEM;
+		rcs[i] =
+		    e->data && s
+			? src->ops->chunk_fetch(src, e->id, s, e->data, &fs[i],
+						err[i], sizeof(err[i]))
+			: -ENOMEM;
+		fp[i] = rcs[i] ? NULL : &fs[i];
+		outs[i] = e->data;
 	}
-	df11_decoder_batch_run(c->dec, b, n, ok);
+	df11_decoder_batch_run(c->dec, b, fp, outs, n);
 	for (unsigned i = 0; i < n; i++) {
-		struct entry *e = es[i];
-		const struct df11_source *src = e->vf->src;
-		if (rcs[i] != -EINPROGRESS)
-			continue;
-		if (ok[i]) {
-			rcs[i] = src->ops->chunk_check(src, e->id, e->data,
-						       err[i], sizeof(err[i]));
-		} else { /* on the CPU, which also says what is wrong */
-			struct df11_scratch *s =
-			    df11_decoder_batch_scratch(b, i);
-			df11_scratch_set_decoder(s, NULL, NULL);
-			rcs[i] = src->ops->chunk_read(src, e->id, s, e->data,
-						      c->o.decode_threads,
-						      err[i], sizeof(err[i]));
-		}
+		const struct df11_source *src = es[i]->vf->src;
+		if (!rcs[i])
+			rcs[i] = df11_source_complete(
+			    src, es[i]->id, &fs[i],
+			    df11_decoder_batch_scratch(b, i), es[i]->data,
+			    err[i], sizeof(err[i]));
+		if (rcs[i])
+			df11_cache_logf(c, "'%s': %s", es[i]->vf->name, err[i]);
 	}
 	uint64_t dt = n ? (now_ns() - t0) / n : 0;
-	for (unsigned i = 0; i < n; i++) {
-		publish(c, es[i], rcs[i], err[i], dt);
-		ahead_done(c, es[i]); /* unlocks */
-	}
 	pthread_mutex_lock(&c->mu);
+	for (unsigned i = 0; i < n; i++) {
+		publish_locked(c, es[i], rcs[i], dt);
+		if (es[i]->state == FAILED) {
+			/* unhashed: the last pin frees it with the grave */
+			if ((dead = failed_unpin_locked(es[i]))) {
+				dead->hnext = grave;
+				grave = dead;
+			}
+			continue;
+		}
+		c->st.readahead++;
+		unpin_locked(c, es[i], 0, &grave);
+	}
 	c->st.gpu_batches++;
 	pthread_mutex_unlock(&c->mu);
+	df11_cache_bury(grave);
 	for (unsigned i = 0; i < nj; i++)
 		df11_vfile_put(jobs[i].vf);
+}
+
+/* one read-ahead job on this worker's CPU (no lock held); puts the vfile */
+static void ahead_one(struct df11_cache *c, struct job *j, int present)
+{
+	if (!present && df11_vfile_check(j->vf) == 0) {
+		int rc;
+		struct entry *e = df11_cache_get(c, j->vf, &j->ck, &rc);
+		if (e) {
+			pthread_mutex_lock(&c->mu);
+			c->st.readahead++;
+			pthread_mutex_unlock(&c->mu);
+			df11_cache_unpin(c, e, 0);
+		}
+	}
+	df11_vfile_put(j->vf);
 }
 
 static void *worker(void *arg)
@@ -495,33 +541,21 @@ static void *worker(void *arg)
 		 * the far end of the queue while they keep the near end.
 		 */
 		int auto_mode = c->o.decoder != DF11_DECODER_GPU;
-		struct df11_batch *b =
-		    !auto_mode || c->qlen >= AUTO_GPU_QUEUE
-			? df11_decoder_batch_begin(c->dec)
-			: NULL;
+		struct df11_batch *b = !auto_mode || c->qlen >= AUTO_GPU_QUEUE
+					   ? df11_decoder_batch_begin(c->dec)
+					   : NULL;
+		struct job j;
 		if (b) {
 			pthread_mutex_unlock(&c->mu);
 			gpu_batch(c, b, auto_mode); /* puts the vfiles */
 			df11_decoder_batch_end(c->dec, b);
-			pthread_mutex_lock(&c->mu);
+		} else if (pop_job_locked(c, 0, &j)) {
+			int present = df11_cache_find(c, j.vf, j.ck.id) != NULL;
+			pthread_mutex_unlock(&c->mu);
+			ahead_one(c, &j, present);
+		} else {
 			continue;
 		}
-		struct job j;
-		if (!pop_job(c, 0, &j))
-			continue;
-		int present = df11_cache_find(c, j.vf, j.id) != NULL;
-		pthread_mutex_unlock(&c->mu);
-		if (!present && df11_vfile_check(j.vf) == 0) {
-			int rc;
-			struct entry *e = df11_cache_get(c, j.vf, j.id, &rc);
-			if (e) {
-				pthread_mutex_lock(&c->mu);
-				c->st.readahead++;
-				pthread_mutex_unlock(&c->mu);
-				df11_cache_unpin(c, e, 0);
-			}
-		}
-		df11_vfile_put(j.vf);
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);

@@ -44,7 +44,6 @@
  *              the largest chunk is always allowed)
  * @workers:    read-ahead decode threads (default: online CPUs)
  * @readahead:  bytes to decode ahead of a sequential reader (default 32 MiB)
- * @decode_threads: threads one chunk decode may use (default 1)
  * @decoder:    DF11_DECODER_AUTO (default): the GPU when one can be
  *              opened, with CPU threads decoding next to it; _GPU: the
  *              GPU for every decode; _CPU: never touch CUDA. A GPU that
@@ -58,7 +57,6 @@ struct df11_cache_opts {
 	uint64_t budget;
 	unsigned workers;
 	uint64_t readahead;
-	unsigned decode_threads;
 	int decoder;
 	uint64_t gpu_mem;
 	const char *gpu_lib;

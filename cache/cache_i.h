@@ -20,8 +20,8 @@
 #define DEFAULT_BUDGET	  (1ull << 30)
 #define DEFAULT_READAHEAD (32ull << 20)
 #define MAX_WORKERS	  64u
-#define AUTO_GPU_QUEUE	  4u		/* auto: queued jobs that start a GPU batch */
-#define STREAM_SCAN	  64u		/* streamed chunks buffer_for() looks at */
+#define AUTO_GPU_QUEUE	  4u  /* auto: queued jobs that start a GPU batch */
+#define STREAM_SCAN	  64u /* streamed chunks buffer_for() looks at */
 #define BUF_ALIGN	  (64u << 10)	/* buffer capacities: multiples of it */
 #define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 4 within */
 #define BATCH_CAP	  (64ull << 20) /* [BATCH_MIN, BATCH_CAP] bytes */
@@ -42,7 +42,7 @@ struct entry {
 
 struct job {
 	struct df11_vfile *vf;
-	uint64_t id;
+	struct df11_chunk ck;
 };
 
 struct df11_cache {
@@ -91,11 +91,11 @@ struct entry *df11_cache_find(struct df11_cache *c, struct df11_vfile *vf,
 			      uint64_t id);
 
 /**
- * df11_cache_get() - pin chunk @id of @vf, decoding it here if nobody has
+ * df11_cache_get() - pin chunk @ck of @vf, decoding it here if nobody has
  * it. Return: the pinned entry, or NULL with *@rc set. Lock not held.
  */
 struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
-			     uint64_t id, int *rc);
+			     const struct df11_chunk *ck, int *rc);
 
 /** df11_cache_unpin() - unpin; a @streamed chunk goes to the LRU tail. */
 void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed);

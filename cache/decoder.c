@@ -36,16 +36,9 @@
 #include "cache/decoder_i.h"
 #include "gpu/gpu.h"
 
-/* what a batch scratch's decoder recorded */
-struct rec {
-	struct df11_gpu_job job;
-	int pending;
-};
-
-/* one worker's batch: its scratches, their records, the GPU's job list */
+/* one worker's batch: its scratches and the GPU's job list */
 struct df11_batch {
 	struct df11_scratch *bs[DF11_DECODER_BATCH_MAX];
-	struct rec rec[DF11_DECODER_BATCH_MAX];
 	struct df11_gpu_job jobs[DF11_DECODER_BATCH_MAX];
 	int busy;
 };
@@ -191,47 +184,27 @@ static int gpu_run(struct df11_decoder *d, struct df11_gpu_job *jobs, size_t n)
 	return rc;
 }
 
-/* df11_decode_fn of attached scratches: the GPU when we get it, else CPU */
-static int decode_any(void *ctx, const struct df11_unit *u,
-		      const struct df11_span *enc, const struct df11_span *gaps,
-		      const struct df11_span *sm, uint64_t a, uint64_t b,
-		      void *out, unsigned n_threads)
+/* the GPU job of a pending plan */
+static struct df11_gpu_job job_of(const struct df11_fetch *f, void *out)
 {
-	struct df11_decoder *d = ctx;
+	const struct df11_plan *p = &f->plan;
+	return (struct df11_gpu_job){p->u, p->enc, p->gaps, p->sm,
+				     p->a, p->b,   out,	    0};
+}
 
-	if (gpu_take(d)) {
-		struct df11_gpu_job j = {u, *enc, *gaps, *sm, a, b, out, 0};
-		int rc = gpu_run(d, &j, 1);
-
-		pthread_mutex_unlock(&d->mu);
-		if (rc == 0 && j.rc == 0) {
-			atomic_fetch_add(&d->gpu_chunks, 1);
-			return 0;
-		}
-		/* a refusal or a failure: the CPU decides (and says why) */
+void df11_decoder_run(struct df11_decoder *d, struct df11_fetch *f, void *out)
+{
+	if (!f->pending || !gpu_take(d))
+		return;
+	struct df11_gpu_job j = job_of(f, out);
+	int rc = gpu_run(d, &j, 1);
+	pthread_mutex_unlock(&d->mu);
+	/* a refusal or a failure stays pending: the CPU decides, says why */
+	if (rc == 0 && j.rc == 0) {
+		atomic_fetch_add(&d->gpu_chunks, 1);
+		f->pending = false;
+		f->rc = 0;
 	}
-	return df11_unit_decode(u, enc, gaps, sm, a, b, out, n_threads);
-}
-
-void df11_decoder_attach(struct df11_decoder *d, struct df11_scratch *s)
-{
-	if (d && d->gpu)
-		df11_scratch_set_decoder(s, decode_any, d);
-}
-
-/* df11_decode_fn of batch scratches: record, decode later */
-static int decode_later(void *ctx, const struct df11_unit *u,
-			const struct df11_span *enc,
-			const struct df11_span *gaps,
-			const struct df11_span *sm, uint64_t a, uint64_t b,
-			void *out, unsigned n_threads)
-{
-	struct rec *r = ctx;
-
-	(void)n_threads;
-	r->job = (struct df11_gpu_job){u, *enc, *gaps, *sm, a, b, out, 0};
-	r->pending = 1;
-	return -EINPROGRESS;
 }
 
 struct df11_batch *df11_decoder_batch_begin(struct df11_decoder *d)
@@ -264,33 +237,31 @@ struct df11_scratch *df11_decoder_batch_scratch(struct df11_batch *b,
 		return NULL;
 	if (!b->bs[i] && df11_scratch_new(&b->bs[i]))
 		return NULL;
-	b->rec[i].pending = 0;
-	df11_scratch_set_decoder(b->bs[i], decode_later, &b->rec[i]);
 	return b->bs[i];
 }
 
 void df11_decoder_batch_run(struct df11_decoder *d, struct df11_batch *b,
-			    unsigned n, int *ok)
+			    struct df11_fetch *const *f, void *const *out,
+			    unsigned n)
 {
 	unsigned idx[DF11_DECODER_BATCH_MAX], m = 0;
 	int rc = -ENODEV;
 
-	for (unsigned i = 0; i < n; i++) {
-		ok[i] = 0;
-		if (b->rec[i].pending) {
-			b->jobs[m] = b->rec[i].job;
+	for (unsigned i = 0; i < n && i < DF11_DECODER_BATCH_MAX; i++)
+		if (f[i] && f[i]->pending) {
+			b->jobs[m] = job_of(f[i], out[i]);
 			idx[m++] = i;
 		}
-	}
-	if (m) {
-		pthread_mutex_lock(&d->mu);
-		if (d->gpu)
-			rc = gpu_run(d, b->jobs, m);
-		pthread_mutex_unlock(&d->mu);
-	}
-	for (unsigned k = 0; rc == 0 && k < m; k++) {
-		ok[idx[k]] = b->jobs[k].rc == 0;
-		if (ok[idx[k]])
+	if (!m)
+		return;
+	pthread_mutex_lock(&d->mu);
+	if (d->gpu)
+		rc = gpu_run(d, b->jobs, m);
+	pthread_mutex_unlock(&d->mu);
+	for (unsigned k = 0; rc == 0 && k < m; k++)
+		if (b->jobs[k].rc == 0) {
+			f[idx[k]]->pending = false;
+			f[idx[k]]->rc = 0;
 			atomic_fetch_add(&d->gpu_chunks, 1);
-	}
+		}
 }

@@ -127,8 +127,8 @@ int df11_file_unchanged(int fd, const struct stat *st0)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) || st.st_nlink == 0 ||
-	    st.st_size != st0->st_size || st.st_ino != st0->st_ino ||
+	if (fstat(fd, &st) || st.st_nlink == 0 || st.st_size != st0->st_size ||
+	    st.st_ino != st0->st_ino ||
 	    st.st_mtim.tv_sec != st0->st_mtim.tv_sec ||
 	    st.st_mtim.tv_nsec != st0->st_mtim.tv_nsec)
 		return -ESTALE;
@@ -165,20 +165,19 @@ static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 		uint64_t from = cur->ahead > end ? cur->ahead : end;
 		uint64_t to = end + win < size ? end + win : size;
 		while (from < to && c->qlen < QUEUE_LEN) {
-			uint64_t id, coff, clen;
+			struct df11_chunk ck;
 			if (from < vf->hdr_len)
 				from = vf->hdr_len;
 			if (from >= to ||
-			    vf->src->ops->chunk_find(vf->src, from, &id))
+			    vf->src->ops->chunk_find(vf->src, from, &ck))
 				break;
-			vf->src->ops->chunk_range(vf->src, id, &coff, &clen);
-			if (!df11_cache_find(c, vf, id)) {
+			if (!df11_cache_find(c, vf, ck.id)) {
 				c->q[(c->qhead + c->qlen) % QUEUE_LEN] =
-				    (struct job){df11_vfile_get(vf), id};
+				    (struct job){df11_vfile_get(vf), ck};
 				c->qlen++;
 				pthread_cond_signal(&c->work);
 			}
-			from = coff + clen;
+			from = ck.off + ck.len;
 		}
 		cur->ahead = from;
 	}
@@ -217,17 +216,17 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 		pos = e;
 	}
 	while (pos < end && *n < max) {
-		uint64_t id, coff, clen;
+		struct df11_chunk ck;
 		struct entry *e;
-		if ((rc = vf->src->ops->chunk_find(vf->src, pos, &id)))
+		if ((rc = vf->src->ops->chunk_find(vf->src, pos, &ck)))
 			break;
-		vf->src->ops->chunk_range(vf->src, id, &coff, &clen);
-		if (!(e = df11_cache_get(c, vf, id, &rc)))
+		if (!(e = df11_cache_get(c, vf, &ck, &rc)))
 			break;
-		uint64_t k = (coff + clen < end ? coff + clen : end) - pos;
-		s[(*n)++] = (struct df11_slice){e->data + (pos - coff), k, e,
-						cur && cur->streak &&
-						    pos + k == coff + clen};
+		uint64_t cend = ck.off + ck.len;
+		uint64_t k = (cend < end ? cend : end) - pos;
+		s[(*n)++] =
+		    (struct df11_slice){e->data + (pos - ck.off), k, e,
+					cur && cur->streak && pos + k == cend};
 		pos += k;
 	}
 	if (rc) {

@@ -118,73 +118,42 @@ void df11_ct_chunk_range(const struct df11_ct *ct, uint64_t id, uint64_t *off,
 uint64_t df11_ct_max_chunk(const struct df11_ct *ct);
 
 struct df11_scratch;
-
-/** df11_scratch_new() - per-thread buffers for df11_ct_chunk_read. */
-int df11_scratch_new(struct df11_scratch **out);
-
-/** df11_scratch_free() - NULL is a no-op. */
-void df11_scratch_free(struct df11_scratch *s);
+struct df11_fetch;
 
 /**
- * df11_decode_fn - a unit decoder: df11_unit_decode()'s arguments and
- * contract (bytes, verdicts, errors), plus the @ctx given to
- * df11_scratch_set_decoder(). The seam through which a caller routes the
- * chunk readers' decodes elsewhere (cache/ puts the GPU here); the codec
- * itself only ever calls df11_unit_decode().
- *
- * A decoder may also defer: record the arguments and return -EINPROGRESS.
- * The chunk read then returns -EINPROGRESS at once, unchecked; the spans
- * stay valid (they point into the scratch) until the scratch is used
- * again. The caller decodes the recorded range into @out itself and then
- * calls the source's chunk_check (df11_ct_chunk_check()) before trusting
- * the bytes. Each chunk read makes at most one decoder call.
+ * df11_ct_chunk_fetch() - the first half of reading chunk @id
+ * (codec/source.h, chunk_fetch): raw and lz4 chunks are read into @out
+ * whole; a df11 chunk's stream bytes are read into @scratch and *@f holds
+ * the decode to run into @out.
+ * @rd, @ctx: the container file's read callback
+ * Return: 0; -EBADMSG (corrupt lz4 block, stream range outside the
+ * container; reason naming tensor and offset in @err); -EINVAL for an @id
+ * out of range; -ENOMEM; the read callback's error.
  */
-typedef int (*df11_decode_fn)(void *ctx, const struct df11_unit *u,
-			      const struct df11_span *enc,
-			      const struct df11_span *gaps,
-			      const struct df11_span *sm, uint64_t a,
-			      uint64_t b, void *out, unsigned n_threads);
+int df11_ct_chunk_fetch(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
+			void *ctx, struct df11_scratch *scratch, void *out,
+			struct df11_fetch *f, char *err, size_t errlen);
 
 /**
- * df11_scratch_set_decoder() - decode through @fn(@ctx, ...) from now on;
- * @fn NULL restores the default, df11_unit_decode(). @ctx is borrowed.
+ * df11_ct_chunk_check() - the second half: given the verdict @rc of the
+ * chunk's decode (0 when it needed none), compare the bytes @out of chunk
+ * @id with the stored XXH3-64 checksum.
+ * Return: 0; -EBADMSG for a failed decode or a checksum mismatch (reason
+ * naming tensor and offset in @err); -ENOMEM when @rc is; -EINVAL bad @id.
  */
-void df11_scratch_set_decoder(struct df11_scratch *s, df11_decode_fn fn,
-			      void *ctx);
+int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
+			int rc, char *err, size_t errlen);
 
 /**
- * df11_scratch_decode() - decode through @s's decoder (the one dispatch
- * point of every chunk reader). Return: what the decoder returns.
- */
-int df11_scratch_decode(struct df11_scratch *s, const struct df11_unit *u,
-			const struct df11_span *enc,
-			const struct df11_span *gaps,
-			const struct df11_span *sm, uint64_t a, uint64_t b,
-			void *out, unsigned n_threads);
-
-/**
- * df11_ct_chunk_read() - read, decode and check chunk @id into @out
- * (df11_ct_chunk_range() bytes).
- * @scratch: a per-thread scratch object (grows as needed)
- * @n_threads: decoder threads for this chunk (0/1: the calling thread)
- * Return: 0; -EBADMSG if the stored data is inconsistent or the checksum
- * does not match (never any wrong bytes: the caller must not use @out);
- * -EINVAL for an @id out of range; -ENOMEM; the read callback's error.
- * On failure a one-line reason naming tensor and offset goes to @err (may
- * be NULL). -EINPROGRESS when @scratch's decoder deferred the decode
- * (df11_decode_fn): finish it, then df11_ct_chunk_check().
+ * df11_ct_chunk_read() - read, decode (on this thread) and check chunk @id
+ * into @out (df11_ct_chunk_range() bytes): df11_source_read() for a
+ * container that is not wrapped in a source.
+ * Return: what df11_source_read() returns; never any wrong bytes: on
+ * failure the caller must not use @out.
  */
 int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
 		       void *ctx, struct df11_scratch *scratch, void *out,
-		       unsigned n_threads, char *err, size_t errlen);
-
-/**
- * df11_ct_chunk_check() - compare the decoded bytes @out of chunk @id
- * with the stored checksum (what df11_ct_chunk_read() does last).
- * Return: 0; -EBADMSG on a mismatch (reason in @err); -EINVAL bad @id.
- */
-int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
-			char *err, size_t errlen);
+		       char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ writer */
 

@@ -11,11 +11,13 @@
  *   df11      chunk k = weights [op[k * G], op[min((k + 1) * G, nb)]),
  *             found by binary search over op at multiples of G
  *
- * Reading a chunk reads only the stored bytes it needs through the caller's
- * callback (for df11 the ranges df11_unit_need() names in three streams)
- * into per-thread scratch buffers, decodes into the caller's buffer and
- * compares the XXH3-64 of the decoded bytes with the stored checksum. A
- * mismatch is -EBADMSG, and the caller must then not use the bytes.
+ * Reading a chunk is the two halves of codec/source.h. The fetch reads
+ * only the stored bytes the chunk needs through the caller's callback:
+ * raw and lz4 chunks straight into (or decompressed into) the caller's
+ * buffer, df11 chunks the ranges df11_unit_need() names in three streams
+ * into the scratch, leaving a decode plan. The check compares the XXH3-64
+ * of the decoded bytes with the stored checksum. A mismatch is -EBADMSG,
+ * and the caller must then not use the bytes.
  *
  * Everything here reads the container object only, so any number of
  * threads may read chunks at once, each with its own scratch object.
@@ -31,14 +33,8 @@
 #include "hash_i.h"
 
 #include "ct_i.h"
-
-/* per-thread buffers: df11 uses all three, lz4 the first */
-struct df11_scratch {
-	uint8_t *buf[3];
-	size_t cap[3];
-	df11_decode_fn decode; /* NULL: df11_unit_decode() */
-	void *decode_ctx;
-};
+#include "scratch_i.h"
+#include "source.h"
 
 const char *df11_codec_name(enum df11_codec c)
 {
@@ -226,56 +222,6 @@ void df11_ct_chunk_range(const struct df11_ct *ct, uint64_t id, uint64_t *off,
 		*seg = si;
 }
 
-int df11_scratch_new(struct df11_scratch **out)
-{
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
-}
-
-void df11_scratch_free(struct df11_scratch *s)
-{
-	if (!s)
-		return;
-	for (int i = 0; i < 3; i++)
-		free(s->buf[i]);
-	free(s);
-}
-
-void df11_scratch_set_decoder(struct df11_scratch *s, df11_decode_fn fn,
-			      void *ctx)
-{
-	s->decode = fn;
-	s->decode_ctx = fn ? ctx : NULL;
-}
-
-int df11_scratch_decode(struct df11_scratch *s, const struct df11_unit *u,
-			const struct df11_span *enc,
-			const struct df11_span *gaps,
-			const struct df11_span *sm, uint64_t a, uint64_t b,
-			void *out, unsigned n_threads)
-{
-	if (s->decode)
-		return s->decode(s->decode_ctx, u, enc, gaps, sm, a, b, out,
-				 n_threads);
-	return df11_unit_decode(u, enc, gaps, sm, a, b, out, n_threads);
-}
-
-uint8_t *df11_scratch_buf(struct df11_scratch *sc, int i, uint64_t len)
-{
-	uint8_t *p;
-
-	if (len <= sc->cap[i] && sc->buf[i])
-		return sc->buf[i];
-	if (len > SIZE_MAX)
-		return NULL;
-	p = realloc(sc->buf[i], len ? len : 1);
-	if (!p)
-		return NULL;
-	sc->buf[i] = p;
-	sc->cap[i] = len;
-	return p;
-}
-
 /* lz4 chunk @k (@len bytes): a stored block or one LZ4 block */
 static int read_lz4(const struct ct_seg *s, uint64_t k, uint64_t len,
 		    df11_read_fn rd, void *ctx, struct df11_scratch *sc,
@@ -302,39 +248,6 @@ static int read_lz4(const struct ct_seg *s, uint64_t k, uint64_t len,
 	return 0;
 }
 
-/* does [off, off + len) lie inside a stream of @size bytes? */
-int df11_scratch_fetch_decode(struct df11_scratch *sc,
-			      const struct df11_unit *u, df11_fetch_fn fetch,
-			      void *ctx, uint64_t a, uint64_t b, void *out,
-			      unsigned n_threads, const char **why)
-{
-	struct df11_span enc, gaps, sm;
-	struct df11_need nd;
-	uint8_t *pe, *pg, *ps;
-	int rc;
-
-	*why = "corrupt df11 data";
-	if (df11_unit_need(u, a, b, &nd))
-		return -EBADMSG;
-	pe = df11_scratch_buf(sc, 0, nd.enc_len);
-	pg = df11_scratch_buf(sc, 1, nd.gaps_len);
-	ps = df11_scratch_buf(sc, 2, nd.sm_len);
-	if (!pe || !pg || !ps)
-		return -ENOMEM;
-	if ((rc = fetch(ctx, 0, nd.enc_off, nd.enc_len, pe)) ||
-	    (rc = fetch(ctx, 1, nd.gaps_off, nd.gaps_len, pg)) ||
-	    (rc = fetch(ctx, 2, nd.sm_off, nd.sm_len, ps))) {
-		if (rc != -EBADMSG)
-			*why = "cannot read the stored data";
-		return rc;
-	}
-	enc = (struct df11_span){pe, nd.enc_off, (size_t)nd.enc_len};
-	gaps = (struct df11_span){pg, nd.gaps_off, (size_t)nd.gaps_len};
-	sm = (struct df11_span){ps, nd.sm_off, (size_t)nd.sm_len};
-	rc = df11_scratch_decode(sc, u, &enc, &gaps, &sm, a, b, out, n_threads);
-	return rc == -ENOMEM || rc == -EINPROGRESS ? rc : rc ? -EBADMSG : 0;
-}
-
 struct ct_fetch {
 	const struct ct_seg *s;
 	df11_read_fn rd;
@@ -342,8 +255,8 @@ struct ct_fetch {
 };
 
 /* a container segment's df11 streams through the container's reader */
-static int ct_fetch(void *ctx, int which, uint64_t off, uint64_t len,
-		    uint8_t *buf)
+static int ct_fetch(void *ctx, enum df11_stream which, uint64_t off,
+		    uint64_t len, uint8_t *buf)
 {
 	const struct ct_fetch *f = ctx;
 	const struct ct_seg *s = f->s;
@@ -358,35 +271,36 @@ static int ct_fetch(void *ctx, int which, uint64_t off, uint64_t len,
 	return f->rd(f->ctx, buf, (size_t)len, base[which] + off);
 }
 
-/* df11 chunk @k: the stored bytes its weights need, decoded */
-static int read_df11(const struct ct_seg *s, uint64_t k, df11_read_fn rd,
-		     void *ctx, struct df11_scratch *sc, void *out,
-		     unsigned n_threads, const char **why)
+/* where chunk @id's bytes begin, and its segment, for messages */
+static int chunk_err(const struct df11_ct *ct, uint64_t id, const char *why,
+		     char *err, size_t errlen)
 {
-	struct ct_fetch f = {s, rd, ctx};
+	const struct ct_seg *s = &ct->segs[seg_of_chunk(ct, id)];
 	uint64_t rel, len;
 
-	if (df11_ct_chunk_bounds(s, k, &rel, &len) || len == 0)
-		return 0; /* an empty chunk: the checksum has the last word */
-	return df11_scratch_fetch_decode(sc, s->unit, ct_fetch, &f, rel / 2,
-					 rel / 2 + len / 2, out, n_threads,
-					 why);
+	df11_ct_chunk_bounds(s, id - s->pub.chunk0, &rel, &len);
+	df11_ct_seterr(err, errlen, "%s '%s' at offset %" PRIu64 ": %s",
+		       s->pub.tensor ? "tensor" : "gap", s->stream,
+		       s->pub.off + rel, why);
+	return -EBADMSG;
 }
 
-int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
-		       void *ctx, struct df11_scratch *scratch, void *out,
-		       unsigned n_threads, char *err, size_t errlen)
+int df11_ct_chunk_fetch(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
+			void *ctx, struct df11_scratch *scratch, void *out,
+			struct df11_fetch *f, char *err, size_t errlen)
 {
 	const struct ct_seg *s;
 	const char *why = "cannot read the container";
 	uint64_t rel, len, k;
 	int rc;
 
+	*f = (struct df11_fetch){0};
 	if (id >= ct->n_chunks)
 		return -EINVAL;
 	s = &ct->segs[seg_of_chunk(ct, id)];
 	k = id - s->pub.chunk0;
-	df11_ct_chunk_bounds(s, k, &rel, &len);
+	if (df11_ct_chunk_bounds(s, k, &rel, &len))
+		return chunk_err(ct, id, "corrupt df11 data", err, errlen);
 	switch (s->pub.codec) {
 	case DF11_CODEC_RAW:
 		rc = rd(ctx, out, len, s->data_off + rel);
@@ -395,37 +309,39 @@ int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
 		rc = read_lz4(s, k, len, rd, ctx, scratch, out, &why);
 		break;
 	default:
-		rc = read_df11(s, k, rd, ctx, scratch, out, n_threads, &why);
-		if (rc == -EINPROGRESS)
-			return rc; /* deferred: df11_ct_chunk_check() follows */
+		if (len == 0) /* an empty chunk: the checksum has the word */
+			return 0;
+		struct ct_fetch cf = {s, rd, ctx};
+		rc = df11_unit_fetch(s->unit, ct_fetch, &cf, rel / 2,
+				     rel / 2 + len / 2, scratch, &f->plan);
+		f->pending = rc == 0;
+		if (rc == -EBADMSG)
+			why = "corrupt df11 data";
+		else if (rc && rc != -ENOMEM)
+			why = "cannot read the stored data";
 		break;
 	}
-	if (!rc && df11_xxh3(out, len) != df11_ct_le64(s->xxh3 + 8 * k)) {
-		why = "checksum mismatch";
-		rc = -EBADMSG;
-	}
 	if (rc && rc != -ENOMEM)
-		df11_ct_seterr(err, errlen, "%s '%s' at offset %" PRIu64 ": %s",
-			       s->pub.tensor ? "tensor" : "gap", s->stream,
-			       s->pub.off + rel, why);
+		chunk_err(ct, id, why, err, errlen);
 	return rc;
 }
 
 int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
-			char *err, size_t errlen)
+			int rc, char *err, size_t errlen)
 {
 	const struct ct_seg *s;
 	uint64_t rel, len, k;
 
 	if (id >= ct->n_chunks)
 		return -EINVAL;
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc)
+		return chunk_err(ct, id, "corrupt df11 data", err, errlen);
 	s = &ct->segs[seg_of_chunk(ct, id)];
 	k = id - s->pub.chunk0;
 	df11_ct_chunk_bounds(s, k, &rel, &len);
 	if (df11_xxh3(out, len) == df11_ct_le64(s->xxh3 + 8 * k))
 		return 0;
-	df11_ct_seterr(err, errlen, "%s '%s' at offset %" PRIu64 ": %s",
-		       s->pub.tensor ? "tensor" : "gap", s->stream,
-		       s->pub.off + rel, "checksum mismatch");
-	return -EBADMSG;
+	return chunk_err(ct, id, "checksum mismatch", err, errlen);
 }

@@ -112,33 +112,6 @@ void df11_ct_gap_name(char buf[DF11_CT_GAP_NAME_MAX], uint64_t off);
  */
 char *df11_ct_stream_name(const char *prefix, const char *field);
 
-/**
- * df11_scratch_buf() - scratch buffer @i (0..2) of @sc, grown to at least
- * @len bytes (contents not kept). Also used by codec/official_source.c.
- * Return: the buffer, or NULL when out of memory.
- */
-uint8_t *df11_scratch_buf(struct df11_scratch *sc, int i, uint64_t len);
-
-/**
- * df11_fetch_fn - read @len bytes at @off of stream @which (0: encoded
- * exponent, 1: gaps, 2: sign_mantissa) of a unit into @buf. Return: 0,
- * -EBADMSG if the range lies outside the stream, or a read error.
- */
-typedef int (*df11_fetch_fn)(void *ctx, int which, uint64_t off, uint64_t len,
-			     uint8_t *buf);
-
-/**
- * df11_scratch_fetch_decode() - fetch the stream bytes that decoding
- * weights [a, b) of @u needs (df11_unit_need) into @sc's buffers and decode
- * them into @out through @sc's decoder.
- * Return: 0, -EBADMSG (*@why says whether reading or decoding failed),
- * -ENOMEM, -EINPROGRESS (a deferred decode), or the fetch's read error.
- */
-int df11_scratch_fetch_decode(struct df11_scratch *sc,
-			      const struct df11_unit *u, df11_fetch_fn fetch,
-			      void *ctx, uint64_t a, uint64_t b, void *out,
-			      unsigned n_threads, const char **why);
-
 /* little-endian loads and stores, any alignment */
 static inline uint64_t df11_ct_le64(const uint8_t *p)
 {

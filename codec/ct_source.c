@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/ct_source.c - a native container seen through codec/source.h
+ * codec/ct_source.c - a native container seen through codec/source.h, and
+ * the one CPU read path of every source
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,43 +15,48 @@ struct ct_source {
 	void *ctx;
 };
 
-#define CT(s) (((const struct ct_source *)(s))->ct)
+#define CS(s) ((const struct ct_source *)(s))
 
 static uint64_t cs_size(const struct df11_source *s)
 {
-	return df11_ct_size(CT(s));
+	return df11_ct_size(CS(s)->ct);
 }
 
 static const uint8_t *cs_prefix(const struct df11_source *s, size_t *len)
 {
-	return df11_ct_header(CT(s), len);
+	return df11_ct_header(CS(s)->ct, len);
 }
 
-static int cs_find(const struct df11_source *s, uint64_t off, uint64_t *id)
+static void cs_get(const struct df11_source *s, uint64_t id,
+		   struct df11_chunk *c)
 {
-	return df11_ct_chunk_find(CT(s), off, id);
+	c->id = id;
+	df11_ct_chunk_range(CS(s)->ct, id, &c->off, &c->len, NULL);
 }
 
-static void cs_range(const struct df11_source *s, uint64_t id, uint64_t *off,
-		     uint64_t *len)
+static int cs_find(const struct df11_source *s, uint64_t off,
+		   struct df11_chunk *c)
 {
-	size_t seg;
-	df11_ct_chunk_range(CT(s), id, off, len, &seg);
+	uint64_t id;
+	int rc = df11_ct_chunk_find(CS(s)->ct, off, &id);
+
+	if (!rc)
+		cs_get(s, id, c);
+	return rc;
 }
 
-static int cs_read(const struct df11_source *s, uint64_t id,
-		   struct df11_scratch *scratch, void *out, unsigned n_threads,
-		   char *err, size_t errlen)
+static int cs_fetch(const struct df11_source *s, uint64_t id,
+		    struct df11_scratch *scratch, void *out,
+		    struct df11_fetch *f, char *err, size_t errlen)
 {
-	const struct ct_source *c = (const struct ct_source *)s;
-	return df11_ct_chunk_read(c->ct, id, c->rd, c->ctx, scratch, out,
-				  n_threads, err, errlen);
+	return df11_ct_chunk_fetch(CS(s)->ct, id, CS(s)->rd, CS(s)->ctx,
+				   scratch, out, f, err, errlen);
 }
 
 static int cs_check(const struct df11_source *s, uint64_t id, const void *out,
-		    char *err, size_t errlen)
+		    int rc, char *err, size_t errlen)
 {
-	return df11_ct_chunk_check(CT(s), id, out, err, errlen);
+	return df11_ct_chunk_check(CS(s)->ct, id, out, rc, err, errlen);
 }
 
 static void cs_free(struct df11_source *s)
@@ -64,8 +70,8 @@ static const struct df11_source_ops ct_ops = {
     .size = cs_size,
     .prefix = cs_prefix,
     .chunk_find = cs_find,
-    .chunk_range = cs_range,
-    .chunk_read = cs_read,
+    .chunk_get = cs_get,
+    .chunk_fetch = cs_fetch,
     .chunk_check = cs_check,
     .free = cs_free,
 };
@@ -86,6 +92,40 @@ int df11_ct_source(struct df11_source **out, struct df11_ct *ct,
 	c->ctx = ctx;
 	*out = &c->pub;
 	return 0;
+}
+
+int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
+		       void *ctx, struct df11_scratch *scratch, void *out,
+		       char *err, size_t errlen)
+{
+	/* a source on the stack that borrows @ct: never freed */
+	struct ct_source c = {{&ct_ops}, (struct df11_ct *)ct, rd, ctx};
+
+	return df11_source_read(&c.pub, id, scratch, out, err, errlen);
+}
+
+int df11_source_complete(const struct df11_source *s, uint64_t id,
+			 struct df11_fetch *f, struct df11_scratch *scratch,
+			 void *out, char *err, size_t errlen)
+{
+	if (f->pending) {
+		const struct df11_plan *p = &f->plan;
+		f->rc = df11_unit_decode(p->u, &p->enc, &p->gaps, &p->sm, p->a,
+					 p->b, out, scratch);
+		f->pending = false;
+	}
+	return s->ops->chunk_check(s, id, out, f->rc, err, errlen);
+}
+
+int df11_source_read(const struct df11_source *s, uint64_t id,
+		     struct df11_scratch *scratch, void *out, char *err,
+		     size_t errlen)
+{
+	struct df11_fetch f;
+	int rc = s->ops->chunk_fetch(s, id, scratch, out, &f, err, errlen);
+
+	return rc ? rc
+		  : df11_source_complete(s, id, &f, scratch, out, err, errlen);
 }
 
 void df11_source_free(struct df11_source *s)

@@ -192,22 +192,77 @@ struct df11_need {
 int df11_unit_need(const struct df11_unit *u, uint64_t a, uint64_t b,
 		   struct df11_need *need);
 
+struct df11_scratch;
+
+/**
+ * df11_scratch_new() - working memory for one thread's fetches and
+ * decodes (stream buffers, the decoder's stage), grown as needed and kept.
+ * Return: 0 and *@out, -ENOMEM.
+ */
+int df11_scratch_new(struct df11_scratch **out);
+
+/** df11_scratch_free() - NULL is a no-op. */
+void df11_scratch_free(struct df11_scratch *s);
+
 /**
  * df11_unit_decode() - decode weights [a, b) of @u into @out as
  * little-endian BF16 ((b - a) * 2 bytes, any alignment).
  * @enc, @gaps, @sm: spans that cover what df11_unit_need() reports (larger
  *                   spans are fine; a whole stream is fine)
- * @n_threads:       worker threads for large ranges (0 or 1: this thread)
- * Only the blocks holding [a, b) are decoded. Every block is checked: its
- * codes must end exactly where the next block's first code starts (or in
- * the last byte of the stream) and every table step must be valid.
- * Thread-safe: @u is read only.
+ * @s:               scratch for the decoder's stage (kept for the next
+ *                   call), or NULL: a temporary one
+ * Only the blocks holding [a, b) are decoded, on the calling thread (the
+ * codec starts no threads). Every block is checked: its codes must end
+ * exactly where the next block's first code starts (or in the last byte
+ * of the stream) and every table step must be valid.
+ * Thread-safe: @u is read only; @s is used by one thread at a time.
  * Return: 0; -EINVAL if a span does not cover what is needed; -EBADMSG if
  * the stream is inconsistent (the contents of @out are then unspecified);
  * -ENOMEM.
  */
 int df11_unit_decode(const struct df11_unit *u, const struct df11_span *enc,
 		     const struct df11_span *gaps, const struct df11_span *sm,
-		     uint64_t a, uint64_t b, void *out, unsigned n_threads);
+		     uint64_t a, uint64_t b, void *out, struct df11_scratch *s);
+
+/**
+ * struct df11_plan - a decode to run: weights [@a, @b) of @u from the
+ * stream bytes in @enc, @gaps and @sm, i.e. df11_unit_decode()'s
+ * arguments but the output. Filled by df11_unit_fetch(); the spans point
+ * into the scratch it was given and stay valid until that scratch is
+ * used again.
+ */
+struct df11_plan {
+	const struct df11_unit *u;
+	struct df11_span enc, gaps, sm;
+	uint64_t a, b;
+};
+
+/** enum df11_stream - the streams a fetch callback reads. */
+enum df11_stream {
+	DF11_STREAM_ENC,  /* encoded_exponent */
+	DF11_STREAM_GAPS, /* gaps */
+	DF11_STREAM_SM,	  /* sign_mantissa */
+};
+
+/**
+ * df11_fetch_fn - read bytes [@off, @off + @len) of stream @which of a
+ * unit into @buf. Return: 0, -EBADMSG if the range lies outside the
+ * stream as stored, or a read error (-errno).
+ */
+typedef int (*df11_fetch_fn)(void *ctx, enum df11_stream which, uint64_t off,
+			     uint64_t len, uint8_t *buf);
+
+/**
+ * df11_unit_fetch() - the fetch half of reading weights [a, b) of @u:
+ * read the stream bytes df11_unit_need() names through @fetch(@ctx, ...)
+ * into @sc and describe the decode in *@plan. Run the plan with
+ * df11_unit_decode() (or a GPU: gpu/gpu.h) into a buffer of 2 (b - a)
+ * bytes.
+ * Return: 0; -EBADMSG for a range outside @u or a stream shorter than
+ * the unit says; -ENOMEM; the callback's read error.
+ */
+int df11_unit_fetch(const struct df11_unit *u, df11_fetch_fn fetch, void *ctx,
+		    uint64_t a, uint64_t b, struct df11_scratch *sc,
+		    struct df11_plan *plan);
 
 #endif

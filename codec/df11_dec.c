@@ -27,7 +27,6 @@
  * by this check or by a table error, never decoded silently out of step.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +36,7 @@
 
 #include "df11.h"
 #include "df11_i.h"
+#include "scratch_i.h"
 
 #define FAST_BITS     12
 #define FAST_SYMS     6 /* symbols one fast entry can hold */
@@ -44,7 +44,6 @@
 #define STAGE_SLACK   16
 #define STAGE_LEN     (DF11_BLOCK_BITS + STAGE_SLACK)
 #define LANES	      4
-#define MT_MIN_BLOCKS 32 /* blocks per thread below which one thread runs */
 
 struct df11_unit {
 	uint64_t n, n_bytes, nb;
@@ -469,7 +468,6 @@ struct job {
 	const struct df11_span *enc, *gaps, *sm;
 	uint64_t blo, bhi, a, b;
 	uint8_t *out;
-	int rc;
 };
 
 static unsigned gap_at(const struct df11_span *gaps, uint64_t b)
@@ -539,49 +537,17 @@ static int lane_done(const struct job *j, struct lane *l, uint64_t blk,
 /*
  * Decode blocks [blo, bhi) of a job. Four lanes run in step; when one runs
  * low it is finished, merged and refilled with the next block, so all four
- * stay busy until the last blocks. Each lane slot owns a stage buffer.
+ * stay busy until the last blocks. Each lane slot owns a part of @stage
+ * (LANES * STAGE_LEN bytes).
  */
-static pthread_key_t stage_key;
-static pthread_once_t stage_once = PTHREAD_ONCE_INIT;
-static int stage_key_ok;
-
-static void stage_key_init(void)
-{
-	stage_key_ok = !pthread_key_create(&stage_key, free);
-}
-
-/*
- * The calling thread's stage buffers (LANES * STAGE_LEN bytes), kept for
- * its next decode: a fresh 128 KiB allocation per call is an mmap, page
- * faults and an munmap, a tenth of the decoding time of a 1 MiB chunk.
- * NULL on allocation failure.
- */
-static uint8_t *stage_get(void)
-{
-	uint8_t *p;
-
-	pthread_once(&stage_once, stage_key_init);
-	if (stage_key_ok && (p = pthread_getspecific(stage_key)))
-		return p;
-	if (!(p = malloc((size_t)LANES * STAGE_LEN)))
-		return NULL;
-	if (stage_key_ok && !pthread_setspecific(stage_key, p))
-		return p;
-	free(p);
-	return NULL;
-}
-
-static int run_job(struct job *j)
+static int run_job(struct job *j, uint8_t *stage)
 {
 	uint64_t len = j->enc->len, safe = len >= 8 ? (len - 8) * 8 : 0;
-	uint8_t *stage = stage_get();
 	struct lane l[LANES];
 	uint64_t blk[LANES], next = j->blo;
 	unsigned live = 0, done[LANES] = {0};
 	int rc = 0;
 
-	if (!stage)
-		return -ENOMEM;
 	for (unsigned k = 0; k < LANES; k++)
 		if (lane_load(j, &next, &l[k], &blk[k],
 			      stage + (size_t)k * STAGE_LEN))
@@ -608,13 +574,6 @@ static int run_job(struct job *j)
 	return rc;
 }
 
-static void *run_thread(void *arg)
-{
-	struct job *j = arg;
-	j->rc = run_job(j);
-	return NULL;
-}
-
 static int covers(const struct df11_span *s, uint64_t off, uint64_t len)
 {
 	return s && s->p && s->off <= off && off - s->off + len <= s->len;
@@ -622,9 +581,10 @@ static int covers(const struct df11_span *s, uint64_t off, uint64_t len)
 
 int df11_unit_decode(const struct df11_unit *u, const struct df11_span *enc,
 		     const struct df11_span *gaps, const struct df11_span *sm,
-		     uint64_t a, uint64_t b, void *out, unsigned n_threads)
+		     uint64_t a, uint64_t b, void *out, struct df11_scratch *s)
 {
 	struct df11_need nd;
+	uint8_t *stage, *own = NULL;
 	int rc;
 
 	if ((rc = df11_unit_need(u, a, b, &nd)))
@@ -633,41 +593,17 @@ int df11_unit_decode(const struct df11_unit *u, const struct df11_span *enc,
 	    !covers(gaps, nd.gaps_off, nd.gaps_len) ||
 	    !covers(sm, nd.sm_off, nd.sm_len))
 		return -EINVAL;
-	uint64_t nblk = nd.b1 - nd.b0;
-	if (n_threads > nblk / MT_MIN_BLOCKS)
-		n_threads = (unsigned)(nblk / MT_MIN_BLOCKS);
-	if (n_threads > 64)
-		n_threads = 64;
-	if (n_threads <= 1) {
-		struct job j = {u, enc, gaps, sm, nd.b0, nd.b1, a, b, out, 0};
-		return run_job(&j);
-	}
-	struct job jobs[64];
-	pthread_t tid[64];
-	int spawned[64] = {0};
-	for (unsigned t = 0; t < n_threads; t++) {
-		jobs[t] = (struct job){u,
-				       enc,
-				       gaps,
-				       sm,
-				       nd.b0 + nblk * t / n_threads,
-				       nd.b0 + nblk * (t + 1) / n_threads,
-				       a,
-				       b,
-				       out,
-				       0};
-		/* no thread to spare: run that share here instead */
-		spawned[t] =
-		    t && !pthread_create(&tid[t], NULL, run_thread, &jobs[t]);
-	}
-	for (unsigned t = 0; t < n_threads; t++)
-		if (!spawned[t])
-			jobs[t].rc = run_job(&jobs[t]);
-	for (unsigned t = 1; t < n_threads; t++)
-		if (spawned[t])
-			pthread_join(tid[t], NULL);
-	for (unsigned t = 0; t < n_threads; t++)
-		if (jobs[t].rc)
-			return jobs[t].rc;
-	return 0;
+	/*
+	 * The stage lives in the caller's scratch, kept for its next decode:
+	 * a fresh 128 KiB allocation per call is an mmap, page faults and an
+	 * munmap, a tenth of the decoding time of a 1 MiB chunk.
+	 */
+	stage = s ? df11_scratch_stage(s, (size_t)LANES * STAGE_LEN)
+		  : (own = malloc((size_t)LANES * STAGE_LEN));
+	if (!stage)
+		return -ENOMEM;
+	struct job j = {u, enc, gaps, sm, nd.b0, nd.b1, a, b, out};
+	rc = run_job(&j, stage);
+	free(own);
+	return rc;
 }

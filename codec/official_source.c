@@ -7,10 +7,9 @@
  * of the index json, which have no chunks). Chunks were planned by
  * official_layout.c and are found by binary search over their offsets:
  *
- *   PIECE  weights [a, a + len / 2) of a unit: the stream bytes that
- *          df11_unit_need() names are read from the unit's files, and
- *          the scratch's decoder (df11_unit_decode() unless the caller
- *          set another) decodes and checks every block touched
+ *   PIECE  weights [a, a + len / 2) of a unit: df11_unit_fetch() reads
+ *          the stream bytes it needs from the unit's files and leaves a
+ *          plan, which the caller decodes (every block touched checked)
  *   RAW    bytes of a plain tensor, read as they are
  *   ZERO   bytes no tensor covers (headers mode only)
  *
@@ -44,7 +43,23 @@ static const uint8_t *os_prefix(const struct df11_source *s, size_t *len)
 	return OSRC(s)->v->prefix;
 }
 
-static int os_find(const struct df11_source *s, uint64_t off, uint64_t *id)
+static void os_get(const struct df11_source *s, uint64_t id,
+		   struct df11_chunk *c)
+{
+	const struct off_vfile *v = OSRC(s)->v;
+
+	c->id = id;
+	if (id >= v->n_chunks) {
+		c->off = v->size;
+		c->len = 0;
+		return;
+	}
+	c->off = v->chunks[id].off;
+	c->len = v->chunks[id].len;
+}
+
+static int os_find(const struct df11_source *s, uint64_t off,
+		   struct df11_chunk *c)
 {
 	const struct off_vfile *v = OSRC(s)->v;
 	size_t lo = 0, hi = v->n_chunks;
@@ -59,33 +74,18 @@ static int os_find(const struct df11_source *s, uint64_t off, uint64_t *id)
 		else
 			hi = mid;
 	}
-	*id = lo;
+	os_get(s, lo, c);
 	return 0;
 }
 
-static void os_range(const struct df11_source *s, uint64_t id, uint64_t *off,
-		     uint64_t *len)
-{
-	const struct off_vfile *v = OSRC(s)->v;
-
-	if (id >= v->n_chunks) {
-		*off = v->size;
-		*len = 0;
-		return;
-	}
-	*off = v->chunks[id].off;
-	*len = v->chunks[id].len;
-}
-
-/* read [off, off + len) of stream @st (whose length bounds it) */
 struct off_fetch {
 	const struct df11_off *m;
 	const struct off_unit *u;
 };
 
 /* a unit's streams, each in whichever official file holds it */
-static int off_fetch(void *ctx, int which, uint64_t off, uint64_t len,
-		     uint8_t *buf)
+static int off_fetch(void *ctx, enum df11_stream which, uint64_t off,
+		     uint64_t len, uint8_t *buf)
 {
 	static const int field[3] = {OS_ENC, OS_GAPS, OS_SM};
 	const struct off_fetch *f = ctx;
@@ -97,33 +97,40 @@ static int off_fetch(void *ctx, int which, uint64_t off, uint64_t len,
 	return file->rd(file->ctx, buf, (size_t)len, st->off + off);
 }
 
-static int read_piece(const struct df11_off *m, const struct off_chunk *c,
-		      struct df11_scratch *sc, void *out, unsigned n_threads)
+/* a corrupt piece: name the unit, its weights and the file offset */
+static int piece_err(const struct df11_off *m, const struct off_chunk *c,
+		     char *err, size_t errlen)
 {
-	struct off_fetch f = {m, &m->units[c->idx]};
-	const char *why;
-
-	return df11_scratch_fetch_decode(sc, f.u->u, off_fetch, &f, c->a,
-					 c->a + c->len / 2, out, n_threads,
-					 &why);
+	off_err(err, errlen,
+		"unit '%s' weights [%" PRIu64 ", %" PRIu64
+		") at offset %" PRIu64 ": corrupt DF11 data",
+		m->units[c->idx].path, c->a, c->a + c->len / 2, c->off);
+	return -EBADMSG;
 }
 
-static int os_read(const struct df11_source *s, uint64_t id,
-		   struct df11_scratch *scratch, void *out, unsigned n_threads,
-		   char *err, size_t errlen)
+static int os_fetch(const struct df11_source *s, uint64_t id,
+		    struct df11_scratch *scratch, void *out,
+		    struct df11_fetch *f, char *err, size_t errlen)
 {
 	const struct df11_off *m = OSRC(s)->m;
 	const struct off_vfile *v = OSRC(s)->v;
 	const struct off_chunk *c;
 	int rc;
 
+	*f = (struct df11_fetch){0};
 	if (id >= v->n_chunks)
 		return -EINVAL;
 	c = &v->chunks[id];
 	switch (c->kind) {
-	case OC_PIECE:
-		rc = read_piece(m, c, scratch, out, n_threads);
+	case OC_PIECE: {
+		struct off_fetch of = {m, &m->units[c->idx]};
+		rc = df11_unit_fetch(of.u->u, off_fetch, &of, c->a,
+				     c->a + c->len / 2, scratch, &f->plan);
+		f->pending = rc == 0;
+		if (rc == -EBADMSG)
+			return piece_err(m, c, err, errlen);
 		break;
+	}
 	case OC_RAW:
 		rc = m->files[c->idx].rd(m->files[c->idx].ctx, out,
 					 (size_t)c->len, c->a);
@@ -133,27 +140,24 @@ static int os_read(const struct df11_source *s, uint64_t id,
 		rc = 0;
 		break;
 	}
-	if (rc == -EINPROGRESS)
-		return rc; /* deferred by the scratch's decoder */
-	if (rc == -EBADMSG && c->kind == OC_PIECE)
-		off_err(err, errlen,
-			"unit '%s' weights [%" PRIu64 ", %" PRIu64
-			") at offset %" PRIu64 ": corrupt DF11 data",
-			m->units[c->idx].path, c->a, c->a + c->len / 2, c->off);
-	else if (rc && rc != -ENOMEM)
+	if (rc && rc != -ENOMEM)
 		off_err(err, errlen, "'%s' at offset %" PRIu64 ": %s", v->name,
 			c->off, rc == -EBADMSG ? "corrupt data" : "read error");
 	return rc;
 }
 
-/* official files carry no checksums: the decoder's checks are all */
+/* official files carry no checksums: the decoder's verdict is all */
 static int os_check(const struct df11_source *s, uint64_t id, const void *out,
-		    char *err, size_t errlen)
+		    int rc, char *err, size_t errlen)
 {
+	const struct off_vfile *v = OSRC(s)->v;
+
 	(void)out;
-	(void)err;
-	(void)errlen;
-	return id < OSRC(s)->v->n_chunks ? 0 : -EINVAL;
+	if (id >= v->n_chunks)
+		return -EINVAL;
+	if (rc == 0 || rc == -ENOMEM)
+		return rc;
+	return piece_err(OSRC(s)->m, &v->chunks[id], err, errlen);
 }
 
 static void os_free(struct df11_source *s)
@@ -166,8 +170,8 @@ static const struct df11_source_ops off_ops = {
     .size = os_size,
     .prefix = os_prefix,
     .chunk_find = os_find,
-    .chunk_range = os_range,
-    .chunk_read = os_read,
+    .chunk_get = os_get,
+    .chunk_fetch = os_fetch,
     .chunk_check = os_check,
     .free = os_free,
 };

@@ -2,19 +2,33 @@
 /*
  * codec/source.h - a virtual file as in-memory prefix bytes and chunks
  *
- * The cache (cache/cache.h) serves any virtual file that can say its size,
- * hand out its first bytes from memory (a safetensors header), and decode
- * the rest in chunks, each independently. A native container is one
- * (df11_ct_source); a file rebuilt from an official DFloat11 directory is
- * another. Chunk ids run 0..n-1 in file order and cover
- * [prefix length, size) without gaps.
+ * The cache (cache/cache.h) and the df11 tool serve any virtual file that
+ * can say its size, hand out its first bytes from memory (a safetensors
+ * header), and produce the rest in chunks, each independently. A native
+ * container is one (df11_ct_source); a file rebuilt from an official
+ * DFloat11 directory is another (codec/official.h). Chunk ids run
+ * 0..n-1 in file order and cover [prefix length, size) without gaps.
+ *
+ * Reading a chunk is one protocol for every source, in two halves around
+ * the decode, so that the caller decides where the decode runs:
+ *
+ *   chunk_fetch   reads what the chunk needs; raw bytes land in the
+ *                 output at once, coded ones leave a df11_plan
+ *   (decode)      the caller runs a pending plan: df11_unit_decode() on
+ *                 this thread, or a GPU batch (gpu/gpu.h)
+ *   chunk_check   checks the result (checksum where the format has one)
+ *                 and words the error, naming tensor and offset
+ *
+ * df11_source_complete() is the CPU end of that, and df11_source_read()
+ * all of it on the calling thread.
  *
  * Sources are immutable once made and may be read by many threads at once
- * (chunk_read takes a per-thread scratch).
+ * (each with its own scratch, codec/df11.h).
  */
 #ifndef DF11_SOURCE_H
 #define DF11_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,33 +36,52 @@
 
 struct df11_source;
 
+/** struct df11_chunk - chunk @id covers bytes [@off, @off + @len). */
+struct df11_chunk {
+	uint64_t id, off, len;
+};
+
+/**
+ * struct df11_fetch - a chunk read between its halves.
+ * @plan:    the decode to run into the chunk's buffer, while @pending
+ * @pending: the plan has not run yet
+ * @rc:      the decode's verdict once it ran (0, -EBADMSG, -EINVAL,
+ *           -ENOMEM); whoever runs the plan sets it and clears @pending
+ */
+struct df11_fetch {
+	struct df11_plan plan;
+	bool pending;
+	int rc;
+};
+
 /**
  * struct df11_source_ops - what a source does; every op is required.
  * @size:        bytes of the virtual file
  * @prefix:      its first *len bytes, borrowed, valid while the source lives
- * @chunk_find:  id of the chunk holding byte @off (prefix len <= off < size);
- *               -EINVAL outside
- * @chunk_range: [*off, *off + *len) of chunk @id
- * @chunk_read:  decode and check chunk @id into @out; 0, -EBADMSG (message
- *               naming tensor and offset in @err), -ENOMEM, -EIO; or
- *               -EINPROGRESS when @scratch's decoder deferred the decode
- *               (container.h, df11_decode_fn)
- * @chunk_check: after a deferred decode: check the bytes @out of chunk
- *               @id as chunk_read would have (0 or -EBADMSG with @err)
+ * @chunk_find:  the chunk holding byte @off (prefix len <= off < size) into
+ *               *@c; -EINVAL outside
+ * @chunk_get:   the range of chunk @id into *@c (@id >= n: off = size,
+ *               len = 0)
+ * @chunk_fetch: first half of reading chunk @id into @out (chunk_get's
+ *               len bytes): 0 and *@f (pending or not); -EBADMSG (reason
+ *               naming tensor and offset in @err), -ENOMEM, -EIO, -errno
+ * @chunk_check: second half: given the decode's verdict @rc (0 when none
+ *               was needed), check the bytes @out; 0, -EBADMSG (reason in
+ *               @err), or -ENOMEM when @rc is
  * @free:        free the source
  */
 struct df11_source_ops {
 	uint64_t (*size)(const struct df11_source *s);
 	const uint8_t *(*prefix)(const struct df11_source *s, size_t *len);
 	int (*chunk_find)(const struct df11_source *s, uint64_t off,
-			  uint64_t *id);
-	void (*chunk_range)(const struct df11_source *s, uint64_t id,
-			    uint64_t *off, uint64_t *len);
-	int (*chunk_read)(const struct df11_source *s, uint64_t id,
-			  struct df11_scratch *scratch, void *out,
-			  unsigned n_threads, char *err, size_t errlen);
+			  struct df11_chunk *c);
+	void (*chunk_get)(const struct df11_source *s, uint64_t id,
+			  struct df11_chunk *c);
+	int (*chunk_fetch)(const struct df11_source *s, uint64_t id,
+			   struct df11_scratch *scratch, void *out,
+			   struct df11_fetch *f, char *err, size_t errlen);
 	int (*chunk_check)(const struct df11_source *s, uint64_t id,
-			   const void *out, char *err, size_t errlen);
+			   const void *out, int rc, char *err, size_t errlen);
 	void (*free)(struct df11_source *s);
 };
 
@@ -56,6 +89,29 @@ struct df11_source_ops {
 struct df11_source {
 	const struct df11_source_ops *ops;
 };
+
+/**
+ * df11_source_complete() - finish a chunk read after chunk_fetch
+ * returned 0: run a still pending plan on this thread (with @scratch's
+ * stage), then chunk_check. A caller that ran the plan elsewhere (a GPU)
+ * clears @f->pending and sets @f->rc first; a plan the GPU refused stays
+ * pending and the CPU decides (and words the error).
+ * Return: 0 (the bytes @out are right), -EBADMSG (reason in @err),
+ * -ENOMEM.
+ */
+int df11_source_complete(const struct df11_source *s, uint64_t id,
+			 struct df11_fetch *f, struct df11_scratch *scratch,
+			 void *out, char *err, size_t errlen);
+
+/**
+ * df11_source_read() - read chunk @id into @out on the calling thread:
+ * chunk_fetch, then df11_source_complete().
+ * Return: 0; -EBADMSG (reason naming tensor and offset in @err; never
+ * any wrong bytes: the caller must not use @out), -ENOMEM, -EIO, -errno.
+ */
+int df11_source_read(const struct df11_source *s, uint64_t id,
+		     struct df11_scratch *scratch, void *out, char *err,
+		     size_t errlen);
 
 /**
  * df11_ct_source() - a container as a source. Takes ownership of @ct;

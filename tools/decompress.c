@@ -134,7 +134,7 @@ static int do_chunk(struct xfile *f, struct xworker *w, uint64_t id)
 	if (rc)
 		return df11_fail_sys(rc, "decode", f->in->path);
 	rc = df11_ct_chunk_read(ct, id, df11_pread_cb, &f->in->rd, w->scratch,
-				w->buf, 1, err, sizeof(err));
+				w->buf, err, sizeof(err));
 	if (rc == -EBADMSG) {
 		atomic_fetch_add(&f->bad, 1);
 		df11_mismatch("'%s': %s", f->in->path, err);

@@ -156,11 +156,12 @@ static void compare(struct ofile *f, struct owk *w, uint64_t off, uint64_t len)
 
 static int do_chunk(struct ofile *f, struct owk *w, uint64_t id)
 {
-	uint64_t off, len;
+	struct df11_chunk ck;
 	char err[512] = "";
 	int rc;
 
-	f->s->ops->chunk_range(f->s, id, &off, &len);
+	f->s->ops->chunk_get(f->s, id, &ck);
+	uint64_t off = ck.off, len = ck.len;
 	if (len > w->cap) {
 		free(w->buf);
 		free(w->ref);
@@ -172,8 +173,7 @@ static int do_chunk(struct ofile *f, struct owk *w, uint64_t id)
 	}
 	if (!w->sc && df11_scratch_new(&w->sc))
 		return df11_fail_sys(-ENOMEM, "decode", f->name);
-	rc =
-	    f->s->ops->chunk_read(f->s, id, w->sc, w->buf, 1, err, sizeof(err));
+	rc = df11_source_read(f->s, id, w->sc, w->buf, err, sizeof(err));
 	if (rc == -EBADMSG) {
 		df11_mismatch("'%s': %s", f->r->src_dir ? f->name : f->name,
 			      err);
@@ -233,7 +233,8 @@ static int run_vfile(struct orun *r, size_t i)
 	struct ofile f = {.r = r, .out_fd = -1};
 	const uint8_t *p;
 	size_t plen;
-	uint64_t size, id;
+	struct df11_chunk last;
+	uint64_t size;
 	char *path = NULL;
 	int rc;
 
@@ -243,8 +244,8 @@ static int run_vfile(struct orun *r, size_t i)
 	size = f.s->ops->size(f.s);
 	p = f.s->ops->prefix(f.s, &plen);
 	f.data0 = plen;
-	if (size > plen && !f.s->ops->chunk_find(f.s, size - 1, &id))
-		f.n_chunks = id + 1;
+	if (size > plen && !f.s->ops->chunk_find(f.s, size - 1, &last))
+		f.n_chunks = last.id + 1;
 	if (r->refs && df11_is_safetensors(f.name) && plen >= 8)
 		df11_st_parse(&f.st, p + 8, plen - 8, size - plen, NULL, 0);
 	if (r->refs && r->o->headers && strcmp(f.name, "config.json"))

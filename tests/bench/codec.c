@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "codec/df11.h"
+#include "tests/unit/decode_mt.h"
 #include "tests/unit/weights.h"
 
 #define TENSORS 16
@@ -110,9 +111,9 @@ int main(int argc, char **argv)
 						 g = {x[t].gaps, 0,
 						      x[t].sz.gaps},
 						 sm = {x[t].sm, 0, per};
-				if (df11_unit_decode(x[t].u, &e, &g, &sm, 0,
-						     per, out + 2 * per * t,
-						     pass ? thr : 1))
+				if (unit_decode_mt(x[t].u, &e, &g, &sm, 0, per,
+						   out + 2 * per * t,
+						   pass ? thr : 1))
 					return 5;
 			}
 			double t1 = wt_now() - t0;

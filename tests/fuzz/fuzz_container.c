@@ -78,7 +78,7 @@ static void read_chunks(const struct df11_ct *ct, struct mem *m)
 		out = malloc(len ? len : 1);
 		CHECK(out);
 		err[0] = '\0';
-		rc = df11_ct_chunk_read(ct, id, mem_read, m, sc, out, 0, err,
+		rc = df11_ct_chunk_read(ct, id, mem_read, m, sc, out, err,
 					sizeof(err));
 		CHECK(rc == 0 || (rc == -EBADMSG && one_line(err)));
 		free(out);
@@ -150,7 +150,7 @@ static void roundtrip(const uint8_t *data, size_t size)
 		df11_ct_chunk_range(ct, id, &off, &len, NULL);
 		out = malloc(len ? len : 1);
 		CHECK(out);
-		CHECK(df11_ct_chunk_read(ct, id, mem_read, &m, sc, out, 0, NULL,
+		CHECK(df11_ct_chunk_read(ct, id, mem_read, &m, sc, out, NULL,
 					 0) == 0);
 		CHECK(memcmp(out, data + off, len) == 0);
 		free(out);

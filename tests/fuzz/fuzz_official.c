@@ -50,7 +50,8 @@ static void read_all(struct df11_off *m)
 	for (size_t i = 0; i < df11_off_n_vfiles(m); i++) {
 		struct df11_source *s;
 		struct df11_scratch *sc;
-		uint64_t size, off, len, id, pos;
+		struct df11_chunk ck, fc;
+		uint64_t size, len, id, pos;
 		size_t plen;
 
 		CHECK(df11_off_source(m, i, &s) == 0);
@@ -60,27 +61,27 @@ static void read_all(struct df11_off *m)
 		CHECK(plen <= size);
 		for (pos = plen, id = 0; pos < size; pos += len, id++) {
 			char err[256] = "";
-			uint64_t fid;
 			uint8_t *buf;
 			int rc;
 
-			s->ops->chunk_range(s, id, &off, &len);
-			CHECK(off == pos && len > 0 && len <= size - pos);
-			CHECK(s->ops->chunk_find(s, pos + len - 1, &fid) == 0 &&
-			      fid == id);
+			s->ops->chunk_get(s, id, &ck);
+			len = ck.len;
+			CHECK(ck.id == id && ck.off == pos && len > 0 &&
+			      len <= size - pos);
+			CHECK(s->ops->chunk_find(s, pos + len - 1, &fc) == 0 &&
+			      fc.id == id && fc.off == ck.off && fc.len == len);
 			if (len > budget)
 				continue;
 			budget -= len;
 			buf = malloc((size_t)len);
 			if (!buf)
 				continue;
-			rc = s->ops->chunk_read(s, id, sc, buf, 1, err,
-						sizeof(err));
+			rc = df11_source_read(s, id, sc, buf, err, sizeof(err));
 			CHECK(rc == 0 || rc == -EBADMSG || rc == -ENOMEM);
 			CHECK(rc == 0 || (err[0] && !strchr(err, '\n')));
 			free(buf);
 		}
-		CHECK(s->ops->chunk_find(s, size, &id) == -EINVAL);
+		CHECK(s->ops->chunk_find(s, size, &fc) == -EINVAL);
 		df11_scratch_free(sc);
 		df11_source_free(s);
 	}

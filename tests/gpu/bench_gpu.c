@@ -33,6 +33,7 @@
 #include "gpu/gpu.h"
 #include "gpu/gpu_i.h"
 #include "tests/unit/units.h"
+#include "tests/unit/decode_mt.h"
 #include "tests/unit/weights.h"
 
 #define REPS	 25
@@ -52,8 +53,8 @@ static void *gen_part(void *p)
 	struct genarg *g = p;
 	uint64_t s = g->seed * 0x9E3779B97F4A7C15ull + 1;
 	for (size_t i = g->lo; i < g->hi; i++) {
-		uint16_t v = wt_bf16((float)(g->t3 ? wt_t3(&s, 0.02)
-						    : 0.02 * wt_gauss(&s)));
+		uint16_t v = wt_bf16(
+		    (float)(g->t3 ? wt_t3(&s, 0.02) : 0.02 * wt_gauss(&s)));
 		g->w[2 * i] = (uint8_t)v;
 		g->w[2 * i + 1] = (uint8_t)(v >> 8);
 	}
@@ -139,7 +140,7 @@ static void bench(size_t mib, int t3, unsigned nthr)
 			 ss = {x.sm, 0, n};
 	memset(out, 0, 2 * n);
 	double c0 = wt_now();
-	if (df11_unit_decode(x.u, &es, &gs, &ss, 0, n, out, nthr) ||
+	if (unit_decode_mt(x.u, &es, &gs, &ss, 0, n, out, nthr) ||
 	    memcmp(out, w, 2 * n))
 		fail("the CPU decoder disagrees with the weights", mib, dist);
 	double cpu = 2.0 * n / (wt_now() - c0) / 1e9;
@@ -227,7 +228,7 @@ int main(int argc, char **argv)
 		for (int t3 = 0; t3 < 2; t3++)
 			bench(sizes[i], t3, nthr);
 	printf("\nslow: blocks per launch that the reference walk had to "
-	       "decide (0 expected); cpu: df11_unit_decode, %u threads\n",
+	       "decide (0 expected); cpu: df11_unit_decode on %u threads\n",
 	       nthr);
 	df11_gpu_close(G);
 	return 0;

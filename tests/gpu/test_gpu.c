@@ -29,6 +29,7 @@
 #include "gpu/gpu.h"
 #include "tests/unit/test.h"
 #include "tests/unit/units.h"
+#include "tests/unit/decode_mt.h"
 #include "tests/unit/weights.h"
 
 static struct df11_gpu *G;
@@ -202,8 +203,8 @@ static unsigned run_batch(const struct tjob *tj, size_t n, int pin,
 	uint8_t *ref = malloc(maxlen);
 	for (size_t i = 0; i < n && !rc; i++) {
 		memset(ref, 0x11, maxlen);
-		int crc = df11_unit_decode(tj[i].u, &tj[i].e, &tj[i].g,
-					   &tj[i].s, tj[i].a, tj[i].b, ref, 4);
+		int crc = unit_decode_mt(tj[i].u, &tj[i].e, &tj[i].g, &tj[i].s,
+					 tj[i].a, tj[i].b, ref, 4);
 		int same =
 		    jobs[i].rc == crc &&
 		    (crc || !memcmp(ref, out[i], 2 * (tj[i].b - tj[i].a)));

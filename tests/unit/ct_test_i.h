@@ -293,7 +293,7 @@ static int read_ct(const struct buf *ct, const struct buf *orig,
 		df11_ct_chunk_range(c, id, &off, &len, &seg);
 		ASSERT(off + len <= orig->len && len <= df11_ct_max_chunk(c));
 		rc = df11_ct_chunk_read(c, id, mem_read, (void *)ct, sc, out,
-					id % 3, err, ERRLEN);
+					err, ERRLEN);
 		if (rc) {
 			ASSERT_EQ(rc, -EBADMSG);
 			ASSERT(strchr(err, '\n') == NULL);
