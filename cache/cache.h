@@ -178,7 +178,8 @@ void df11_vfile_put(struct df11_vfile *vf);
 uint64_t df11_vfile_size(const struct df11_vfile *vf);
 
 /**
- * df11_vfile_stored() - bytes the container takes on disk.
+ * df11_vfile_stored() - bytes of stored data the file is read from: the
+ * container's size on disk, or its share of an official directory's files.
  */
 uint64_t df11_vfile_stored(const struct df11_vfile *vf);
 

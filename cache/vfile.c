@@ -120,7 +120,7 @@ uint64_t df11_vfile_size(const struct df11_vfile *vf)
 
 uint64_t df11_vfile_stored(const struct df11_vfile *vf)
 {
-	return (uint64_t)vf->st0.st_size;
+	return vf->src->ops->stored(vf->src);
 }
 
 int df11_file_unchanged(int fd, const struct stat *st0)

@@ -67,6 +67,9 @@ void df11_ct_free(struct df11_ct *ct);
 /** df11_ct_size() - size of the original file. */
 uint64_t df11_ct_size(const struct df11_ct *ct);
 
+/** df11_ct_stored() - size of the container file (df11_ct_open's). */
+uint64_t df11_ct_stored(const struct df11_ct *ct);
+
 /** df11_ct_header() - the original header bytes [0, 8 + N), borrowed. */
 const uint8_t *df11_ct_header(const struct df11_ct *ct, size_t *len);
 

@@ -89,6 +89,11 @@ uint64_t df11_ct_size(const struct df11_ct *ct)
 	return ct->size;
 }
 
+uint64_t df11_ct_stored(const struct df11_ct *ct)
+{
+	return ct->stored;
+}
+
 const uint8_t *df11_ct_header(const struct df11_ct *ct, size_t *len)
 {
 	if (len)

@@ -75,7 +75,7 @@ struct ct_seg {
 
 /* struct df11_ct - immutable once df11_ct_open() returns it */
 struct df11_ct {
-	uint64_t size;
+	uint64_t size, stored; /* original bytes; container file bytes */
 	uint8_t *hdr;
 	size_t hdr_len;
 	struct df11_st *orig;

@@ -546,6 +546,7 @@ int df11_ct_open(struct df11_ct **out, df11_read_fn rd, void *ctx,
 	o.ct = calloc(1, sizeof(*o.ct));
 	if (!o.ct)
 		return -ENOMEM;
+	o.ct->stored = file_size;
 	rc = read_outer(&o, file_size);
 	if (rc)
 		goto fail;

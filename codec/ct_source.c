@@ -22,6 +22,11 @@ static uint64_t cs_size(const struct df11_source *s)
 	return df11_ct_size(CS(s)->ct);
 }
 
+static uint64_t cs_stored(const struct df11_source *s)
+{
+	return df11_ct_stored(CS(s)->ct);
+}
+
 static const uint8_t *cs_prefix(const struct df11_source *s, size_t *len)
 {
 	return df11_ct_header(CS(s)->ct, len);
@@ -68,6 +73,7 @@ static void cs_free(struct df11_source *s)
 
 static const struct df11_source_ops ct_ops = {
     .size = cs_size,
+    .stored = cs_stored,
     .prefix = cs_prefix,
     .chunk_find = cs_find,
     .chunk_get = cs_get,

@@ -37,6 +37,11 @@ static uint64_t os_size(const struct df11_source *s)
 	return OSRC(s)->v->size;
 }
 
+static uint64_t os_stored(const struct df11_source *s)
+{
+	return OSRC(s)->v->stored;
+}
+
 static const uint8_t *os_prefix(const struct df11_source *s, size_t *len)
 {
 	*len = OSRC(s)->v->prefix_len;
@@ -168,6 +173,7 @@ static void os_free(struct df11_source *s)
 
 static const struct df11_source_ops off_ops = {
     .size = os_size,
+    .stored = os_stored,
     .prefix = os_prefix,
     .chunk_find = os_find,
     .chunk_get = os_get,

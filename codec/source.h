@@ -57,6 +57,8 @@ struct df11_fetch {
 /**
  * struct df11_source_ops - what a source does; every op is required.
  * @size:        bytes of the virtual file
+ * @stored:      bytes of stored data it is read from (its container, its
+ *               share of an official directory's files)
  * @prefix:      its first *len bytes, borrowed, valid while the source lives
  * @chunk_find:  the chunk holding byte @off (prefix len <= off < size) into
  *               *@c; -EINVAL outside
@@ -72,6 +74,7 @@ struct df11_fetch {
  */
 struct df11_source_ops {
 	uint64_t (*size)(const struct df11_source *s);
+	uint64_t (*stored)(const struct df11_source *s);
 	const uint8_t *(*prefix)(const struct df11_source *s, size_t *len);
 	int (*chunk_find)(const struct df11_source *s, uint64_t off,
 			  struct df11_chunk *c);

@@ -12,8 +12,10 @@
  *               bytes_decoded, decode_gbps, decoder ("cpu", "gpu",
  *               "gpu+cpu" or "gpu (fell back to cpu: ...)"), gpu_chunks,
  *               gpu_batches
- *   container:  user.df11.size (original bytes), user.df11.stored (bytes
- *               on disk), user.df11.ratio (stored / size)
+ *   container,  user.df11.size (original bytes), user.df11.stored (bytes
+ *   official    on disk it is read from: the container, or its share of
+ *   file:       the official directory's files), user.df11.ratio
+ *               (stored / size)
  *   broken:     user.df11.error (why it cannot be read)
  */
 #include <errno.h>
@@ -26,10 +28,9 @@
 #define PFX "user.df11."
 
 static const char *const root_names[] = {
-    "cache_budget",  "cache_used",  "cache_peak", "hits",   "misses",
-    "waits",	     "evictions",   "readahead",  "errors", "bytes_served",
-    "bytes_decoded", "decode_gbps", "decoder",	  "gpu_chunks",
-    "gpu_batches",
+    "cache_budget",  "cache_used",  "cache_peak", "hits",	"misses",
+    "waits",	     "evictions",   "readahead",  "errors",	"bytes_served",
+    "bytes_decoded", "decode_gbps", "decoder",	  "gpu_chunks", "gpu_batches",
 };
 
 static const char *const file_names[] = {"size", "stored", "ratio"};
@@ -83,6 +84,22 @@ static int root_value(struct df11fs *fs, const char *name, char *buf,
 	return -ENODATA;
 }
 
+/*
+ * The virtual file whose sizes @in shows, or NULL: a container, or an
+ * official directory's file decoded from stored data (not its rewritten
+ * config.json or index json, which are shown as plain files are).
+ */
+static struct df11_vfile *file_vfile(struct df11fs *fs, struct df11fs_inode *in)
+{
+	struct df11_vfile *vf = df11fs_inode_vfile(&fs->itab, in);
+
+	if (vf && in->vdir && !df11_vfile_stored(vf)) {
+		df11_vfile_put(vf);
+		vf = NULL;
+	}
+	return vf;
+}
+
 /* Value of file attribute @name of @in. Return: length or -ENODATA. */
 static int file_value(struct df11fs *fs, struct df11fs_inode *in,
 		      const char *name, char *buf, size_t len)
@@ -92,7 +109,7 @@ static int file_value(struct df11fs *fs, struct df11fs_inode *in,
 
 	if (strcmp(name, "error") == 0)
 		return df11fs_inode_why(in, buf, len);
-	vf = df11fs_inode_vfile(&fs->itab, in);
+	vf = file_vfile(fs, in);
 	if (!vf)
 		return -ENODATA;
 	size = df11_vfile_size(vf);
@@ -131,7 +148,7 @@ void df11fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		name += sizeof(PFX) - 1;
 		if (in == fs->itab.root)
 			n = root_value(fs, name, val, sizeof(val));
-		else if (in->probe)
+		else if (in->probe || in->vdir)
 			n = file_value(fs, in, name, val, sizeof(val));
 	}
 	if (n < 0)
@@ -168,8 +185,8 @@ void df11fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 	if (in == fs->itab.root) {
 		list_add(buf, sizeof(buf), &n, root_names, N_ROOT);
-	} else if (in->probe) {
-		vf = df11fs_inode_vfile(&fs->itab, in);
+	} else if (in->probe || in->vdir) {
+		vf = file_vfile(fs, in);
 		if (vf)
 			list_add(buf, sizeof(buf), &n, file_names, N_FILE);
 		else if (df11fs_inode_why(in, why, sizeof(why)) >= 0)
