@@ -38,7 +38,7 @@
 
 #include "cache/cache_i.h"
 
-static uint64_t now_ns(void)
+uint64_t df11_now_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -181,7 +181,7 @@ static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 	return p;
 }
 
-static uint8_t *map_buffer(size_t cap)
+uint8_t *df11_cache_map_buffer(size_t cap)
 {
 	void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -234,8 +234,8 @@ static void scratch_dtor(void *p)
 }
 
 /* the decode of entry @e ended with @rc after @dt ns: publish it (locked) */
-static void publish_locked(struct df11_cache *c, struct entry *e, int rc,
-			   uint64_t dt)
+void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
+			       uint64_t dt)
 {
 	c->st.decode_ns += dt;
 	if (rc == 0) {
@@ -266,7 +266,7 @@ static int fill(struct df11_cache *c, struct entry *e)
 	int rc = -ENOMEM;
 
 	if (!e->data)
-		e->data = map_buffer(e->cap);
+		e->data = df11_cache_map_buffer(e->cap);
 	if (e->data && s)
 		rc = src->ops->chunk_fetch(src, e->id, s, e->data, &f, err,
 					   sizeof(err));
@@ -285,9 +285,10 @@ static int fill(struct df11_cache *c, struct entry *e)
  * counted (lock held); its buffer may still have to be mapped (NULL
  * data: map e->cap bytes after unlocking). NULL: no memory.
  */
-static struct entry *insert_locked(struct df11_cache *c, struct df11_vfile *vf,
-				   const struct df11_chunk *ck,
-				   struct entry **grave)
+struct entry *df11_cache_insert_locked(struct df11_cache *c,
+				       struct df11_vfile *vf,
+				       const struct df11_chunk *ck,
+				       struct entry **grave)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 
@@ -309,7 +310,7 @@ static struct entry *insert_locked(struct df11_cache *c, struct df11_vfile *vf,
 }
 
 /* drop one pin of FAILED @e; the last one hands it back to be freed */
-static struct entry *failed_unpin_locked(struct entry *e)
+struct entry *df11_cache_failed_unpin_locked(struct entry *e)
 {
 	return --e->pins ? NULL : e;
 }
@@ -337,22 +338,22 @@ struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
 				pthread_cond_wait(&c->done, &c->mu);
 		}
 	} else {
-		if (!(e = insert_locked(c, vf, ck, &grave))) {
+		if (!(e = df11_cache_insert_locked(c, vf, ck, &grave))) {
 			pthread_mutex_unlock(&c->mu);
 			*rc = -ENOMEM;
 			return NULL;
 		}
 		pthread_mutex_unlock(&c->mu);
 		df11_cache_bury(grave);
-		uint64_t t0 = now_ns();
+		uint64_t t0 = df11_now_ns();
 		int r = fill(c, e); /* outside the lock */
-		uint64_t dt = now_ns() - t0;
+		uint64_t dt = df11_now_ns() - t0;
 		pthread_mutex_lock(&c->mu);
-		publish_locked(c, e, r, dt);
+		df11_cache_publish_locked(c, e, r, dt);
 	}
 	if (e->state == FAILED) {
 		*rc = -EIO;
-		dead = failed_unpin_locked(e);
+		dead = df11_cache_failed_unpin_locked(e);
 		e = NULL;
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -362,8 +363,8 @@ struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
 }
 
 /* unpin @e; a @streamed chunk moves to the LRU tail for reuse (locked) */
-static void unpin_locked(struct df11_cache *c, struct entry *e, int streamed,
-			 struct entry **grave)
+void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e,
+			     int streamed, struct entry **grave)
 {
 	e->pins--;
 	if (streamed && !e->streamed) {
@@ -383,183 +384,9 @@ void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed)
 	struct entry *grave = NULL;
 
 	pthread_mutex_lock(&c->mu);
-	unpin_locked(c, e, streamed, &grave);
+	df11_cache_unpin_locked(c, e, streamed, &grave);
 	pthread_mutex_unlock(&c->mu);
 	df11_cache_bury(grave);
-}
-
-/* take the queue's first job, or its last (@tail); 0 if empty (lock held) */
-static int pop_job_locked(struct df11_cache *c, int tail, struct job *j)
-{
-	if (!c->qlen)
-		return 0;
-	if (tail) {
-		*j = c->q[(c->qhead + c->qlen - 1) % QUEUE_LEN];
-	} else {
-		*j = c->q[c->qhead];
-		c->qhead = (c->qhead + 1) % QUEUE_LEN;
-	}
-	c->qlen--;
-	return 1;
-}
-
-/*
- * Take up to DF11_DECODER_BATCH_MAX queued jobs (and c->batch_bytes) for
- * a GPU batch, from the far end of the queue with @tail; check each
- * distinct source once, outside the lock; insert a DECODING entry for
- * every chunk still missing into @es. Return: the jobs taken (each holds
- * a vfile reference), *@n the entries.
- */
-static unsigned batch_take(struct df11_cache *c, int tail, struct job *jobs,
-			   struct entry **es, unsigned *n)
-{
-	unsigned nj = 0;
-	uint64_t bytes = 0;
-	int ok[DF11_DECODER_BATCH_MAX];
-	struct entry *grave = NULL;
-
-	pthread_mutex_lock(&c->mu);
-	while (nj < DF11_DECODER_BATCH_MAX && bytes < c->batch_bytes &&
-	       !c->stop && pop_job_locked(c, tail, &jobs[nj]))
-		bytes += jobs[nj++].ck.len;
-	pthread_mutex_unlock(&c->mu);
-	for (unsigned i = 0; i < nj; i++)
-		ok[i] = i && jobs[i].vf == jobs[i - 1].vf
-			    ? ok[i - 1]
-			    : df11_vfile_check(jobs[i].vf) == 0;
-	*n = 0;
-	pthread_mutex_lock(&c->mu);
-	for (unsigned i = 0; i < nj; i++) {
-		struct entry *e;
-		if (ok[i] && !df11_cache_find(c, jobs[i].vf, jobs[i].ck.id) &&
-		    (e = insert_locked(c, jobs[i].vf, &jobs[i].ck, &grave)))
-			es[(*n)++] = e;
-	}
-	pthread_mutex_unlock(&c->mu);
-	df11_cache_bury(grave);
-	return nj;
-}
-
-/*
- * Read-ahead on the GPU in batch @b: the chunks batch_take() gives are
- * fetched into the batch's scratches, their plans decoded in one
- * df11_gpu_decode() call, and each completed (checked; decoded on the CPU
- * when the GPU could not). With @tail the jobs come from the far end of
- * the queue, the chunks readers need last, while CPU workers take the
- * near end: readers never wait for a batch that the CPU would have done
- * sooner. Every entry is published; every job's vfile reference dropped.
- */
-static void gpu_batch(struct df11_cache *c, struct df11_batch *b, int tail)
-{
-	struct job jobs[DF11_DECODER_BATCH_MAX];
-	struct entry *es[DF11_DECODER_BATCH_MAX], *grave = NULL, *dead;
-	struct df11_fetch fs[DF11_DECODER_BATCH_MAX];
-	struct df11_fetch *fp[DF11_DECODER_BATCH_MAX];
-	void *outs[DF11_DECODER_BATCH_MAX];
-	int rcs[DF11_DECODER_BATCH_MAX];
-	char err[DF11_DECODER_BATCH_MAX][160];
-	unsigned n, nj = batch_take(c, tail, jobs, es, &n);
-	uint64_t t0 = now_ns();
-
-	for (unsigned i = 0; i < n; i++) {
-		struct entry *e = es[i];
-		const struct df11_source *src = e->vf->src;
-		struct df11_scratch *s = df11_decoder_batch_scratch(b, i);
-		if (!e->data)
-			e->data = map_buffer(e->cap);
-		snprintf(err[i], sizeof(err[i]), "out of memory");
-		rcs[i] =
-		    e->data && s
-			? src->ops->chunk_fetch(src, e->id, s, e->data, &fs[i],
-						err[i], sizeof(err[i]))
-			: -ENOMEM;
-		fp[i] = rcs[i] ? NULL : &fs[i];
-		outs[i] = e->data;
-	}
-	df11_decoder_batch_run(c->dec, b, fp, outs, n);
-	for (unsigned i = 0; i < n; i++) {
-		const struct df11_source *src = es[i]->vf->src;
-		if (!rcs[i])
-			rcs[i] = df11_source_complete(
-			    src, es[i]->id, &fs[i],
-			    df11_decoder_batch_scratch(b, i), es[i]->data,
-			    err[i], sizeof(err[i]));
-		if (rcs[i])
-			df11_cache_logf(c, "'%s': %s", es[i]->vf->name, err[i]);
-	}
-	uint64_t dt = n ? (now_ns() - t0) / n : 0;
-	pthread_mutex_lock(&c->mu);
-	for (unsigned i = 0; i < n; i++) {
-		publish_locked(c, es[i], rcs[i], dt);
-		if (es[i]->state == FAILED) {
-			/* unhashed: the last pin frees it with the grave */
-			if ((dead = failed_unpin_locked(es[i]))) {
-				dead->hnext = grave;
-				grave = dead;
-			}
-			continue;
-		}
-		c->st.readahead++;
-		unpin_locked(c, es[i], 0, &grave);
-	}
-	c->st.gpu_batches++;
-	pthread_mutex_unlock(&c->mu);
-	df11_cache_bury(grave);
-	for (unsigned i = 0; i < nj; i++)
-		df11_vfile_put(jobs[i].vf);
-}
-
-/* one read-ahead job on this worker's CPU (no lock held); puts the vfile */
-static void ahead_one(struct df11_cache *c, struct job *j, int present)
-{
-	if (!present && df11_vfile_check(j->vf) == 0) {
-		int rc;
-		struct entry *e = df11_cache_get(c, j->vf, &j->ck, &rc);
-		if (e) {
-			pthread_mutex_lock(&c->mu);
-			c->st.readahead++;
-			pthread_mutex_unlock(&c->mu);
-			df11_cache_unpin(c, e, 0);
-		}
-	}
-	df11_vfile_put(j->vf);
-}
-
-static void *worker(void *arg)
-{
-	struct df11_cache *c = arg;
-
-	pthread_mutex_lock(&c->mu);
-	for (;;) {
-		while (!c->qlen && !c->stop)
-			pthread_cond_wait(&c->work, &c->mu);
-		if (c->stop)
-			break;
-		/*
-		 * gpu: every job in a batch. auto: a batch only when work
-		 * piles up (the CPU workers are not keeping up), taken from
-		 * the far end of the queue while they keep the near end.
-		 */
-		int auto_mode = c->o.decoder != DF11_DECODER_GPU;
-		struct df11_batch *b = !auto_mode || c->qlen >= AUTO_GPU_QUEUE
-					   ? df11_decoder_batch_begin(c->dec)
-					   : NULL;
-		struct job j;
-		if (b) {
-			pthread_mutex_unlock(&c->mu);
-			gpu_batch(c, b, auto_mode); /* puts the vfiles */
-			df11_decoder_batch_end(c->dec, b);
-		} else if (pop_job_locked(c, 0, &j)) {
-			int present = df11_cache_find(c, j.vf, j.ck.id) != NULL;
-			pthread_mutex_unlock(&c->mu);
-			ahead_one(c, &j, present);
-		} else {
-			continue;
-		}
-		pthread_mutex_lock(&c->mu);
-	}
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
 }
 
 int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
@@ -605,8 +432,8 @@ int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
 		return -rc;
 	}
 	for (; c->n_workers < c->o.workers; c->n_workers++)
-		if ((rc = pthread_create(&c->tid[c->n_workers], NULL, worker,
-					 c))) {
+		if ((rc = pthread_create(&c->tid[c->n_workers], NULL,
+					 df11_cache_worker, c))) {
 			df11_cache_free(c);
 			return -rc;
 		}

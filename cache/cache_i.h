@@ -100,6 +100,41 @@ struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
 /** df11_cache_unpin() - unpin; a @streamed chunk goes to the LRU tail. */
 void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed);
 
+/** df11_now_ns() - CLOCK_MONOTONIC in nanoseconds. */
+uint64_t df11_now_ns(void);
+
+/**
+ * df11_cache_insert_locked() - a new DECODING entry for chunk @ck of @vf,
+ * pinned once, hashed and counted in the budget (evicting onto @grave);
+ * NULL data means: df11_cache_map_buffer() e->cap bytes after unlocking.
+ * Return: the entry, NULL when out of memory.
+ */
+struct entry *df11_cache_insert_locked(struct df11_cache *c,
+				       struct df11_vfile *vf,
+				       const struct df11_chunk *ck,
+				       struct entry **grave);
+
+/** df11_cache_map_buffer() - @cap bytes of fresh memory, or NULL. */
+uint8_t *df11_cache_map_buffer(size_t cap);
+
+/**
+ * df11_cache_publish_locked() - the read of DECODING entry @e ended with
+ * @rc after @dt ns: READY on the LRU, or FAILED out of the hash; wakes the
+ * waiters.
+ */
+void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
+			       uint64_t dt);
+
+/** df11_cache_failed_unpin_locked() - unpin FAILED @e; @e if it was last. */
+struct entry *df11_cache_failed_unpin_locked(struct entry *e);
+
+/** df11_cache_unpin_locked() - df11_cache_unpin() with the lock held. */
+void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e,
+			     int streamed, struct entry **grave);
+
+/** df11_cache_worker() - a read-ahead worker thread's body (ahead.c). */
+void *df11_cache_worker(void *arg);
+
 /** df11_cache_pread() - df11_read_fn over a file descriptor in @ctx. */
 int df11_cache_pread(void *ctx, void *buf, size_t len, uint64_t off);
 
