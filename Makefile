@@ -21,6 +21,10 @@ CODEC_SRC := $(wildcard codec/*.c)
 CODEC_OBJ := $(CODEC_SRC:%.c=$(BUILD)/%.o)
 CODEC_LIB := $(BUILD)/libdf11codec.a
 
+OFF_SRC   := $(wildcard official/*.c)
+OFF_OBJ   := $(OFF_SRC:%.c=$(BUILD)/%.o)
+OFF_LIB   := $(BUILD)/libdf11official.a
+
 CACHE_SRC := $(wildcard cache/*.c)
 CACHE_OBJ := $(CACHE_SRC:%.c=$(BUILD)/%.o)
 CACHE_LIB := $(BUILD)/libdf11cache.a
@@ -63,6 +67,10 @@ $(CODEC_LIB): $(CODEC_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+$(OFF_LIB): $(OFF_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
 $(CACHE_LIB): $(CACHE_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
@@ -71,29 +79,29 @@ $(BUILD)/fs/%.o: fs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(FUSE_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/df11fs: $(FS_OBJ) $(CACHE_LIB) $(CODEC_LIB)
+$(BUILD)/df11fs: $(FS_OBJ) $(CACHE_LIB) $(OFF_LIB) $(CODEC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(LDLIBS)
 
-$(BUILD)/df11: $(TOOL_OBJ) $(CODEC_LIB)
+$(BUILD)/df11: $(TOOL_OBJ) $(OFF_LIB) $(CODEC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/df11-genmodel: $(GEN_OBJ) $(CODEC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELP:%.c=$(BUILD)/%.o) $(CACHE_LIB) $(CODEC_LIB)
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELP:%.c=$(BUILD)/%.o) $(CACHE_LIB) $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(CODEC_LIB)
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # tests/official/mkofficial.c writes synthetic official DFloat11 directories
-$(BUILD)/tests/mkofficial: $(BUILD)/tests/official/mkofficial.o $(CODEC_LIB)
+$(BUILD)/tests/mkofficial: $(BUILD)/tests/official/mkofficial.o $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/bench_%: $(BUILD)/tests/bench/%.o $(CODEC_LIB)
+$(BUILD)/tests/bench_%: $(BUILD)/tests/bench/%.o $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -243,13 +251,13 @@ $(GPU_HOST_LIB): $(GPU_HOST_OBJ)
 # df11fs, the unit tests (the cache opens the GPU) and the GPU tests link
 # gpu.c before the codec it calls
 $(BUILD)/df11fs $(UNIT_BIN): $(GPU_HOST_LIB)
-$(BUILD)/df11fs $(UNIT_BIN): LDLIBS := $(GPU_HOST_LIB) $(CODEC_LIB) $(LDLIBS) -ldl
+$(BUILD)/df11fs $(UNIT_BIN): LDLIBS := $(GPU_HOST_LIB) $(OFF_LIB) $(CODEC_LIB) $(LDLIBS) -ldl
 
-$(BUILD)/tests/test_gpu: $(BUILD)/tests/gpu/test_gpu.o $(GPU_HOST_LIB) $(CODEC_LIB)
+$(BUILD)/tests/test_gpu: $(BUILD)/tests/gpu/test_gpu.o $(GPU_HOST_LIB) $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
 
-$(BUILD)/tests/bench_gpu: $(BUILD)/tests/gpu/bench_gpu.o $(GPU_HOST_LIB) $(CODEC_LIB)
+$(BUILD)/tests/bench_gpu: $(BUILD)/tests/gpu/bench_gpu.o $(GPU_HOST_LIB) $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
 # -------------------------------------------------------------- GPU (end)

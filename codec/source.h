@@ -6,7 +6,7 @@
  * can say its size, hand out its first bytes from memory (a safetensors
  * header), and produce the rest in chunks, each independently. A native
  * container is one (df11_ct_source); a file rebuilt from an official
- * DFloat11 directory is another (codec/official.h). Chunk ids run
+ * DFloat11 directory is another (official/official.h). Chunk ids run
  * 0..n-1 in file order and cover [prefix length, size) without gaps.
  *
  * Reading a chunk is one protocol for every source, in two halves around

@@ -3,7 +3,7 @@
  * fs/official.c - official DFloat11 directories as BF16 model directories
  *
  * A directory whose config.json has a "dfloat11_config" key is read once,
- * on its first lookup or opendir, through codec/official.h: its
+ * on its first lookup or opendir, through official/official.h: its
  * *.safetensors files are opened (descriptors owned by the model) and the
  * virtual files planned. From then on the directory shows the virtual
  * files (config.json without dfloat11_config, model*.safetensors, the
@@ -29,7 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codec/official.h"
+#include "official/official.h"
 #include "fs_i.h"
 
 #define CFG_MAX (16u << 20)

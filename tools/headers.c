@@ -13,7 +13,7 @@
  *
  * Given back with --headers (df11) or -o headers= (df11fs), it makes the
  * rebuilt files the original files, byte for byte, and supplies every
- * shape (codec/official_headers.c).
+ * shape (official/headers.c).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/official.h"
+#include "official/official.h"
 #include "tools/official_i.h"
 
 /* base64 of @p (@n bytes) as a new JSON string */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * tools/official.c - df11 decompress and verify on an official DFloat11
- * directory (codec/official.h)
+ * directory (official/official.h)
  *
  * The directory's config.json, its *.safetensors files (each opened once,
  * its descriptor owned by the model through ctx_free) and, with
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codec/official.h"
+#include "official/official.h"
 #include "tools/official_i.h"
 
 #define CFG_MAX (16u << 20)

@@ -17,7 +17,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "codec/official.h"
+#include "official/official.h"
 #include "tools/official_i.h"
 
 static json_t *shape_json(const struct df11_off_tensor_info *t)

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codec/official.h"
+#include "official/official.h"
 #include "codec/safetensors.h"
 #include "tools/official_i.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/fuzz/fuzz_official.c - libFuzzer target for the official-directory
- * reader (codec/official.h): config.json and pattern_dict parsing, regex
+ * reader (official/official.h): config.json and pattern_dict parsing, regex
  * translation, unit discovery and checks, shape rules, the headers file,
  * the layout of the virtual files, and reading every chunk of them
  *
@@ -14,7 +14,7 @@
  * message. Seeds: tests/fuzz/corpus/fuzz_official/ (a synthetic unit, and
  * a fixture's config with its remainder file).
  */
-#include "codec/official.h"
+#include "official/official.h"
 
 #include <errno.h>
 #include <stdint.h>

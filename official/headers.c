@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/official_headers.c - virtual files from the original headers, and
+ * official/headers.c - virtual files from the original headers, and
  * config.json without dfloat11_config
  *
  * The headers text is what `df11 headers ORIGINAL_DIR` writes:
@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64_i.h"
-#include "official_i.h"
+#include "codec/base64_i.h"
+#include "official/official_i.h"
 
 #define OFF_MAX_HOLES (64u << 20)
 

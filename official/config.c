@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/official_config.c - config.json of an official directory: the
+ * official/config.c - config.json of an official directory: the
  * dfloat11_config key, pattern_dict and its regexes, and the names that
  * tell an official or a legacy (0.1) directory
  *
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "official_i.h"
+#include "official/official_i.h"
 
 int df11_off_probe(const char *config, size_t len)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/official.h - official DFloat11 directories as BF16 model directories
+ * official/official.h - official DFloat11 directories as BF16 model directories
  *
  * The official DFloat11 package (0.2.0 to 0.5.x) writes a model directory
  * whose config.json carries a "dfloat11_config" key ({version,
@@ -28,9 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "container.h"
-#include "safetensors.h"
-#include "source.h"
+#include "codec/container.h"
+#include "codec/safetensors.h"
+#include "codec/source.h"
 
 #define DF11_OFF_SHARD_DEFAULT 5000000000ull /* save_pretrained's "5GB" */
 #define DF11_OFF_MAX_FILES     100000u

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/official_i.h - internals of the official-directory reader
+ * official/official_i.h - internals of the official-directory reader
  *
- *   official_config.c  config.json, dfloat11_config, pattern_dict regexes
- *   official.c         files, units and their pieces
- *   official_model.c   open, free, accessors
- *   official_shapes.c  shapes from config.json (architecture rules)
- *   official_layout.c  virtual files: headers, shards, index, config.json
- *   official_source.c  a df11_source per virtual file
+ *   config.c   config.json, dfloat11_config, pattern_dict regexes
+ *   reader.c   files, units and their pieces
+ *   model.c    open, free, accessors
+ *   shapes.c   shapes from config.json (architecture rules)
+ *   headers.c  virtual files from the original headers
+ *   layout.c   virtual files: headers, shards, index, config.json
+ *   source.c   a df11_source per virtual file
  */
 #ifndef DF11_OFFICIAL_I_H
 #define DF11_OFFICIAL_I_H
@@ -16,8 +17,8 @@
 #include <regex.h>
 #include <stdatomic.h>
 
-#include "df11.h"
-#include "official.h"
+#include "codec/df11.h"
+#include "official/official.h"
 
 enum { OS_LUTS, OS_ENC, OS_SM, OS_OP, OS_GAPS, OS_SPLIT, OS_COUNT };
 
@@ -164,6 +165,6 @@ int off_add_tensor_chunks(const struct df11_off *m, struct off_vfile *v,
 /** off_config_strip() - config.json without dfloat11_config (malloc'ed). */
 int off_config_strip(const struct df11_off *m, char **out, size_t *len);
 
-#include "ct_i.h"
+#include "codec/ct_i.h"
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/official_layout.c - the virtual files of an official directory
+ * official/layout.c - the virtual files of an official directory
  *
  * Without the original headers the BF16 model is laid out as
  * save_pretrained would: tensors sorted by name, cut into shards of at
@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64_i.h"
-#include "official_i.h"
+#include "codec/base64_i.h"
+#include "official/official_i.h"
 
 void off_vfile_free(struct off_vfile *v)
 {

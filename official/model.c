@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/official_model.c - the official-directory model: open, free,
+ * official/model.c - the official-directory model: open, free,
  * reference counting and the read-only accessors
  *
- * df11_off_open() runs the steps of official.c (config, headers, units,
+ * df11_off_open() runs the steps of reader.c (config, headers, units,
  * pieces), official_shapes.c (shapes) and official_layout.c (virtual
  * files) in that order; any failure frees everything, including the
  * caller's read contexts (opts->ctx_free), so that the caller never has
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "official_i.h"
+#include "official/official_i.h"
 
 static void model_free(struct df11_off *m)
 {

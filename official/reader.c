@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/official.c - open an official DFloat11 directory: config.json,
+ * official/reader.c - open an official DFloat11 directory: config.json,
  * pattern_dict, file headers, units and their pieces
  *
  * Units are found by name alone, as the official loader does: a tensor
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "official_i.h"
+#include "official/official_i.h"
 
 static const char *const stream_sfx[OS_COUNT] = {
     ".luts", ".encoded_exponent", ".sign_mantissa", ".output_positions",

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/official_source.c - a virtual file of an official directory as a
+ * official/source.c - a virtual file of an official directory as a
  * df11_source (codec/source.h)
  *
  * The prefix is the file's header (or the whole text of config.json and
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "official_i.h"
+#include "official/official_i.h"
 
 struct off_source {
 	struct df11_source pub;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/official_shapes.c - shapes of the pieces from config.json
+ * official/shapes.c - shapes of the pieces from config.json
  *
  * DF11 stores no shapes: a piece is a flat run of weights. For the
  * transformers LLM families whose linear layers are plain
@@ -25,7 +25,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "official_i.h"
+#include "official/official_i.h"
 
 static const char *const families[] = {
     "llama",  "mistral", "qwen2",	"qwen3", "gemma",
