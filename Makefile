@@ -96,8 +96,9 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# tests/official/mkofficial.c writes synthetic official DFloat11 directories
-$(BUILD)/tests/mkofficial: $(BUILD)/tests/official/mkofficial.o $(OFF_LIB) $(CODEC_LIB)
+# tests/official/mkofficial*.c write synthetic official DFloat11 directories
+MKOFF_SRC := $(wildcard tests/official/*.c)
+$(BUILD)/tests/mkofficial: $(MKOFF_SRC:%.c=$(BUILD)/%.o) $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
