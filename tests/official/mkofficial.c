@@ -23,19 +23,10 @@
  *     was compressed;
  *   - config.json = the original config plus "dfloat11_config".
  *
- * Tensors in a file are laid out as the safetensors package does: by
- * dtype alignment (largest first), then by name; header keys in data
- * order, the header padded with spaces to a multiple of 8. Units are
- * encoded with codec/df11.h over the BF16 pieces concatenated in
- * pattern_dict order. Each architecture uses the pattern_dict (and the
- * layer attribute order) of the official releases of that family, and
- * shapes that a wrong rule would get wrong (head_dim != hidden / heads,
- * text_config next to a vision_config with other sizes, fused
- * projections).
- *
- * This file: main, the options and the tensor list. The families are in
- * mkofficial_arch.c, the files written in mkofficial_write.c, and
- * mkofficial_i.h is between them.
+ * How the files are laid out and units encoded is in mkofficial_write.c;
+ * each family's tensors, config and pattern_dict (with shapes that a wrong
+ * shape rule would get wrong) in mkofficial_arch.c; mkofficial_i.h is
+ * between them. This file: main, the options and the tensor list.
  *
  * Exit status: 0 done, 1 failure, 2 usage.
  */
