@@ -346,7 +346,7 @@ int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
 	s = &ct->segs[seg_of_chunk(ct, id)];
 	k = id - s->pub.chunk0;
 	df11_ct_chunk_bounds(s, k, &rel, &len);
-	if (df11_xxh3(out, len) == df11_ct_le64(s->xxh3 + 8 * k))
+	if (df11_xxh3(out, len) == df11_le_get64(s->xxh3 + 8 * k))
 		return 0;
 	return chunk_err(ct, id, "checksum mismatch", err, errlen);
 }

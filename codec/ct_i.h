@@ -14,6 +14,7 @@
 
 #include "container.h"
 #include "df11.h"
+#include "le.h"
 
 /* index keys (FORMAT.md §2) */
 #define DF11_CT_K_VERSION     "version"
@@ -111,27 +112,6 @@ void df11_ct_gap_name(char buf[DF11_CT_GAP_NAME_MAX], uint64_t off);
  * it). Return: the name, or NULL when out of memory.
  */
 char *df11_ct_stream_name(const char *prefix, const char *field);
-
-/* little-endian loads and stores, any alignment */
-static inline uint64_t df11_ct_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static inline uint32_t df11_ct_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static inline void df11_ct_put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ceil(a / b) for b > 0, without overflow */
 static inline uint64_t df11_ct_div_up(uint64_t a, uint64_t b)

@@ -265,7 +265,7 @@ static int load_lz4_index(struct ct_open *o, struct ct_seg *s, uint64_t off)
 		return rc;
 	idx = s->lz4_idx;
 	for (uint64_t k = 0; k <= n; k++)
-		idx[k] = df11_ct_le64(raw + 8 * k);
+		idx[k] = df11_le_get64(raw + 8 * k);
 	if (idx[0] != 0 || idx[n] != s->data_len)
 		goto bad;
 	for (uint64_t k = 0; k < n; k++) {

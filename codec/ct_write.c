@@ -281,11 +281,10 @@ static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
 	for (uint64_t k = 0; k < n_chunks; k++) {
 		uint64_t e =
 		    (k + 1) * bpc < sz.n_blocks ? (k + 1) * bpc : sz.n_blocks;
-		uint64_t a = df11_ct_le32(o.op + 4 * k * bpc);
-		uint64_t b = df11_ct_le32(o.op + 4 * e);
+		uint64_t a = df11_le_get32(o.op + 4 * k * bpc);
+		uint64_t b = df11_le_get32(o.op + 4 * e);
 
-		df11_ct_put_le64(xx + 8 * k,
-				 df11_xxh3(data + 2 * a, 2 * (b - a)));
+		df11_le_put64(xx + 8 * k, df11_xxh3(data + 2 * a, 2 * (b - a)));
 	}
 	s->codec = DF11_CODEC_DF11;
 	s->param = bpc;
@@ -314,7 +313,7 @@ static int lz4_blocks(const struct ctw_seg *s, uint64_t chunk,
 {
 	uint64_t pos = 0, over = 8 * (n_chunks + 1);
 
-	df11_ct_put_le64(idx, 0);
+	df11_le_put64(idx, 0);
 	for (uint64_t k = 0; k < n_chunks; k++) {
 		uint64_t a = k * chunk;
 		int clen = (int)(s->len - a < chunk ? s->len - a : chunk);
@@ -331,7 +330,7 @@ static int lz4_blocks(const struct ctw_seg *s, uint64_t chunk,
 		pos += (uint64_t)r;
 		if (pos + over >= s->len)
 			return 0;
-		df11_ct_put_le64(idx + 8 * (k + 1), pos);
+		df11_le_put64(idx + 8 * (k + 1), pos);
 	}
 	return 1;
 }
@@ -355,12 +354,12 @@ static int enc_chunked(struct ctw_seg *s, uint64_t chunk, const uint8_t *data,
 		uint64_t a = k * chunk;
 		uint64_t l = s->len - a < chunk ? s->len - a : chunk;
 
-		df11_ct_put_le64(xx + 8 * k, df11_xxh3(data + a, l));
+		df11_le_put64(xx + 8 * k, df11_xxh3(data + a, l));
 	}
 	lz = lz4_blocks(s, chunk, data, blocks, idx, n_chunks);
 	s->param = chunk;
 	if (lz) {
-		uint64_t blen = df11_ct_le64(idx + 8 * n_chunks);
+		uint64_t blen = df11_le_get64(idx + 8 * n_chunks);
 
 		s->codec = DF11_CODEC_LZ4;
 		if ((rc = put(s, DF11_CT_F_LZ4, blocks, blen, wr, ctx)) ||
@@ -522,7 +521,7 @@ int df11_ctw_header(struct df11_ctw *w, uint64_t data_len, uint8_t **out,
 	*out = malloc(8 + n);
 	if (!*out)
 		goto out;
-	df11_ct_put_le64(*out, n);
+	df11_le_put64(*out, n);
 	memcpy(*out + 8, text, tlen);
 	memset(*out + 8 + tlen, ' ', n - tlen);
 	*len = 8 + n;

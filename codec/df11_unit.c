@@ -99,7 +99,7 @@ static int check_op(struct df11_unit *u, const uint8_t *op, size_t op_len,
 	if (!u->op)
 		return -ENOMEM;
 	for (uint64_t b = 0; b < have; b++)
-		u->op[b] = df11_get_le32(op + 4 * b);
+		u->op[b] = df11_le_get32(op + 4 * b);
 	if (have == nb) { /* the official short form: the last block is empty */
 		if (u->op[nb - 1] != u->n) {
 			seterr(err, errlen, "output_positions is one short");

@@ -37,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/le.h"
+
 #define ST_NAME_SHOWN 64u /* bytes of a name quoted in an error message */
 #define ST_QUOTE_LEN  (ST_NAME_SHOWN + 4u) /* + "..." + NUL */
 #define ST_SHAPE_LEN  400u /* "[" + 16 x ("18446744073709551615, ") + "]" */
@@ -108,12 +110,11 @@ int df11_dtype_parse(const char *name, enum df11_dtype *dt)
 
 int df11_st_header_len(const uint8_t prefix[8], uint64_t file_size, uint64_t *n)
 {
-	uint64_t len = 0;
+	uint64_t len;
 
 	if (!prefix || !n)
 		return -EINVAL;
-	for (unsigned i = 0; i < 8; i++)
-		len |= (uint64_t)prefix[i] << (8 * i);
+	len = df11_le_get64(prefix);
 	/* 8 + len may wrap: compare against what is left after the prefix. */
 	if (len == 0 || len > DF11_ST_MAX_HEADER || file_size < 8 ||
 	    len > file_size - 8)

@@ -138,7 +138,7 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 	}
 	rc = b64(json_object_get(f, "header"), &hdr, &hl);
 	v->prefix = hdr;
-	if (rc || hl < 8 || (n = df11_ct_le64(hdr)) != hl - 8 || size < 0 ||
+	if (rc || hl < 8 || (n = df11_le_get64(hdr)) != hl - 8 || size < 0 ||
 	    (uint64_t)size < hl) {
 		off_err(err, errlen, "headers: '%s': bad header or size", name);
 		return rc == -ENOMEM ? rc : -EBADMSG;

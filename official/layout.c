@@ -127,7 +127,7 @@ static int set_header(struct off_vfile *v, const json_t *j)
 		free(s);
 		return -ENOMEM;
 	}
-	df11_ct_put_le64(v->prefix, n + pad);
+	df11_le_put64(v->prefix, n + pad);
 	memcpy(v->prefix + 8, s, n);
 	memset(v->prefix + 8 + n, ' ', pad);
 	free(s);

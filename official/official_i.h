@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 
 #include "codec/df11.h"
+#include "codec/le.h"
 #include "official/official.h"
 
 enum { OS_LUTS, OS_ENC, OS_SM, OS_OP, OS_GAPS, OS_SPLIT, OS_COUNT };

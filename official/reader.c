@@ -252,7 +252,7 @@ static int read_splits(struct df11_off *m, const struct off_unit *u, size_t k,
 					  s->off + 8 * (i - 1));
 		if (rc)
 			return rc;
-		cut[i] = df11_ct_le64(b);
+		cut[i] = df11_le_get64(b);
 	}
 	for (size_t i = 0; i < k; i++) {
 		if (cut[i] >= cut[i + 1]) {

@@ -16,17 +16,9 @@
 #include <unistd.h>
 
 #include "codec/container.h"
+#include "codec/le.h"
 #include "codec/safetensors.h"
 #include "tools/tool_i.h"
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* Read the prefix and header bytes of a safetensors file into @in->hdr. */
 static int read_header(struct df11_input *in)
@@ -45,7 +37,7 @@ static int read_header(struct df11_input *in)
 		return df11_fail_sys(rc, "read", in->path);
 	rc = df11_st_header_len(pre, in->size, &n);
 	if (rc) {
-		n = le64(pre);
+		n = df11_le_get64(pre);
 		if (n == 0)
 			snprintf(why, sizeof(why), "empty safetensors header");
 		else if (n > DF11_ST_MAX_HEADER)
