@@ -24,7 +24,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,21 +49,6 @@ const char *df11_codec_name(enum df11_codec c)
 }
 
 /* helpers of ct_i.h, shared with ct_read.c and ct_write.c */
-
-void df11_ct_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	/* names are untrusted: keep the message on one line */
-	for (char *p = err; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-}
 
 void df11_ct_gap_name(char buf[DF11_CT_GAP_NAME_MAX], uint64_t off)
 {
@@ -284,9 +268,9 @@ static int chunk_err(const struct df11_ct *ct, uint64_t id, const char *why,
 	uint64_t rel, len;
 
 	df11_ct_chunk_bounds(s, id - s->pub.chunk0, &rel, &len);
-	df11_ct_seterr(err, errlen, "%s '%s' at offset %" PRIu64 ": %s",
-		       s->pub.tensor ? "tensor" : "gap", s->stream,
-		       s->pub.off + rel, why);
+	df11_err_set(err, errlen, "%s '%s' at offset %" PRIu64 ": %s",
+		     s->pub.tensor ? "tensor" : "gap", s->stream,
+		     s->pub.off + rel, why);
 	return -EBADMSG;
 }
 

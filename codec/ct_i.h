@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec_i.h"
 #include "container.h"
 #include "df11.h"
-#include "le.h"
 
 /* index keys (FORMAT.md §2) */
 #define DF11_CT_K_VERSION     "version"
@@ -95,13 +95,6 @@ int df11_ct_chunk_bounds(const struct ct_seg *s, uint64_t k, uint64_t *rel,
 			 uint64_t *len);
 
 /**
- * df11_ct_seterr() - format a one-line reason into @err (@errlen bytes);
- * a no-op when @err is NULL or @errlen is 0.
- */
-void df11_ct_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/**
  * df11_ct_gap_name() - the stream name of the gap at original offset @off,
  * into @buf (DF11_CT_GAP_NAME_MAX bytes).
  */
@@ -112,11 +105,5 @@ void df11_ct_gap_name(char buf[DF11_CT_GAP_NAME_MAX], uint64_t off);
  * it). Return: the name, or NULL when out of memory.
  */
 char *df11_ct_stream_name(const char *prefix, const char *field);
-
-/* ceil(a / b) for b > 0, without overflow */
-static inline uint64_t df11_ct_div_up(uint64_t a, uint64_t b)
-{
-	return a / b + (a % b != 0);
-}
 
 #endif

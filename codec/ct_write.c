@@ -86,9 +86,9 @@ static int plan_gap(struct df11_ctw *w, uint64_t from, uint64_t to, char *err,
 	/* a tensor of that name would own the same stream names */
 	t = df11_st_find(w->st, s->gap);
 	if (t && t->end > t->begin) {
-		df11_ct_seterr(err, errlen,
-			       "tensor '%s': name clashes with a gap stream",
-			       s->gap);
+		df11_err_set(err, errlen,
+			     "tensor '%s': name clashes with a gap stream",
+			     s->gap);
 		return -ENOTSUP;
 	}
 	w->n_segs++;
@@ -141,16 +141,16 @@ int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,
 	if (opts && ((opts->chunk && (opts->chunk < DF11_CT_CHUNK_MIN ||
 				      opts->chunk > DF11_CT_CHUNK_MAX)) ||
 		     opts->blocks_per_chunk > DF11_CT_BPC_MAX)) {
-		df11_ct_seterr(err, errlen, "chunk parameters out of range");
+		df11_err_set(err, errlen, "chunk parameters out of range");
 		return -EINVAL;
 	}
 	if (size > INT64_MAX) { /* JSON integers are signed 64-bit */
-		df11_ct_seterr(err, errlen, "file too large");
+		df11_err_set(err, errlen, "file too large");
 		return -EOVERFLOW;
 	}
 	if (hdr_len < 8 || df11_st_header_len(hdr, size, &n) ||
 	    hdr_len != 8 + n) {
-		df11_ct_seterr(err, errlen, "bad safetensors header length");
+		df11_err_set(err, errlen, "bad safetensors header length");
 		return -EBADMSG;
 	}
 	w = calloc(1, sizeof(*w));
@@ -260,7 +260,7 @@ static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
 		return 0;
 	if (rc)
 		return rc;
-	n_chunks = df11_ct_div_up(sz.n_blocks, bpc);
+	n_chunks = df11_div_up(sz.n_blocks, bpc);
 	total = sz.luts + sz.enc + sz.sm + sz.op + sz.gaps + 8 * n_chunks;
 	if (sz.n_blocks < 1 || sz.op != 4 * (sz.n_blocks + 1) ||
 	    total >= s->len)
@@ -339,7 +339,7 @@ static int lz4_blocks(const struct ctw_seg *s, uint64_t chunk,
 static int enc_chunked(struct ctw_seg *s, uint64_t chunk, const uint8_t *data,
 		       df11_write_fn wr, void *ctx)
 {
-	uint64_t n_chunks = df11_ct_div_up(s->len, chunk);
+	uint64_t n_chunks = df11_div_up(s->len, chunk);
 	uint8_t *blocks = NULL, *idx = NULL, *xx;
 	int rc = -ENOMEM, lz;
 

@@ -37,7 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/le.h"
+#include "codec/codec_i.h"
 
 #define ST_NAME_SHOWN 64u /* bytes of a name quoted in an error message */
 #define ST_QUOTE_LEN  (ST_NAME_SHOWN + 4u) /* + "..." + NUL */
@@ -134,15 +134,9 @@ st_fail(const struct st_err *e, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!e->buf || e->len == 0)
-		return ret;
 	va_start(ap, fmt);
-	vsnprintf(e->buf, e->len, fmt, ap);
+	df11_err_vset(e->buf, e->len, fmt, ap);
 	va_end(ap);
-	for (char *p = e->buf; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	}
 	return ret;
 }
 

@@ -92,23 +92,23 @@ static int place(struct df11_off *m, struct off_vfile *v,
 	struct off_tensor *t = i >= 0 ? &m->tensors[i] : NULL;
 
 	if (!t) {
-		off_err(err, errlen,
-			"'%s': tensor '%s' is not in the DF11 "
-			"directory",
-			v->name, h->name);
+		df11_err_set(err, errlen,
+			     "'%s': tensor '%s' is not in the DF11 "
+			     "directory",
+			     v->name, h->name);
 		return -EBADMSG;
 	}
 	if (t->vfile >= 0) {
-		off_err(err, errlen, "headers: tensor '%s' appears twice",
-			h->name);
+		df11_err_set(err, errlen, "headers: tensor '%s' appears twice",
+			     h->name);
 		return -EBADMSG;
 	}
 	if (t->dtype != h->dtype || t->nbytes != h->end - h->begin ||
 	    (t->unit >= 0 && t->n_elems != h->n_elems)) {
-		off_err(err, errlen,
-			"'%s': tensor '%s': dtype or size differs "
-			"from the DF11 directory",
-			v->name, h->name);
+		df11_err_set(err, errlen,
+			     "'%s': tensor '%s': dtype or size differs "
+			     "from the DF11 directory",
+			     v->name, h->name);
 		return -EBADMSG;
 	}
 	t->n_dims = h->n_dims;
@@ -133,14 +133,15 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 	int rc;
 
 	if (!name_ok(name, ".safetensors") || !(v = add_vf(m, name))) {
-		off_err(err, errlen, "headers: bad or repeated file name");
+		df11_err_set(err, errlen, "headers: bad or repeated file name");
 		return -EBADMSG;
 	}
 	rc = b64(json_object_get(f, "header"), &hdr, &hl);
 	v->prefix = hdr;
 	if (rc || hl < 8 || (n = df11_le_get64(hdr)) != hl - 8 || size < 0 ||
 	    (uint64_t)size < hl) {
-		off_err(err, errlen, "headers: '%s': bad header or size", name);
+		df11_err_set(err, errlen, "headers: '%s': bad header or size",
+			     name);
 		return rc == -ENOMEM ? rc : -EBADMSG;
 	}
 	v->prefix_len = hl;
@@ -148,7 +149,7 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 	rc = df11_st_parse(&st, hdr + 8, (size_t)n, (uint64_t)size - hl, why,
 			   sizeof(why));
 	if (rc)
-		off_err(err, errlen, "headers: '%s': %s", name, why);
+		df11_err_set(err, errlen, "headers: '%s': %s", name, why);
 	for (size_t i = 0; !rc && i < df11_st_n_tensors(st); i++) {
 		const struct df11_st_tensor *h =
 		    df11_st_tensor(st, df11_st_order(st)[i]);
@@ -160,10 +161,10 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 	}
 	gap += (uint64_t)size - hl - cur;
 	if (!rc && gap > OFF_MAX_HOLES) {
-		off_err(err, errlen,
-			"headers: '%s': %llu bytes that no tensor "
-			"covers",
-			name, (unsigned long long)gap);
+		df11_err_set(err, errlen,
+			     "headers: '%s': %llu bytes that no tensor "
+			     "covers",
+			     name, (unsigned long long)gap);
 		rc = -ENOTSUP;
 	}
 	if (!rc)
@@ -181,7 +182,7 @@ int off_headers_layout(struct df11_off *m, const char *txt, size_t len,
 	int rc = 0;
 
 	if (!json_is_array(files) || (idx && !json_is_object(idx))) {
-		off_err(err, errlen, "headers: not a 'df11 headers' file");
+		df11_err_set(err, errlen, "headers: not a 'df11 headers' file");
 		json_decref(root);
 		return -EBADMSG;
 	}
@@ -199,16 +200,16 @@ int off_headers_layout(struct df11_off *m, const char *txt, size_t len,
 		rc = v ? b64(json_object_get(idx, "data"), &v->prefix, &n)
 		       : -EBADMSG;
 		if (rc)
-			off_err(err, errlen, "headers: bad index entry");
+			df11_err_set(err, errlen, "headers: bad index entry");
 		else
 			v->prefix_len = v->size = n;
 	}
 	for (size_t i = 0; !rc && i < m->n_tensors; i++) {
 		if (m->tensors[i].unit >= 0 && m->tensors[i].vfile < 0) {
-			off_err(err, errlen,
-				"tensor '%s' is in no file of the "
-				"headers",
-				m->tensors[i].name);
+			df11_err_set(err, errlen,
+				     "tensor '%s' is in no file of the "
+				     "headers",
+				     m->tensors[i].name);
 			rc = -EBADMSG;
 		}
 	}

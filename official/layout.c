@@ -284,7 +284,7 @@ static int synth(struct df11_off *m, uint64_t cap, char *err, size_t errlen)
 	}
 	start[n_sh] = m->n_tensors;
 	if (n_sh > 99999) {
-		off_err(err, errlen, "too many shards");
+		df11_err_set(err, errlen, "too many shards");
 		rc = -ENOTSUP;
 		goto out;
 	}

@@ -86,7 +86,7 @@ int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 	if (err && errlen)
 		err[0] = '\0';
 	if (n_files > DF11_OFF_MAX_FILES) {
-		off_err(err, errlen, "too many safetensors files");
+		df11_err_set(err, errlen, "too many safetensors files");
 		for (size_t i = 0; o && o->ctx_free && i < n_files; i++)
 			o->ctx_free(files[i].ctx);
 		return -ENOTSUP;
@@ -104,7 +104,7 @@ int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 	m->config_txt = NULL; /* borrowed for the call only */
 	if (rc) {
 		if (rc == -ENOMEM)
-			off_err(err, errlen, "out of memory");
+			df11_err_set(err, errlen, "out of memory");
 		model_free(m);
 		return rc;
 	}

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 
 #include "codec/df11.h"
+#include "codec/err.h"
 #include "codec/le.h"
 #include "official/official.h"
 
@@ -102,11 +103,6 @@ struct df11_off {
 /* weights per chunk of a piece: 64 blocks, as the native container */
 #define OFF_BLOCKS_PER_CHUNK 64u
 #define OFF_RAW_CHUNK	     (1u << 20)
-
-/**
- * off_err() - a one-line reason into @err (see df11_ct_seterr).
- */
-#define off_err df11_ct_seterr
 
 /**
  * off_shapes() - give every piece without a shape one from the config

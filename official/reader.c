@@ -39,15 +39,15 @@ static int read_file_header(struct off_file *f, char *err, size_t errlen)
 	int rc;
 
 	if (f->size < 8) {
-		off_err(err, errlen, "'%s': too short for safetensors",
-			f->name);
+		df11_err_set(err, errlen, "'%s': too short for safetensors",
+			     f->name);
 		return -EBADMSG;
 	}
 	if ((rc = f->rd(f->ctx, pre, 8, 0)))
 		return rc;
 	if ((rc = df11_st_header_len(pre, f->size, &n))) {
-		off_err(err, errlen, "'%s': bad safetensors header length",
-			f->name);
+		df11_err_set(err, errlen, "'%s': bad safetensors header length",
+			     f->name);
 		return rc;
 	}
 	json = malloc((size_t)n);
@@ -60,7 +60,7 @@ static int read_file_header(struct off_file *f, char *err, size_t errlen)
 		rc = df11_st_parse(&f->st, json, (size_t)n, f->size - 8 - n,
 				   why, sizeof(why));
 		if (rc)
-			off_err(err, errlen, "'%s': %s", f->name, why);
+			df11_err_set(err, errlen, "'%s': %s", f->name, why);
 	}
 	free(json);
 	f->data0 = 8 + n;
@@ -119,8 +119,8 @@ static int classify(struct df11_off *m, uint32_t fi,
 		if (!u)
 			return -ENOMEM;
 		if (u->s[k].present) {
-			off_err(err, errlen, "tensor '%s' appears twice",
-				t->name);
+			df11_err_set(err, errlen, "tensor '%s' appears twice",
+				     t->name);
 			return -EBADMSG;
 		}
 		u->s[k] = (struct off_stream){fi, m->files[fi].data0 + t->begin,
@@ -168,16 +168,16 @@ static int unit_check(struct df11_off *m, struct off_unit *u, char *err,
 		enum df11_dtype want = k == OS_SPLIT ? DF11_DT_I64 : DF11_DT_U8;
 
 		if (!s[k].present) {
-			off_err(err, errlen, "unit '%s': no '%s%s' tensor",
-				u->path, u->path, stream_sfx[k]);
+			df11_err_set(err, errlen, "unit '%s': no '%s%s' tensor",
+				     u->path, u->path, stream_sfx[k]);
 			return -EBADMSG;
 		}
 		if (s[k].t->dtype != want ||
 		    s[k].t->n_dims != (k == OS_LUTS ? 2u : 1u)) {
-			off_err(err, errlen,
-				"tensor '%s': unexpected dtype "
-				"or rank",
-				s[k].t->name);
+			df11_err_set(err, errlen,
+				     "tensor '%s': unexpected dtype "
+				     "or rank",
+				     s[k].t->name);
 			return -EBADMSG;
 		}
 	}
@@ -200,11 +200,11 @@ static int unit_check(struct df11_off *m, struct off_unit *u, char *err,
 			   s[OS_ENC].len, s[OS_GAPS].len, s[OS_SM].len, why,
 			   sizeof(why));
 	if (rc == -EBADMSG)
-		off_err(err, errlen, "unit '%s': %s", u->path, why);
+		df11_err_set(err, errlen, "unit '%s': %s", u->path, why);
 	goto out;
 bad:
-	off_err(err, errlen, "unit '%s': luts or output_positions too large",
-		u->path);
+	df11_err_set(err, errlen,
+		     "unit '%s': luts or output_positions too large", u->path);
 out:
 	free(luts);
 	free(op);
@@ -239,10 +239,10 @@ static int read_splits(struct df11_off *m, const struct off_unit *u, size_t k,
 	int rc;
 
 	if (s->t->n_elems != k - 1) {
-		off_err(err, errlen,
-			"unit '%s': %llu split positions for %zu "
-			"pattern_dict attributes",
-			u->path, (unsigned long long)s->t->n_elems, k);
+		df11_err_set(err, errlen,
+			     "unit '%s': %llu split positions for %zu "
+			     "pattern_dict attributes",
+			     u->path, (unsigned long long)s->t->n_elems, k);
 		return -EBADMSG;
 	}
 	cut[0] = 0;
@@ -256,11 +256,11 @@ static int read_splits(struct df11_off *m, const struct off_unit *u, size_t k,
 	}
 	for (size_t i = 0; i < k; i++) {
 		if (cut[i] >= cut[i + 1]) {
-			off_err(err, errlen,
-				"unit '%s': split_positions not "
-				"strictly increasing inside "
-				"[1, %llu)",
-				u->path, (unsigned long long)n);
+			df11_err_set(err, errlen,
+				     "unit '%s': split_positions not "
+				     "strictly increasing inside "
+				     "[1, %llu)",
+				     u->path, (unsigned long long)n);
 			return -EBADMSG;
 		}
 	}
@@ -294,12 +294,13 @@ static int add_pieces(struct df11_off *m, size_t ui, char *err, size_t errlen)
 	int rc;
 
 	if (!attrs) {
-		off_err(err, errlen, "unit '%s' matches no pattern_dict key",
-			u->path);
+		df11_err_set(err, errlen,
+			     "unit '%s' matches no pattern_dict key", u->path);
 		return -EBADMSG;
 	}
 	if (k > 256) {
-		off_err(err, errlen, "unit '%s': too many attributes", u->path);
+		df11_err_set(err, errlen, "unit '%s': too many attributes",
+			     u->path);
 		return -ENOTSUP;
 	}
 	if ((rc = read_splits(m, u, k, cut, err, errlen)))
@@ -428,8 +429,8 @@ int off_build_tensors(struct df11_off *m, char *err, size_t errlen)
 	for (size_t i = 1; i < m->n_tensors; i++) {
 		if (!strcmp(m->tensors[m->by_name[i]].name,
 			    m->tensors[m->by_name[i - 1]].name)) {
-			off_err(err, errlen, "tensor '%s' appears twice",
-				m->tensors[m->by_name[i]].name);
+			df11_err_set(err, errlen, "tensor '%s' appears twice",
+				     m->tensors[m->by_name[i]].name);
 			return -EBADMSG;
 		}
 	}

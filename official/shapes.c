@@ -123,10 +123,10 @@ static void rule(const struct dims *d, const char *leaf, uint64_t *r,
 static int unknown(const struct off_tensor *t, const char *type, char *err,
 		   size_t errlen)
 {
-	off_err(err, errlen,
-		"cannot resolve the shape of '%s' from config.json "
-		"(model_type '%s'); " HINT,
-		t->name, type);
+	df11_err_set(err, errlen,
+		     "cannot resolve the shape of '%s' from config.json "
+		     "(model_type '%s'); " HINT,
+		     t->name, type);
 	return -ENOTSUP;
 }
 
@@ -143,10 +143,11 @@ int off_shapes(struct df11_off *m, char *err, size_t errlen)
 		if (t->shape_set)
 			continue;
 		if (!type && load_dims(m, &d, &type)) {
-			off_err(err, errlen,
-				"cannot resolve the shape of '%s': model_type "
-				"'%s' has no shape rules; " HINT,
-				t->name, type ? type : "(none)");
+			df11_err_set(
+			    err, errlen,
+			    "cannot resolve the shape of '%s': model_type "
+			    "'%s' has no shape rules; " HINT,
+			    t->name, type ? type : "(none)");
 			return -ENOTSUP;
 		}
 		/* dims are < 2^63 each; keep products honest */
@@ -158,11 +159,12 @@ int off_shapes(struct df11_off *m, char *err, size_t errlen)
 		if (!r || !c)
 			return unknown(t, type, err, errlen);
 		if (__builtin_mul_overflow(r, c, &n) || n != t->n_elems) {
-			off_err(err, errlen,
-				"'%s': %llu weights, but config.json gives "
-				"[%llu, %llu]; " HINT,
-				t->name, (unsigned long long)t->n_elems,
-				(unsigned long long)r, (unsigned long long)c);
+			df11_err_set(
+			    err, errlen,
+			    "'%s': %llu weights, but config.json gives "
+			    "[%llu, %llu]; " HINT,
+			    t->name, (unsigned long long)t->n_elems,
+			    (unsigned long long)r, (unsigned long long)c);
 			return -EBADMSG;
 		}
 		t->n_dims = 2;

@@ -106,10 +106,10 @@ static int off_fetch(void *ctx, enum df11_stream which, uint64_t off,
 static int piece_err(const struct df11_off *m, const struct off_chunk *c,
 		     char *err, size_t errlen)
 {
-	off_err(err, errlen,
-		"unit '%s' weights [%" PRIu64 ", %" PRIu64
-		") at offset %" PRIu64 ": corrupt DF11 data",
-		m->units[c->idx].path, c->a, c->a + c->len / 2, c->off);
+	df11_err_set(err, errlen,
+		     "unit '%s' weights [%" PRIu64 ", %" PRIu64
+		     ") at offset %" PRIu64 ": corrupt DF11 data",
+		     m->units[c->idx].path, c->a, c->a + c->len / 2, c->off);
 	return -EBADMSG;
 }
 
@@ -146,8 +146,9 @@ static int os_fetch(const struct df11_source *s, uint64_t id,
 		break;
 	}
 	if (rc && rc != -ENOMEM)
-		off_err(err, errlen, "'%s' at offset %" PRIu64 ": %s", v->name,
-			c->off, rc == -EBADMSG ? "corrupt data" : "read error");
+		df11_err_set(err, errlen, "'%s' at offset %" PRIu64 ": %s",
+			     v->name, c->off,
+			     rc == -EBADMSG ? "corrupt data" : "read error");
 	return rc;
 }
 
