@@ -59,35 +59,18 @@ int df11_ct_is_container(const struct df11_st *st)
 /* the outer safetensors header */
 static int read_outer(struct ct_open *o, uint64_t file_size)
 {
-	uint8_t pre[8], *json;
-	uint64_t n;
+	uint8_t *hdr;
+	size_t len;
 	int rc;
 
-	if (file_size < 8) {
-		df11_err_set(o->err, o->errlen, "not a safetensors file");
-		return -EBADMSG;
-	}
-	rc = o->rd(o->ctx, pre, 8, 0);
-	if (rc) {
-		df11_err_set(o->err, o->errlen, "cannot read the header");
-		return rc;
-	}
-	if (df11_st_header_len(pre, file_size, &n)) {
-		df11_err_set(o->err, o->errlen,
-			     "bad safetensors header length");
-		return -EBADMSG;
-	}
-	json = malloc(n);
-	if (!json)
-		return -ENOMEM;
-	rc = o->rd(o->ctx, json, n, 8);
+	rc = df11_st_read_header(o->rd, o->ctx, file_size, &hdr, &len, o->err,
+				 o->errlen);
 	if (rc)
-		df11_err_set(o->err, o->errlen, "cannot read the header");
-	else
-		rc = df11_st_parse(&o->outer, json, n, file_size - 8 - n,
-				   o->err, o->errlen);
-	free(json);
-	o->data0 = 8 + n;
+		return rc;
+	rc = df11_st_parse(&o->outer, hdr + 8, len - 8, file_size - len, o->err,
+			   o->errlen);
+	free(hdr);
+	o->data0 = len;
 	return rc;
 }
 
@@ -181,8 +164,7 @@ static int load_header(struct ct_open *o, const json_t *root)
 			     "bad df11 index: header checksum mismatch");
 		return -EBADMSG;
 	}
-	if (ct->hdr_len < 8 || df11_st_header_len(ct->hdr, ct->size, &n) ||
-	    ct->hdr_len != 8 + n)
+	if (df11_st_header_frame(ct->hdr, ct->hdr_len, ct->size, &n))
 		goto bad;
 	rc = df11_st_parse(&ct->orig, ct->hdr + 8, n, ct->size - 8 - n, sub,
 			   sizeof(sub));

@@ -148,8 +148,7 @@ int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,
 		df11_err_set(err, errlen, "file too large");
 		return -EOVERFLOW;
 	}
-	if (hdr_len < 8 || df11_st_header_len(hdr, size, &n) ||
-	    hdr_len != 8 + n) {
+	if (df11_st_header_frame(hdr, hdr_len, size, &n)) {
 		df11_err_set(err, errlen, "bad safetensors header length");
 		return -EBADMSG;
 	}

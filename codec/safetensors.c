@@ -108,21 +108,6 @@ int df11_dtype_parse(const char *name, enum df11_dtype *dt)
 	return -EBADMSG;
 }
 
-int df11_st_header_len(const uint8_t prefix[8], uint64_t file_size, uint64_t *n)
-{
-	uint64_t len;
-
-	if (!prefix || !n)
-		return -EINVAL;
-	len = df11_le_get64(prefix);
-	/* 8 + len may wrap: compare against what is left after the prefix. */
-	if (len == 0 || len > DF11_ST_MAX_HEADER || file_size < 8 ||
-	    len > file_size - 8)
-		return -EBADMSG;
-	*n = len;
-	return 0;
-}
-
 /* ------------------------------------------------------------- messages */
 
 /*

@@ -138,8 +138,8 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 	}
 	rc = b64(json_object_get(f, "header"), &hdr, &hl);
 	v->prefix = hdr;
-	if (rc || hl < 8 || (n = df11_le_get64(hdr)) != hl - 8 || size < 0 ||
-	    (uint64_t)size < hl) {
+	if (rc || size < 0 ||
+	    df11_st_header_frame(hdr, hl, (uint64_t)size, &n)) {
 		df11_err_set(err, errlen, "headers: '%s': bad header or size",
 			     name);
 		return rc == -ENOMEM ? rc : -EBADMSG;

@@ -34,36 +34,21 @@ static int ends_with(const char *s, const char *sfx)
 /* Read and parse the header of file @f. */
 static int read_file_header(struct off_file *f, char *err, size_t errlen)
 {
-	uint8_t pre[8], *json;
-	uint64_t n;
+	char why[256] = "";
+	uint8_t *hdr;
+	size_t len;
 	int rc;
 
-	if (f->size < 8) {
-		df11_err_set(err, errlen, "'%s': too short for safetensors",
-			     f->name);
-		return -EBADMSG;
-	}
-	if ((rc = f->rd(f->ctx, pre, 8, 0)))
-		return rc;
-	if ((rc = df11_st_header_len(pre, f->size, &n))) {
-		df11_err_set(err, errlen, "'%s': bad safetensors header length",
-			     f->name);
-		return rc;
-	}
-	json = malloc((size_t)n);
-	if (!json)
-		return -ENOMEM;
-	rc = f->rd(f->ctx, json, (size_t)n, 8);
+	rc = df11_st_read_header(f->rd, f->ctx, f->size, &hdr, &len, why,
+				 sizeof(why));
 	if (!rc) {
-		char why[256] = "";
-
-		rc = df11_st_parse(&f->st, json, (size_t)n, f->size - 8 - n,
-				   why, sizeof(why));
-		if (rc)
-			df11_err_set(err, errlen, "'%s': %s", f->name, why);
+		rc = df11_st_parse(&f->st, hdr + 8, len - 8, f->size - len, why,
+				   sizeof(why));
+		free(hdr);
+		f->data0 = len;
 	}
-	free(json);
-	f->data0 = 8 + n;
+	if (rc && rc != -ENOMEM)
+		df11_err_set(err, errlen, "'%s': %s", f->name, why);
 	return rc;
 }
 
