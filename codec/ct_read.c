@@ -35,7 +35,7 @@
 #include <lz4.h>
 #include "hash_i.h"
 
-#include "base64_i.h"
+#include "base64.h"
 #include "ct_i.h"
 
 #define ANY UINT64_MAX /* find_stream(): any size */

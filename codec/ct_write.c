@@ -32,7 +32,7 @@
 #include <lz4.h>
 #include "hash_i.h"
 
-#include "base64_i.h"
+#include "base64.h"
 #include "container.h"
 #include "ct_i.h"
 #include "df11.h"

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/base64_i.h"
+#include "codec/base64.h"
 #include "official/official_i.h"
 
 #define OFF_MAX_HOLES (64u << 20)

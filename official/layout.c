@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/base64_i.h"
 #include "official/official_i.h"
 
 void off_vfile_free(struct off_vfile *v)

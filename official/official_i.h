@@ -162,6 +162,4 @@ int off_add_tensor_chunks(const struct df11_off *m, struct off_vfile *v,
 /** off_config_strip() - config.json without dfloat11_config (malloc'ed). */
 int off_config_strip(const struct df11_off *m, char **out, size_t *len);
 
-#include "codec/ct_i.h"
-
 #endif
