@@ -172,16 +172,7 @@ static void os_free(struct df11_source *s)
 	free(s);
 }
 
-static const struct df11_source_ops off_ops = {
-    .size = os_size,
-    .stored = os_stored,
-    .prefix = os_prefix,
-    .chunk_find = os_find,
-    .chunk_get = os_get,
-    .chunk_fetch = os_fetch,
-    .chunk_check = os_check,
-    .free = os_free,
-};
+static const struct df11_source_ops off_ops = DF11_SOURCE_OPS(os);
 
 int df11_off_source(struct df11_off *m, size_t i, struct df11_source **out)
 {
