@@ -3,13 +3,8 @@
  * official/headers.c - virtual files from the original headers, and
  * config.json without dfloat11_config
  *
- * The headers text is what `df11 headers ORIGINAL_DIR` writes:
- *
- *   {"format": "df11-headers", "version": 1,
- *    "files": [{"name": "model-00001-of-00003.safetensors",
- *               "size": 2884264, "header": "<base64 of bytes [0, 8 + N)>"}],
- *    "index": {"name": "model.safetensors.index.json",
- *              "data": "<base64 of the file>"}}
+ * The headers text is what `df11 headers ORIGINAL_DIR` writes, a
+ * df11-headers file (hfile.c: its format, keys and version check).
  *
  * Every tensor of every header must be found in the DF11 directory with
  * the same dtype and size (a piece: BF16 and the same element count); the
@@ -122,8 +117,10 @@ static int place(struct df11_off *m, struct off_vfile *v,
 static int file_layout(struct df11_off *m, const json_t *f, char *err,
 		       size_t errlen)
 {
-	const char *name = json_string_value(json_object_get(f, "name"));
-	json_int_t size = json_integer_value(json_object_get(f, "size"));
+	const char *name =
+	    json_string_value(json_object_get(f, DF11_OFF_HK_NAME));
+	json_int_t size =
+	    json_integer_value(json_object_get(f, DF11_OFF_HK_SIZE));
 	struct df11_st *st = NULL;
 	struct off_vfile *v;
 	uint64_t n, cur = 0, gap = 0;
@@ -136,7 +133,7 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 		df11_err_set(err, errlen, "headers: bad or repeated file name");
 		return -EBADMSG;
 	}
-	rc = b64(json_object_get(f, "header"), &hdr, &hl);
+	rc = b64(json_object_get(f, DF11_OFF_HK_HEADER), &hdr, &hl);
 	v->prefix = hdr;
 	if (rc || size < 0 ||
 	    df11_st_header_frame(hdr, hl, (uint64_t)size, &n)) {
@@ -176,11 +173,13 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 int off_headers_layout(struct df11_off *m, const char *txt, size_t len,
 		       char *err, size_t errlen)
 {
-	json_t *root = json_loadb(txt, len, JSON_REJECT_DUPLICATES, NULL);
-	json_t *files = json_object_get(root, "files");
-	json_t *idx = json_object_get(root, "index");
-	int rc = 0;
+	json_t *root, *files, *idx;
+	int rc = off_headers_load(&root, txt, len, err, errlen);
 
+	if (rc)
+		return rc;
+	files = json_object_get(root, DF11_OFF_HK_FILES);
+	idx = json_object_get(root, DF11_OFF_HK_INDEX);
 	if (!json_is_array(files) || (idx && !json_is_object(idx))) {
 		df11_err_set(err, errlen, "headers: not a 'df11 headers' file");
 		json_decref(root);
@@ -190,14 +189,15 @@ int off_headers_layout(struct df11_off *m, const char *txt, size_t len,
 		rc = file_layout(m, json_array_get(files, i), err, errlen);
 	if (!rc && idx) {
 		const char *name =
-		    json_string_value(json_object_get(idx, "name"));
+		    json_string_value(json_object_get(idx, DF11_OFF_HK_NAME));
 		struct off_vfile *v =
 		    name_ok(name, ".json") && strcmp(name, "config.json")
 			? add_vf(m, name)
 			: NULL;
 		size_t n = 0;
 
-		rc = v ? b64(json_object_get(idx, "data"), &v->prefix, &n)
+		rc = v ? b64(json_object_get(idx, DF11_OFF_HK_DATA), &v->prefix,
+			     &n)
 		       : -EBADMSG;
 		if (rc)
 			df11_err_set(err, errlen, "headers: bad index entry");

@@ -36,6 +36,15 @@
 #define DF11_OFF_MAX_FILES     100000u
 #define DF11_OFF_HEADERS_MAX   DF11_ST_MAX_HEADER /* headers file bytes */
 
+/*
+ * The df11-headers file (`df11 headers ORIGINAL_DIR`, official/hfile.c):
+ * {"format": DF11_OFF_HEADERS_FORMAT, "version": "MAJOR.MINOR", ...}.
+ * A reader takes every minor of its major and refuses another major.
+ */
+#define DF11_OFF_HEADERS_FORMAT "df11-headers"
+#define DF11_OFF_HEADERS_MAJOR	1
+#define DF11_OFF_HEADERS_MINOR	0
+
 /**
  * struct df11_off_file - one *.safetensors file of the directory.
  * @name:  its file name (copied)
@@ -66,6 +75,34 @@ struct df11_off_opts {
 };
 
 struct df11_off;
+
+/**
+ * struct df11_off_hfile - one *.safetensors file of an original model,
+ * for df11_off_headers_encode() (all borrowed).
+ * @name:   its file name
+ * @size:   its size in bytes
+ * @header, @header_len: its bytes [0, 8 + N)
+ */
+struct df11_off_hfile {
+	const char *name;
+	uint64_t size;
+	const uint8_t *header;
+	size_t header_len;
+};
+
+/**
+ * df11_off_headers_encode() - the text of a df11-headers file, the
+ * current format version, describing an original model: @files
+ * (@n_files of them, in the order given) and, when @index_name is not
+ * NULL, its index json (@index, @index_len bytes).
+ * Return: 0 and *@out (malloc'ed, NUL-terminated JSON, no final newline;
+ * the caller frees it), *@out_len its length; -ENOMEM (also for a size
+ * above INT64_MAX).
+ */
+int df11_off_headers_encode(char **out, size_t *out_len,
+			    const struct df11_off_hfile *files, size_t n_files,
+			    const char *index_name, const uint8_t *index,
+			    size_t index_len);
 
 /**
  * df11_off_probe() - is @config (a config.json text) that of an official

@@ -6,6 +6,7 @@
  *   reader.c   files, units and their pieces
  *   model.c    open, free, accessors
  *   shapes.c   shapes from config.json (architecture rules)
+ *   hfile.c    the df11-headers file: format, version, writer, loader
  *   headers.c  virtual files from the original headers
  *   layout.c   virtual files: headers, shards, index, config.json
  *   source.c   a df11_source per virtual file
@@ -133,9 +134,28 @@ int off_read_files(struct df11_off *m, const struct df11_off_file *files,
  */
 int off_build_tensors(struct df11_off *m, char *err, size_t errlen);
 
+/* keys of the df11-headers file (hfile.c), for its writer and its reader */
+#define DF11_OFF_HK_FORMAT  "format"
+#define DF11_OFF_HK_VERSION "version"
+#define DF11_OFF_HK_FILES   "files"
+#define DF11_OFF_HK_NAME    "name"
+#define DF11_OFF_HK_SIZE    "size"
+#define DF11_OFF_HK_HEADER  "header"
+#define DF11_OFF_HK_INDEX   "index"
+#define DF11_OFF_HK_DATA    "data"
+
+/**
+ * off_headers_load() - parse a df11-headers text and check its format
+ * and version (hfile.c). Return: 0 and *@root (a new reference);
+ * -EBADMSG (not JSON, not a df11-headers file, a bad version); -ENOTSUP
+ * for another major version (the message names it and ours).
+ */
+int off_headers_load(json_t **root, const char *txt, size_t len, char *err,
+		     size_t errlen);
+
 /**
  * off_headers_layout() - the virtual files from the `df11 headers` text
- * (official_headers.c). Return: 0, -EBADMSG, -ENOTSUP, -ENOMEM.
+ * (headers.c). Return: 0, -EBADMSG, -ENOTSUP, -ENOMEM.
  */
 int off_headers_layout(struct df11_off *m, const char *txt, size_t len,
 		       char *err, size_t errlen);
