@@ -85,6 +85,8 @@ int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
+	if (o && o->need)
+		*o->need = DF11_OFF_NEED_NONE;
 	if (n_files > DF11_OFF_MAX_FILES) {
 		df11_err_set(err, errlen, "too many safetensors files");
 		for (size_t i = 0; o && o->ctx_free && i < n_files; i++)
@@ -105,6 +107,8 @@ int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 	if (rc) {
 		if (rc == -ENOMEM)
 			df11_err_set(err, errlen, "out of memory");
+		if (o && o->need)
+			*o->need = m->need;
 		model_free(m);
 		return rc;
 	}

@@ -61,17 +61,31 @@ struct df11_off_file {
 };
 
 /**
+ * enum df11_off_need - what the caller could supply to have a directory
+ * read that df11_off_open() refused. The reader names the need; each
+ * front end words it as its own option (df11: --headers FILE, df11fs:
+ * -o headers=FILE), so that no flag is spelled below the front ends.
+ */
+enum df11_off_need {
+	DF11_OFF_NEED_NONE,    /* nothing the caller can supply helps */
+	DF11_OFF_NEED_HEADERS, /* the original headers (`df11 headers`) */
+};
+
+/**
  * struct df11_off_opts - knobs (zero = default).
  * @headers, @headers_len: the text written by `df11 headers`, or NULL
  * @shard_size:  largest shard without headers (default 5 GB)
  * @ctx_free:    called once for every file's @ctx when the model is freed
  *               (also when df11_off_open() fails), may be NULL
+ * @need:        out, may be NULL: what would get past a failure
+ *               (DF11_OFF_NEED_NONE on success and for most failures)
  */
 struct df11_off_opts {
 	const char *headers;
 	size_t headers_len;
 	uint64_t shard_size;
 	void (*ctx_free)(void *ctx);
+	enum df11_off_need *need;
 };
 
 struct df11_off;
@@ -130,8 +144,12 @@ int df11_off_legacy(const char *const *names, size_t n);
  * the units' pieces to tensor names, resolves every shape (config rules or
  * the headers) and plans the virtual files. Decodes nothing.
  * Return: 0 and *@out (one reference); -EBADMSG malformed, -ENOTSUP valid
- * but not understood (unknown architecture, untranslatable pattern; the
- * message says what to supply), -EOVERFLOW, -ENOMEM, or a read error.
+ * but not understood (unknown architecture, untranslatable pattern, a
+ * headers file of another major version), -EOVERFLOW, -ENOMEM, or a read
+ * error. When shapes cannot be resolved without the original headers
+ * (-ENOTSUP, or -EBADMSG for a config that contradicts the weights),
+ * *@o->need is DF11_OFF_NEED_HEADERS and the message says so without
+ * naming any option: the caller adds how to give them.
  */
 int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 		  const struct df11_off_file *files, size_t n_files,

@@ -99,6 +99,7 @@ struct df11_off {
 	size_t *by_name; /* tensor indices sorted by name */
 	struct off_vfile *vf;
 	size_t n_vf;
+	enum df11_off_need need; /* set where a failure has a remedy */
 };
 
 /* weights per chunk of a piece: 64 blocks, as the native container */
@@ -107,8 +108,9 @@ struct df11_off {
 
 /**
  * off_shapes() - give every piece without a shape one from the config
- * rules. Return: 0; -ENOTSUP when a rule is missing (message says what
- * to supply); -EBADMSG when a product differs from the piece's size.
+ * rules. Return: 0; -ENOTSUP when a rule is missing; -EBADMSG when a
+ * product differs from the piece's size; both set m->need to
+ * DF11_OFF_NEED_HEADERS.
  */
 int off_shapes(struct df11_off *m, char *err, size_t errlen);
 
