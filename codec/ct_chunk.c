@@ -222,7 +222,7 @@ static int read_lz4(const struct ct_seg *s, uint64_t k, uint64_t len,
 
 	if (bl == len)
 		return rd(ctx, out, len, s->data_off + bo);
-	src = df11_scratch_buf(sc, 0, bl);
+	src = df11_scratch_buf(sc, DF11_SCRATCH_LZ4, bl);
 	if (!src)
 		return -ENOMEM;
 	rc = rd(ctx, src, bl, s->data_off + bo);

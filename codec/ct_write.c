@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,10 +235,11 @@ static int put(struct ctw_seg *s, const char *field, const void *buf,
 
 /*
  * df11 when the code exists and its streams, checksums included, are
- * smaller than the bytes. Return: 1 written, 0 not df11, or -errno.
+ * smaller than the bytes: *@written says whether it was.
+ * Return: 0 (written or declined), -errno.
  */
 static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
-		    df11_write_fn wr, void *ctx)
+		    df11_write_fn wr, void *ctx, bool *written)
 {
 	uint64_t n = s->len / 2, hist[256] = {0}, n_chunks, total;
 	struct df11_sizes sz;
@@ -246,6 +248,7 @@ static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
 	uint8_t *buf, *xx;
 	int rc;
 
+	*written = false;
 	if (n < 1 || n > DF11_MAX_UNIT_ELEMS || n > SIZE_MAX / 2)
 		return 0;
 	df11_hist(data, n, hist);
@@ -294,7 +297,7 @@ static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
 	    (rc = put(s, DF11_CT_F_GAPS, o.gaps, sz.gaps, wr, ctx)) ||
 	    (rc = put(s, DF11_CT_F_XXH3, xx, 8 * n_chunks, wr, ctx)))
 		goto out;
-	rc = 1;
+	*written = true;
 out:
 	free(buf);
 	return rc;
@@ -302,13 +305,13 @@ out:
 
 /*
  * LZ4 blocks chunk by chunk into @blocks (s->len bytes: no block is
- * larger than its chunk), the offsets into @idx. Return: 1 when the lz4
- * form is smaller than the raw one, 0 when it is not (given up as soon as
- * that is certain).
+ * larger than its chunk), the offsets into @idx. Return: whether the lz4
+ * form is smaller than the raw one (given up as soon as it is certain
+ * that it is not).
  */
-static int lz4_blocks(const struct ctw_seg *s, uint64_t chunk,
-		      const uint8_t *data, uint8_t *blocks, uint8_t *idx,
-		      uint64_t n_chunks)
+static bool lz4_blocks(const struct ctw_seg *s, uint64_t chunk,
+		       const uint8_t *data, uint8_t *blocks, uint8_t *idx,
+		       uint64_t n_chunks)
 {
 	uint64_t pos = 0, over = 8 * (n_chunks + 1);
 
@@ -328,10 +331,10 @@ static int lz4_blocks(const struct ctw_seg *s, uint64_t chunk,
 		}
 		pos += (uint64_t)r;
 		if (pos + over >= s->len)
-			return 0;
+			return false;
 		df11_le_put64(idx + 8 * (k + 1), pos);
 	}
-	return 1;
+	return true;
 }
 
 /* lz4 when smaller than the bytes, else raw */
@@ -340,7 +343,8 @@ static int enc_chunked(struct ctw_seg *s, uint64_t chunk, const uint8_t *data,
 {
 	uint64_t n_chunks = df11_div_up(s->len, chunk);
 	uint8_t *blocks = NULL, *idx = NULL, *xx;
-	int rc = -ENOMEM, lz;
+	int rc = -ENOMEM;
+	bool lz;
 
 	if (s->len > SIZE_MAX / 2 || n_chunks > SIZE_MAX / 16 - 1)
 		return -ENOMEM;
@@ -382,6 +386,7 @@ int df11_ctw_encode(struct df11_ctw *w, size_t i, const void *data,
 		    df11_write_fn wr, void *ctx)
 {
 	struct ctw_seg *s;
+	bool coded = false;
 	int rc = 0;
 
 	if (i >= w->n_segs || w->segs[i].done)
@@ -390,10 +395,10 @@ int df11_ctw_encode(struct df11_ctw *w, size_t i, const void *data,
 	s->n_s = 0;
 	s->stored = 0;
 	if (s->t && s->t->dtype == DF11_DT_BF16)
-		rc = enc_df11(s, w->bpc, data, wr, ctx);
-	if (rc == 0)
+		rc = enc_df11(s, w->bpc, data, wr, ctx, &coded);
+	if (!rc && !coded)
 		rc = enc_chunked(s, w->chunk, data, wr, ctx);
-	if (rc < 0)
+	if (rc)
 		return rc;
 	s->done = 1;
 	return 0;

@@ -15,25 +15,25 @@
 
 #include "official/official_i.h"
 
-int df11_off_probe(const char *config, size_t len)
+bool df11_off_probe(const char *config, size_t len)
 {
 	json_t *j = json_loadb(config, len, 0, NULL);
-	int r = json_is_object(j) && json_object_get(j, "dfloat11_config");
+	bool r = json_is_object(j) && json_object_get(j, "dfloat11_config");
 
 	json_decref(j);
 	return r;
 }
 
-static int ends_with(const char *s, const char *sfx)
+static bool ends_with(const char *s, const char *sfx)
 {
 	size_t a = strlen(s), b = strlen(sfx);
 
 	return a > b && !strcmp(s + a - b, sfx);
 }
 
-int df11_off_legacy(const char *const *names, size_t n)
+bool df11_off_legacy(const char *const *names, size_t n)
 {
-	int pkl = 0, ptx = 0;
+	bool pkl = false, ptx = false;
 
 	for (size_t i = 0; i < n; i++) {
 		pkl |= ends_with(names[i], ".pkl");
@@ -42,7 +42,7 @@ int df11_off_legacy(const char *const *names, size_t n)
 	return pkl && ptx;
 }
 
-int df11_off_hides(const char *name)
+bool df11_off_hides(const char *name)
 {
 	return !strcmp(name, "config.json") ||
 	       ends_with(name, ".safetensors") ||

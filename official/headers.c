@@ -108,7 +108,7 @@ static int place(struct df11_off *m, struct off_vfile *v,
 	}
 	t->n_dims = h->n_dims;
 	memcpy(t->shape, h->shape, sizeof(t->shape));
-	t->shape_set = 1;
+	t->shape_set = true;
 	t->vfile = (long)(m->n_vf - 1);
 	return off_add_tensor_chunks(m, v, t);
 }
@@ -255,20 +255,23 @@ static size_t skip_value(const char *s, size_t i, size_t n)
 	return n;
 }
 
-/* [*a, *b) of the text to cut: the key, its value and one comma */
-static int find_cut(const char *s, size_t n, size_t *a, size_t *b)
+/*
+ * [*a, *b) of the text to cut: the key, its value and one comma.
+ * Return: whether the key was found spelled plainly.
+ */
+static bool find_cut(const char *s, size_t n, size_t *a, size_t *b)
 {
 	static const char key[] = "\"dfloat11_config\"";
 	size_t i = skip_ws(s, 0, n), prev_end = 0, k0, v1, j;
 
 	if (i >= n || s[i] != '{')
-		return -1;
+		return false;
 	for (i = skip_ws(s, i + 1, n); i < n && s[i] == '"';) {
 		k0 = i;
 		i = skip_value(s, i, n);
 		j = skip_ws(s, i, n);
 		if (j >= n || s[j] != ':')
-			return -1;
+			return false;
 		v1 = skip_value(s, skip_ws(s, j + 1, n), n);
 		j = skip_ws(s, v1, n);
 		if (i - k0 == sizeof(key) - 1 && !memcmp(s + k0, key, i - k0)) {
@@ -279,14 +282,14 @@ static int find_cut(const char *s, size_t n, size_t *a, size_t *b)
 				*a = prev_end ? prev_end : k0;
 				*b = v1;
 			}
-			return 0;
+			return true;
 		}
 		prev_end = v1;
 		if (j >= n || s[j] != ',')
-			return -1;
+			return false;
 		i = skip_ws(s, j + 1, n);
 	}
-	return -1;
+	return false;
 }
 
 int off_config_strip(const struct df11_off *m, char **out, size_t *len)
@@ -295,7 +298,7 @@ int off_config_strip(const struct df11_off *m, char **out, size_t *len)
 	size_t n = m->config_len, a, b;
 	json_t *c;
 
-	if (find_cut(s, n, &a, &b) == 0) {
+	if (find_cut(s, n, &a, &b)) {
 		*out = malloc(n - (b - a) + 1);
 		if (!*out)
 			return -ENOMEM;

@@ -36,8 +36,8 @@ void off_vfile_free(struct off_vfile *v)
 	free(v->chunks);
 }
 
-int off_chunk_add(struct off_vfile *v, uint32_t kind, uint32_t idx, uint64_t a,
-		  uint64_t len)
+int off_chunk_add(struct off_vfile *v, enum off_chunk_kind kind, uint32_t idx,
+		  uint64_t a, uint64_t len)
 {
 	if (!len)
 		return 0;

@@ -25,6 +25,7 @@
 #ifndef DF11_OFFICIAL_H
 #define DF11_OFFICIAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,17 +122,17 @@ int df11_off_headers_encode(char **out, size_t *out_len,
 /**
  * df11_off_probe() - is @config (a config.json text) that of an official
  * DFloat11 directory?
- * Return: 1 if it is a JSON object with a "dfloat11_config" key, 0 if not
- * (or not JSON at all: such a directory is shown as it is).
+ * Return: true if it is a JSON object with a "dfloat11_config" key, false
+ * if not (or not JSON at all: such a directory is shown as it is).
  */
-int df11_off_probe(const char *config, size_t len);
+bool df11_off_probe(const char *config, size_t len);
 
 /**
  * df11_off_legacy() - do the file names @names (@n of them) of a directory
  * look like the unsupported DFloat11 0.1 layout (*.pkl pickles and a
- * per-model decode.ptx)? Return: 1 or 0.
+ * per-model decode.ptx)?
  */
-int df11_off_legacy(const char *const *names, size_t n);
+bool df11_off_legacy(const char *const *names, size_t n);
 
 /**
  * df11_off_open() - read an official directory.
@@ -163,7 +164,7 @@ void df11_off_free(struct df11_off *m);
  * virtual listing (config.json, every *.safetensors and
  * *.safetensors.index.json)? Other files are shown as they are.
  */
-int df11_off_hides(const char *name);
+bool df11_off_hides(const char *name);
 
 /** df11_off_n_vfiles() - number of virtual files. */
 size_t df11_off_n_vfiles(const struct df11_off *m);

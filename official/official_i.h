@@ -17,13 +17,23 @@
 #include <jansson.h>
 #include <regex.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "codec/df11.h"
 #include "codec/err.h"
 #include "codec/le.h"
 #include "official/official.h"
 
-enum { OS_LUTS, OS_ENC, OS_SM, OS_OP, OS_GAPS, OS_SPLIT, OS_COUNT };
+/* the six streams of a unit, in the order of their name suffixes */
+enum off_stream_kind {
+	OS_LUTS,
+	OS_ENC,
+	OS_SM,
+	OS_OP,
+	OS_GAPS,
+	OS_SPLIT,
+	OS_COUNT
+};
 
 /* one safetensors file of the directory */
 struct off_file {
@@ -39,7 +49,7 @@ struct off_stream {
 	uint32_t file;
 	uint64_t off, len;
 	const struct df11_st_tensor *t;
-	int present;
+	bool present;
 };
 
 struct off_unit {
@@ -60,16 +70,22 @@ struct off_tensor {
 	uint64_t a;    /* piece: first element; plain: absolute file offset */
 	uint32_t file; /* plain: the file */
 	long vfile;    /* where it is shown, -1 if nowhere */
-	int shape_set;
+	bool shape_set;
 };
 
-enum { OC_PIECE, OC_RAW, OC_ZERO };
+/* what a chunk of a virtual file is read from */
+enum off_chunk_kind {
+	OC_PIECE, /* weights of a unit, decoded */
+	OC_RAW,	  /* bytes of a plain tensor, as they are */
+	OC_ZERO,  /* bytes no tensor covers (headers mode only) */
+};
 
 /* a chunk of a virtual file: [off, off + len) */
 struct off_chunk {
 	uint64_t off, len;
-	uint32_t kind, idx; /* idx: unit (PIECE) or file (RAW) */
-	uint64_t a;	    /* PIECE: first element; RAW: file offset */
+	enum off_chunk_kind kind;
+	uint32_t idx; /* unit (PIECE) or file (RAW) */
+	uint64_t a;   /* PIECE: first element; RAW: file offset */
 };
 
 struct off_vfile {
@@ -171,8 +187,8 @@ void off_vfile_free(struct off_vfile *v);
 /**
  * off_chunk_add() - append a chunk to @v. Return: 0, -ENOMEM.
  */
-int off_chunk_add(struct off_vfile *v, uint32_t kind, uint32_t idx, uint64_t a,
-		  uint64_t len);
+int off_chunk_add(struct off_vfile *v, enum off_chunk_kind kind, uint32_t idx,
+		  uint64_t a, uint64_t len);
 
 /**
  * off_add_tensor_chunks() - append the chunks of tensor @t (placed at

@@ -86,15 +86,15 @@ static struct off_unit *unit_get(struct df11_off *m, const char *path,
 	return u;
 }
 
-/* Add tensor @t of file @fi as a unit stream (*@is = 1) or not. */
+/* Add tensor @t of file @fi as a unit stream (*@is true) or not. */
 static int classify(struct df11_off *m, uint32_t fi,
-		    const struct df11_st_tensor *t, size_t *cap, int *is,
+		    const struct df11_st_tensor *t, size_t *cap, bool *is,
 		    char *err, size_t errlen)
 {
 	size_t len = strlen(t->name);
 	struct off_unit *u;
 
-	*is = 0;
+	*is = false;
 	for (int k = 0; k < OS_COUNT; k++) {
 		size_t l = strlen(stream_sfx[k]);
 
@@ -109,8 +109,8 @@ static int classify(struct df11_off *m, uint32_t fi,
 			return -EBADMSG;
 		}
 		u->s[k] = (struct off_stream){fi, m->files[fi].data0 + t->begin,
-					      t->end - t->begin, t, 1};
-		*is = 1;
+					      t->end - t->begin, t, true};
+		*is = true;
 		return 0;
 	}
 	return 0;
@@ -121,7 +121,8 @@ static int find_units(struct df11_off *m, size_t *n_plain, char *err,
 		      size_t errlen)
 {
 	size_t cap = 0;
-	int rc, is;
+	bool is;
+	int rc;
 
 	*n_plain = 0;
 	for (size_t f = 0; f < m->n_files; f++) {
@@ -339,7 +340,7 @@ static int add_plain(struct df11_off *m)
 			t->a = m->files[f].data0 + s->begin;
 			t->file = (uint32_t)f;
 			t->vfile = -1;
-			t->shape_set = 1;
+			t->shape_set = true;
 			m->n_tensors++;
 		}
 	}

@@ -173,7 +173,7 @@ int off_shapes(struct df11_off *m, char *err, size_t errlen)
 		t->n_dims = 2;
 		t->shape[0] = r;
 		t->shape[1] = c;
-		t->shape_set = 1;
+		t->shape_set = true;
 	}
 	return 0;
 }

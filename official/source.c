@@ -92,7 +92,7 @@ struct off_fetch {
 static int off_fetch(void *ctx, enum df11_stream which, uint64_t off,
 		     uint64_t len, uint8_t *buf)
 {
-	static const int field[3] = {OS_ENC, OS_GAPS, OS_SM};
+	static const enum off_stream_kind field[3] = {OS_ENC, OS_GAPS, OS_SM};
 	const struct off_fetch *f = ctx;
 	const struct off_stream *st = &f->u->s[field[which]];
 	const struct off_file *file = &f->m->files[st->file];
@@ -120,7 +120,7 @@ static int os_fetch(const struct df11_source *s, uint64_t id,
 	const struct df11_off *m = OSRC(s)->m;
 	const struct off_vfile *v = OSRC(s)->v;
 	const struct off_chunk *c;
-	int rc;
+	int rc = -EINVAL; /* a kind the planner never writes */
 
 	*f = (struct df11_fetch){0};
 	if (id >= v->n_chunks)
@@ -140,7 +140,7 @@ static int os_fetch(const struct df11_source *s, uint64_t id,
 		rc = m->files[c->idx].rd(m->files[c->idx].ctx, out,
 					 (size_t)c->len, c->a);
 		break;
-	default:
+	case OC_ZERO:
 		memset(out, 0, (size_t)c->len);
 		rc = 0;
 		break;
