@@ -58,45 +58,52 @@ static json_t *file_entry(const struct df11_off_hfile *f)
 	return e;
 }
 
+/* the document of df11_off_headers_encode(), NULL when out of memory */
+static json_t *headers_doc(const struct df11_off_hfile *files, size_t n_files,
+			   const char *index_name, const uint8_t *index,
+			   size_t index_len)
+{
+	json_t *doc = json_object(), *arr = json_array(), *ix = NULL;
+	bool ok;
+	char ver[32];
+
+	snprintf(ver, sizeof(ver), "%d.%d", DF11_OFF_HEADERS_MAJOR,
+		 DF11_OFF_HEADERS_MINOR);
+	ok = doc && arr &&
+	     !json_object_set_new(doc, DF11_OFF_HK_FORMAT,
+				  json_string(DF11_OFF_HEADERS_FORMAT)) &&
+	     !json_object_set_new(doc, DF11_OFF_HK_VERSION, json_string(ver)) &&
+	     !json_object_set(doc, DF11_OFF_HK_FILES, arr);
+	for (size_t i = 0; ok && i < n_files; i++)
+		ok = !json_array_append_new(arr, file_entry(&files[i]));
+	if (ok && index_name)
+		ok = (ix = json_object()) &&
+		     !json_object_set_new(ix, DF11_OFF_HK_NAME,
+					  json_string(index_name)) &&
+		     !json_object_set_new(ix, DF11_OFF_HK_DATA,
+					  b64_json(index, index_len)) &&
+		     !json_object_set(doc, DF11_OFF_HK_INDEX, ix);
+	json_decref(ix);
+	json_decref(arr);
+	if (!ok) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 int df11_off_headers_encode(char **out, size_t *out_len,
 			    const struct df11_off_hfile *files, size_t n_files,
 			    const char *index_name, const uint8_t *index,
 			    size_t index_len)
 {
-	json_t *doc = json_object(), *arr = json_array(), *ix = NULL;
-	char ver[32];
-	int rc = -ENOMEM;
+	json_t *doc = headers_doc(files, n_files, index_name, index, index_len);
 
-	*out = NULL;
-	*out_len = 0;
-	snprintf(ver, sizeof(ver), "%d.%d", DF11_OFF_HEADERS_MAJOR,
-		 DF11_OFF_HEADERS_MINOR);
-	if (!doc || !arr ||
-	    json_object_set_new(doc, DF11_OFF_HK_FORMAT,
-				json_string(DF11_OFF_HEADERS_FORMAT)) ||
-	    json_object_set_new(doc, DF11_OFF_HK_VERSION, json_string(ver)) ||
-	    json_object_set(doc, DF11_OFF_HK_FILES, arr))
-		goto out;
-	for (size_t i = 0; i < n_files; i++)
-		if (json_array_append_new(arr, file_entry(&files[i])))
-			goto out;
-	if (index_name && (!(ix = json_object()) ||
-			   json_object_set_new(ix, DF11_OFF_HK_NAME,
-					       json_string(index_name)) ||
-			   json_object_set_new(ix, DF11_OFF_HK_DATA,
-					       b64_json(index, index_len)) ||
-			   json_object_set(doc, DF11_OFF_HK_INDEX, ix)))
-		goto out;
-	*out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (*out) {
-		*out_len = strlen(*out);
-		rc = 0;
-	}
-out:
-	json_decref(ix);
-	json_decref(arr);
+	*out =
+	    doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
-	return rc;
+	*out_len = *out ? strlen(*out) : 0;
+	return *out ? 0 : -ENOMEM;
 }
 
 /*
