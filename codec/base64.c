@@ -16,7 +16,7 @@
  */
 #include <errno.h>
 
-#include "base64_i.h"
+#include "base64.h"
 
 static const char b64_alphabet[64] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -22,13 +22,7 @@
 
 #define DF11_CT_VERSION_MAJOR 1
 #define DF11_CT_VERSION_MINOR 0
-#define DF11_CT_META_KEY "df11"
-
-/**
- * df11_read_fn - read exactly @len bytes at @off of the source into @buf.
- * Return: 0, or -errno (-EIO for a short read).
- */
-typedef int (*df11_read_fn)(void *ctx, void *buf, size_t len, uint64_t off);
+#define DF11_CT_META_KEY      "df11"
 
 enum df11_codec { DF11_CODEC_RAW, DF11_CODEC_LZ4, DF11_CODEC_DF11 };
 

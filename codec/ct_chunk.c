@@ -24,7 +24,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,21 +49,6 @@ const char *df11_codec_name(enum df11_codec c)
 }
 
 /* helpers of ct_i.h, shared with ct_read.c and ct_write.c */
-
-void df11_ct_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	/* names are untrusted: keep the message on one line */
-	for (char *p = err; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-}
 
 void df11_ct_gap_name(char buf[DF11_CT_GAP_NAME_MAX], uint64_t off)
 {
@@ -238,7 +222,7 @@ static int read_lz4(const struct ct_seg *s, uint64_t k, uint64_t len,
 
 	if (bl == len)
 		return rd(ctx, out, len, s->data_off + bo);
-	src = df11_scratch_buf(sc, 0, bl);
+	src = df11_scratch_buf(sc, DF11_SCRATCH_LZ4, bl);
 	if (!src)
 		return -ENOMEM;
 	rc = rd(ctx, src, bl, s->data_off + bo);
@@ -284,9 +268,9 @@ static int chunk_err(const struct df11_ct *ct, uint64_t id, const char *why,
 	uint64_t rel, len;
 
 	df11_ct_chunk_bounds(s, id - s->pub.chunk0, &rel, &len);
-	df11_ct_seterr(err, errlen, "%s '%s' at offset %" PRIu64 ": %s",
-		       s->pub.tensor ? "tensor" : "gap", s->stream,
-		       s->pub.off + rel, why);
+	df11_err_set(err, errlen, "%s '%s' at offset %" PRIu64 ": %s",
+		     s->pub.tensor ? "tensor" : "gap", s->stream,
+		     s->pub.off + rel, why);
 	return -EBADMSG;
 }
 
@@ -346,7 +330,7 @@ int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
 	s = &ct->segs[seg_of_chunk(ct, id)];
 	k = id - s->pub.chunk0;
 	df11_ct_chunk_bounds(s, k, &rel, &len);
-	if (df11_xxh3(out, len) == df11_ct_le64(s->xxh3 + 8 * k))
+	if (df11_xxh3(out, len) == df11_le_get64(s->xxh3 + 8 * k))
 		return 0;
 	return chunk_err(ct, id, "checksum mismatch", err, errlen);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec_i.h"
 #include "container.h"
 #include "df11.h"
 
@@ -94,13 +95,6 @@ int df11_ct_chunk_bounds(const struct ct_seg *s, uint64_t k, uint64_t *rel,
 			 uint64_t *len);
 
 /**
- * df11_ct_seterr() - format a one-line reason into @err (@errlen bytes);
- * a no-op when @err is NULL or @errlen is 0.
- */
-void df11_ct_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/**
  * df11_ct_gap_name() - the stream name of the gap at original offset @off,
  * into @buf (DF11_CT_GAP_NAME_MAX bytes).
  */
@@ -111,32 +105,5 @@ void df11_ct_gap_name(char buf[DF11_CT_GAP_NAME_MAX], uint64_t off);
  * it). Return: the name, or NULL when out of memory.
  */
 char *df11_ct_stream_name(const char *prefix, const char *field);
-
-/* little-endian loads and stores, any alignment */
-static inline uint64_t df11_ct_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static inline uint32_t df11_ct_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static inline void df11_ct_put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* ceil(a / b) for b > 0, without overflow */
-static inline uint64_t df11_ct_div_up(uint64_t a, uint64_t b)
-{
-	return a / b + (a % b != 0);
-}
 
 #endif

@@ -35,7 +35,7 @@
 #include <lz4.h>
 #include "hash_i.h"
 
-#include "base64_i.h"
+#include "base64.h"
 #include "ct_i.h"
 
 #define ANY UINT64_MAX /* find_stream(): any size */
@@ -59,35 +59,18 @@ int df11_ct_is_container(const struct df11_st *st)
 /* the outer safetensors header */
 static int read_outer(struct ct_open *o, uint64_t file_size)
 {
-	uint8_t pre[8], *json;
-	uint64_t n;
+	uint8_t *hdr;
+	size_t len;
 	int rc;
 
-	if (file_size < 8) {
-		df11_ct_seterr(o->err, o->errlen, "not a safetensors file");
-		return -EBADMSG;
-	}
-	rc = o->rd(o->ctx, pre, 8, 0);
-	if (rc) {
-		df11_ct_seterr(o->err, o->errlen, "cannot read the header");
-		return rc;
-	}
-	if (df11_st_header_len(pre, file_size, &n)) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "bad safetensors header length");
-		return -EBADMSG;
-	}
-	json = malloc(n);
-	if (!json)
-		return -ENOMEM;
-	rc = o->rd(o->ctx, json, n, 8);
+	rc = df11_st_read_header(o->rd, o->ctx, file_size, &hdr, &len, o->err,
+				 o->errlen);
 	if (rc)
-		df11_ct_seterr(o->err, o->errlen, "cannot read the header");
-	else
-		rc = df11_st_parse(&o->outer, json, n, file_size - 8 - n,
-				   o->err, o->errlen);
-	free(json);
-	o->data0 = 8 + n;
+		return rc;
+	rc = df11_st_parse(&o->outer, hdr + 8, len - 8, file_size - len, o->err,
+			   o->errlen);
+	free(hdr);
+	o->data0 = len;
 	return rc;
 }
 
@@ -123,15 +106,14 @@ static int check_version(struct ct_open *o, const json_t *root)
 	unsigned long major;
 
 	if (!v || parse_version(v, &major)) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "bad df11 index: bad version");
+		df11_err_set(o->err, o->errlen, "bad df11 index: bad version");
 		return -EBADMSG;
 	}
 	if (major != DF11_CT_VERSION_MAJOR) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "unsupported df11 format version %s (this "
-			       "reader knows %d.x)",
-			       v, DF11_CT_VERSION_MAJOR);
+		df11_err_set(o->err, o->errlen,
+			     "unsupported df11 format version %s (this "
+			     "reader knows %d.x)",
+			     v, DF11_CT_VERSION_MAJOR);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -178,21 +160,20 @@ static int load_header(struct ct_open *o, const json_t *root)
 	if (df11_b64_decode(json_string_value(h), blen, ct->hdr, &ct->hdr_len))
 		goto bad;
 	if (df11_xxh3(ct->hdr, ct->hdr_len) != want) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "bad df11 index: header checksum mismatch");
+		df11_err_set(o->err, o->errlen,
+			     "bad df11 index: header checksum mismatch");
 		return -EBADMSG;
 	}
-	if (ct->hdr_len < 8 || df11_st_header_len(ct->hdr, ct->size, &n) ||
-	    ct->hdr_len != 8 + n)
+	if (df11_st_header_frame(ct->hdr, ct->hdr_len, ct->size, &n))
 		goto bad;
 	rc = df11_st_parse(&ct->orig, ct->hdr + 8, n, ct->size - 8 - n, sub,
 			   sizeof(sub));
 	if (rc)
-		df11_ct_seterr(o->err, o->errlen, "original header: %s", sub);
+		df11_err_set(o->err, o->errlen, "original header: %s", sub);
 	return rc;
 bad:
-	df11_ct_seterr(o->err, o->errlen,
-		       "bad df11 index: bad size, header or header_xxh3");
+	df11_err_set(o->err, o->errlen,
+		     "bad df11 index: bad size, header or header_xxh3");
 	return -EBADMSG;
 }
 
@@ -211,18 +192,18 @@ static int find_stream(struct ct_open *o, struct ct_seg *s, const char *field,
 		return -ENOMEM;
 	t = df11_st_find(o->outer, name);
 	if (!t)
-		df11_ct_seterr(o->err, o->errlen,
-			       "segment '%s': stream '%s' missing", s->stream,
-			       name);
+		df11_err_set(o->err, o->errlen,
+			     "segment '%s': stream '%s' missing", s->stream,
+			     name);
 	else if (t->dtype != DF11_DT_U8 || t->n_dims != 1)
-		df11_ct_seterr(o->err, o->errlen,
-			       "segment '%s': stream '%s' is not a U8 vector",
-			       s->stream, name);
+		df11_err_set(o->err, o->errlen,
+			     "segment '%s': stream '%s' is not a U8 vector",
+			     s->stream, name);
 	else if (want != ANY && t->end - t->begin != want)
-		df11_ct_seterr(o->err, o->errlen,
-			       "segment '%s': stream '%s' has %" PRIu64
-			       " bytes, expected %" PRIu64,
-			       s->stream, name, t->end - t->begin, want);
+		df11_err_set(o->err, o->errlen,
+			     "segment '%s': stream '%s' has %" PRIu64
+			     " bytes, expected %" PRIu64,
+			     s->stream, name, t->end - t->begin, want);
 	else
 		rc = 0;
 	if (!rc) {
@@ -246,9 +227,9 @@ static int load(struct ct_open *o, uint64_t off, uint64_t len, uint8_t **buf)
 		return -ENOMEM;
 	rc = len ? o->rd(o->ctx, *buf, len, off) : 0;
 	if (rc)
-		df11_ct_seterr(o->err, o->errlen,
-			       "cannot read the container at offset %" PRIu64,
-			       off);
+		df11_err_set(o->err, o->errlen,
+			     "cannot read the container at offset %" PRIu64,
+			     off);
 	return rc;
 }
 
@@ -265,7 +246,7 @@ static int load_lz4_index(struct ct_open *o, struct ct_seg *s, uint64_t off)
 		return rc;
 	idx = s->lz4_idx;
 	for (uint64_t k = 0; k <= n; k++)
-		idx[k] = df11_ct_le64(raw + 8 * k);
+		idx[k] = df11_le_get64(raw + 8 * k);
 	if (idx[0] != 0 || idx[n] != s->data_len)
 		goto bad;
 	for (uint64_t k = 0; k < n; k++) {
@@ -277,8 +258,8 @@ static int load_lz4_index(struct ct_open *o, struct ct_seg *s, uint64_t off)
 	}
 	return 0;
 bad:
-	df11_ct_seterr(o->err, o->errlen, "segment '%s': bad lz4 index",
-		       s->stream);
+	df11_err_set(o->err, o->errlen, "segment '%s': bad lz4 index",
+		     s->stream);
 	return -EBADMSG;
 }
 
@@ -290,12 +271,12 @@ static int seg_chunked(struct ct_open *o, struct ct_seg *s, const json_t *js)
 
 	if (get_u64(js, DF11_CT_K_CHUNK, &c) || c < DF11_CT_CHUNK_MIN ||
 	    c > DF11_CT_CHUNK_MAX) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "segment '%s': bad chunk size", s->stream);
+		df11_err_set(o->err, o->errlen, "segment '%s': bad chunk size",
+			     s->stream);
 		return -EBADMSG;
 	}
 	s->param = c;
-	s->pub.n_chunks = n = df11_ct_div_up(s->pub.len, c);
+	s->pub.n_chunks = n = df11_div_up(s->pub.len, c);
 	if (s->pub.codec == DF11_CODEC_RAW) {
 		rc = find_stream(o, s, DF11_CT_F_RAW, s->pub.len, &s->data_off,
 				 &s->data_len);
@@ -330,11 +311,11 @@ static int seg_unit(struct ct_open *o, struct ct_seg *s, uint64_t luts_off,
 	    (rc = load(o, op_off, op_len, &op)))
 		goto out;
 	rc = df11_unit_new(&s->unit, luts, luts_len, op, op_len, s->data_len,
-			   320 * df11_ct_div_up(s->data_len, DF11_BLOCK_BYTES),
-			   n, sub, sizeof(sub));
+			   320 * df11_div_up(s->data_len, DF11_BLOCK_BYTES), n,
+			   sub, sizeof(sub));
 	if (rc == -EBADMSG)
-		df11_ct_seterr(o->err, o->errlen, "segment '%s': %s", s->stream,
-			       sub);
+		df11_err_set(o->err, o->errlen, "segment '%s': %s", s->stream,
+			     sub);
 	if (rc)
 		goto out;
 	if (df11_unit_block_start(s->unit, 0) != 0 ||
@@ -343,8 +324,8 @@ static int seg_unit(struct ct_open *o, struct ct_seg *s, uint64_t luts_off,
 	goto out;
 bad:
 	rc = -EBADMSG;
-	df11_ct_seterr(o->err, o->errlen, "segment '%s': bad df11 tables",
-		       s->stream);
+	df11_err_set(o->err, o->errlen, "segment '%s': bad df11 tables",
+		     s->stream);
 out:
 	free(op);
 	free(luts);
@@ -360,21 +341,21 @@ static int seg_df11(struct ct_open *o, struct ct_seg *s, const json_t *js)
 
 	if (get_u64(js, DF11_CT_K_BPC, &g) || g < DF11_CT_BPC_MIN ||
 	    g > DF11_CT_BPC_MAX || s->pub.len % 2 || n > DF11_MAX_UNIT_ELEMS) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "segment '%s': bad df11 parameters", s->stream);
+		df11_err_set(o->err, o->errlen,
+			     "segment '%s': bad df11 parameters", s->stream);
 		return -EBADMSG;
 	}
 	s->param = g;
 	rc = find_stream(o, s, DF11_CT_F_ENC, ANY, &s->data_off, &s->data_len);
 	if (rc)
 		return rc;
-	nb = df11_ct_div_up(s->data_len, DF11_BLOCK_BYTES);
+	nb = df11_div_up(s->data_len, DF11_BLOCK_BYTES);
 	if (nb == 0 || __builtin_mul_overflow(nb, DF11_GAPS_PER_BLOCK, &gl)) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "segment '%s': bad encoded_exponent", s->stream);
+		df11_err_set(o->err, o->errlen,
+			     "segment '%s': bad encoded_exponent", s->stream);
 		return -EBADMSG;
 	}
-	s->pub.n_chunks = df11_ct_div_up(nb, g);
+	s->pub.n_chunks = df11_div_up(nb, g);
 	if ((rc = find_stream(o, s, DF11_CT_F_GAPS, gl, &s->gaps_off, &len)) ||
 	    (rc = find_stream(o, s, DF11_CT_F_SM, n, &s->sm_off, &len)) ||
 	    (rc = find_stream(o, s, DF11_CT_F_LUTS, ANY, &luts_off,
@@ -382,10 +363,10 @@ static int seg_df11(struct ct_open *o, struct ct_seg *s, const json_t *js)
 	    (rc = find_stream(o, s, DF11_CT_F_OP, ANY, &op_off, &op_len)))
 		return rc;
 	if (op_len != 4 * nb && op_len != 4 * (nb + 1)) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "segment '%s': output_positions has %" PRIu64
-			       " bytes for %" PRIu64 " blocks",
-			       s->stream, op_len, nb);
+		df11_err_set(o->err, o->errlen,
+			     "segment '%s': output_positions has %" PRIu64
+			     " bytes for %" PRIu64 " blocks",
+			     s->stream, op_len, nb);
 		return -EBADMSG;
 	}
 	if ((rc = find_stream(o, s, DF11_CT_F_XXH3, 8 * s->pub.n_chunks, &off,
@@ -406,8 +387,8 @@ static int seg_name(struct ct_open *o, struct ct_seg *s, size_t i,
 	char gap[DF11_CT_GAP_NAME_MAX];
 
 	if (!name) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "bad df11 index: segment %zu: bad stream", i);
+		df11_err_set(o->err, o->errlen,
+			     "bad df11 index: segment %zu: bad stream", i);
 		return -EBADMSG;
 	}
 	t = df11_st_find(ct->orig, name);
@@ -417,10 +398,10 @@ static int seg_name(struct ct_open *o, struct ct_seg *s, size_t i,
 		s->pub.name = t->name;
 		s->pub.tensor = t;
 	} else if (strcmp(name, gap)) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "bad df11 index: segment %zu: '%s' is neither "
-			       "a tensor of its byte range nor its gap",
-			       i, name);
+		df11_err_set(o->err, o->errlen,
+			     "bad df11 index: segment %zu: '%s' is neither "
+			     "a tensor of its byte range nor its gap",
+			     i, name);
 		return -EBADMSG;
 	}
 	s->stream = strdup(name);
@@ -437,16 +418,16 @@ static int parse_seg(struct ct_open *o, struct ct_seg *s, size_t i,
 
 	if (!json_is_object(js) || get_u64(js, DF11_CT_K_OFF, &s->pub.off) ||
 	    get_u64(js, DF11_CT_K_LEN, &s->pub.len) || !codec) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "bad df11 index: segment %zu: bad fields", i);
+		df11_err_set(o->err, o->errlen,
+			     "bad df11 index: segment %zu: bad fields", i);
 		return -EBADMSG;
 	}
 	if (s->pub.off != off || s->pub.len == 0 ||
 	    s->pub.len > o->ct->size - off) {
-		df11_ct_seterr(o->err, o->errlen,
-			       "bad df11 index: segment %zu: [%" PRIu64
-			       ", +%" PRIu64 ") does not continue at %" PRIu64,
-			       i, s->pub.off, s->pub.len, off);
+		df11_err_set(o->err, o->errlen,
+			     "bad df11 index: segment %zu: [%" PRIu64
+			     ", +%" PRIu64 ") does not continue at %" PRIu64,
+			     i, s->pub.off, s->pub.len, off);
 		return -EBADMSG;
 	}
 	rc = seg_name(o, s, i, js);
@@ -464,8 +445,8 @@ static int parse_seg(struct ct_open *o, struct ct_seg *s, size_t i,
 		s->pub.codec = DF11_CODEC_DF11;
 		return seg_df11(o, s, js);
 	}
-	df11_ct_seterr(o->err, o->errlen,
-		       "bad df11 index: segment %zu: unknown codec", i);
+	df11_err_set(o->err, o->errlen,
+		     "bad df11 index: segment %zu: unknown codec", i);
 	return -EBADMSG;
 }
 
@@ -513,8 +494,8 @@ static int parse_segments(struct ct_open *o, const json_t *root)
 		s->pub.chunk0 = ct->n_chunks;
 		if (__builtin_add_overflow(ct->n_chunks, s->pub.n_chunks,
 					   &ct->n_chunks)) {
-			df11_ct_seterr(o->err, o->errlen,
-				       "bad df11 index: too many chunks");
+			df11_err_set(o->err, o->errlen,
+				     "bad df11 index: too many chunks");
 			return -EOVERFLOW;
 		}
 	}
@@ -527,8 +508,8 @@ static int parse_segments(struct ct_open *o, const json_t *root)
 		goto bad;
 	return 0;
 bad:
-	df11_ct_seterr(o->err, o->errlen,
-		       "bad df11 index: segments do not cover the file");
+	df11_err_set(o->err, o->errlen,
+		     "bad df11 index: segments do not cover the file");
 	return -EBADMSG;
 }
 
@@ -553,14 +534,14 @@ int df11_ct_open(struct df11_ct **out, df11_read_fn rd, void *ctx,
 	rc = -ENOTSUP;
 	idx = df11_st_meta(o.outer, DF11_CT_META_KEY, &ilen);
 	if (!idx) {
-		df11_ct_seterr(err, errlen, "not a df11 container");
+		df11_err_set(err, errlen, "not a df11 container");
 		goto fail;
 	}
 	rc = -EBADMSG;
 	root = json_loadb(idx, ilen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(root)) {
-		df11_ct_seterr(err, errlen, "bad df11 index: %s",
-			       root ? "not an object" : jerr.text);
+		df11_err_set(err, errlen, "bad df11 index: %s",
+			     root ? "not an object" : jerr.text);
 		goto fail;
 	}
 	if ((rc = check_version(&o, root)) || (rc = load_header(&o, root)) ||

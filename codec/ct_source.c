@@ -71,16 +71,7 @@ static void cs_free(struct df11_source *s)
 	free(c);
 }
 
-static const struct df11_source_ops ct_ops = {
-    .size = cs_size,
-    .stored = cs_stored,
-    .prefix = cs_prefix,
-    .chunk_find = cs_find,
-    .chunk_get = cs_get,
-    .chunk_fetch = cs_fetch,
-    .chunk_check = cs_check,
-    .free = cs_free,
-};
+static const struct df11_source_ops ct_ops = DF11_SOURCE_OPS(cs);
 
 int df11_ct_source(struct df11_source **out, struct df11_ct *ct,
 		   df11_read_fn rd, void *ctx)

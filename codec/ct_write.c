@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@
 #include <lz4.h>
 #include "hash_i.h"
 
-#include "base64_i.h"
+#include "base64.h"
 #include "container.h"
 #include "ct_i.h"
 #include "df11.h"
@@ -86,9 +87,9 @@ static int plan_gap(struct df11_ctw *w, uint64_t from, uint64_t to, char *err,
 	/* a tensor of that name would own the same stream names */
 	t = df11_st_find(w->st, s->gap);
 	if (t && t->end > t->begin) {
-		df11_ct_seterr(err, errlen,
-			       "tensor '%s': name clashes with a gap stream",
-			       s->gap);
+		df11_err_set(err, errlen,
+			     "tensor '%s': name clashes with a gap stream",
+			     s->gap);
 		return -ENOTSUP;
 	}
 	w->n_segs++;
@@ -141,16 +142,15 @@ int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,
 	if (opts && ((opts->chunk && (opts->chunk < DF11_CT_CHUNK_MIN ||
 				      opts->chunk > DF11_CT_CHUNK_MAX)) ||
 		     opts->blocks_per_chunk > DF11_CT_BPC_MAX)) {
-		df11_ct_seterr(err, errlen, "chunk parameters out of range");
+		df11_err_set(err, errlen, "chunk parameters out of range");
 		return -EINVAL;
 	}
 	if (size > INT64_MAX) { /* JSON integers are signed 64-bit */
-		df11_ct_seterr(err, errlen, "file too large");
+		df11_err_set(err, errlen, "file too large");
 		return -EOVERFLOW;
 	}
-	if (hdr_len < 8 || df11_st_header_len(hdr, size, &n) ||
-	    hdr_len != 8 + n) {
-		df11_ct_seterr(err, errlen, "bad safetensors header length");
+	if (df11_st_header_frame(hdr, hdr_len, size, &n)) {
+		df11_err_set(err, errlen, "bad safetensors header length");
 		return -EBADMSG;
 	}
 	w = calloc(1, sizeof(*w));
@@ -235,10 +235,11 @@ static int put(struct ctw_seg *s, const char *field, const void *buf,
 
 /*
  * df11 when the code exists and its streams, checksums included, are
- * smaller than the bytes. Return: 1 written, 0 not df11, or -errno.
+ * smaller than the bytes: *@written says whether it was.
+ * Return: 0 (written or declined), -errno.
  */
 static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
-		    df11_write_fn wr, void *ctx)
+		    df11_write_fn wr, void *ctx, bool *written)
 {
 	uint64_t n = s->len / 2, hist[256] = {0}, n_chunks, total;
 	struct df11_sizes sz;
@@ -247,6 +248,7 @@ static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
 	uint8_t *buf, *xx;
 	int rc;
 
+	*written = false;
 	if (n < 1 || n > DF11_MAX_UNIT_ELEMS || n > SIZE_MAX / 2)
 		return 0;
 	df11_hist(data, n, hist);
@@ -260,7 +262,7 @@ static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
 		return 0;
 	if (rc)
 		return rc;
-	n_chunks = df11_ct_div_up(sz.n_blocks, bpc);
+	n_chunks = df11_div_up(sz.n_blocks, bpc);
 	total = sz.luts + sz.enc + sz.sm + sz.op + sz.gaps + 8 * n_chunks;
 	if (sz.n_blocks < 1 || sz.op != 4 * (sz.n_blocks + 1) ||
 	    total >= s->len)
@@ -281,11 +283,10 @@ static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
 	for (uint64_t k = 0; k < n_chunks; k++) {
 		uint64_t e =
 		    (k + 1) * bpc < sz.n_blocks ? (k + 1) * bpc : sz.n_blocks;
-		uint64_t a = df11_ct_le32(o.op + 4 * k * bpc);
-		uint64_t b = df11_ct_le32(o.op + 4 * e);
+		uint64_t a = df11_le_get32(o.op + 4 * k * bpc);
+		uint64_t b = df11_le_get32(o.op + 4 * e);
 
-		df11_ct_put_le64(xx + 8 * k,
-				 df11_xxh3(data + 2 * a, 2 * (b - a)));
+		df11_le_put64(xx + 8 * k, df11_xxh3(data + 2 * a, 2 * (b - a)));
 	}
 	s->codec = DF11_CODEC_DF11;
 	s->param = bpc;
@@ -296,7 +297,7 @@ static int enc_df11(struct ctw_seg *s, unsigned bpc, const uint8_t *data,
 	    (rc = put(s, DF11_CT_F_GAPS, o.gaps, sz.gaps, wr, ctx)) ||
 	    (rc = put(s, DF11_CT_F_XXH3, xx, 8 * n_chunks, wr, ctx)))
 		goto out;
-	rc = 1;
+	*written = true;
 out:
 	free(buf);
 	return rc;
@@ -304,17 +305,17 @@ out:
 
 /*
  * LZ4 blocks chunk by chunk into @blocks (s->len bytes: no block is
- * larger than its chunk), the offsets into @idx. Return: 1 when the lz4
- * form is smaller than the raw one, 0 when it is not (given up as soon as
- * that is certain).
+ * larger than its chunk), the offsets into @idx. Return: whether the lz4
+ * form is smaller than the raw one (given up as soon as it is certain
+ * that it is not).
  */
-static int lz4_blocks(const struct ctw_seg *s, uint64_t chunk,
-		      const uint8_t *data, uint8_t *blocks, uint8_t *idx,
-		      uint64_t n_chunks)
+static bool lz4_blocks(const struct ctw_seg *s, uint64_t chunk,
+		       const uint8_t *data, uint8_t *blocks, uint8_t *idx,
+		       uint64_t n_chunks)
 {
 	uint64_t pos = 0, over = 8 * (n_chunks + 1);
 
-	df11_ct_put_le64(idx, 0);
+	df11_le_put64(idx, 0);
 	for (uint64_t k = 0; k < n_chunks; k++) {
 		uint64_t a = k * chunk;
 		int clen = (int)(s->len - a < chunk ? s->len - a : chunk);
@@ -330,19 +331,20 @@ static int lz4_blocks(const struct ctw_seg *s, uint64_t chunk,
 		}
 		pos += (uint64_t)r;
 		if (pos + over >= s->len)
-			return 0;
-		df11_ct_put_le64(idx + 8 * (k + 1), pos);
+			return false;
+		df11_le_put64(idx + 8 * (k + 1), pos);
 	}
-	return 1;
+	return true;
 }
 
 /* lz4 when smaller than the bytes, else raw */
 static int enc_chunked(struct ctw_seg *s, uint64_t chunk, const uint8_t *data,
 		       df11_write_fn wr, void *ctx)
 {
-	uint64_t n_chunks = df11_ct_div_up(s->len, chunk);
+	uint64_t n_chunks = df11_div_up(s->len, chunk);
 	uint8_t *blocks = NULL, *idx = NULL, *xx;
-	int rc = -ENOMEM, lz;
+	int rc = -ENOMEM;
+	bool lz;
 
 	if (s->len > SIZE_MAX / 2 || n_chunks > SIZE_MAX / 16 - 1)
 		return -ENOMEM;
@@ -355,12 +357,12 @@ static int enc_chunked(struct ctw_seg *s, uint64_t chunk, const uint8_t *data,
 		uint64_t a = k * chunk;
 		uint64_t l = s->len - a < chunk ? s->len - a : chunk;
 
-		df11_ct_put_le64(xx + 8 * k, df11_xxh3(data + a, l));
+		df11_le_put64(xx + 8 * k, df11_xxh3(data + a, l));
 	}
 	lz = lz4_blocks(s, chunk, data, blocks, idx, n_chunks);
 	s->param = chunk;
 	if (lz) {
-		uint64_t blen = df11_ct_le64(idx + 8 * n_chunks);
+		uint64_t blen = df11_le_get64(idx + 8 * n_chunks);
 
 		s->codec = DF11_CODEC_LZ4;
 		if ((rc = put(s, DF11_CT_F_LZ4, blocks, blen, wr, ctx)) ||
@@ -384,6 +386,7 @@ int df11_ctw_encode(struct df11_ctw *w, size_t i, const void *data,
 		    df11_write_fn wr, void *ctx)
 {
 	struct ctw_seg *s;
+	bool coded = false;
 	int rc = 0;
 
 	if (i >= w->n_segs || w->segs[i].done)
@@ -392,10 +395,10 @@ int df11_ctw_encode(struct df11_ctw *w, size_t i, const void *data,
 	s->n_s = 0;
 	s->stored = 0;
 	if (s->t && s->t->dtype == DF11_DT_BF16)
-		rc = enc_df11(s, w->bpc, data, wr, ctx);
-	if (rc == 0)
+		rc = enc_df11(s, w->bpc, data, wr, ctx, &coded);
+	if (!rc && !coded)
 		rc = enc_chunked(s, w->chunk, data, wr, ctx);
-	if (rc < 0)
+	if (rc)
 		return rc;
 	s->done = 1;
 	return 0;
@@ -522,7 +525,7 @@ int df11_ctw_header(struct df11_ctw *w, uint64_t data_len, uint8_t **out,
 	*out = malloc(8 + n);
 	if (!*out)
 		goto out;
-	df11_ct_put_le64(*out, n);
+	df11_le_put64(*out, n);
 	memcpy(*out + 8, text, tlen);
 	memset(*out + 8 + tlen, ' ', n - tlen);
 	*len = 8 + n;

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "le.h"
+
 /* BF16 little-endian bytes lo, hi:  hi = s eeeeeee, lo = e mmmmmmm */
 static inline unsigned df11_exp_of(const uint8_t *p)
 {
@@ -35,20 +37,6 @@ static inline void df11_gap_put(uint8_t *gaps, uint64_t t, unsigned g)
 	gaps[j] |= (uint8_t)(w >> 8);
 	if (w & 0xFF)
 		gaps[j + 1] |= (uint8_t)w;
-}
-
-static inline void df11_put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static inline uint32_t df11_get_le32(const uint8_t *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
 }
 
 #endif

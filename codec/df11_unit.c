@@ -11,19 +11,13 @@
  * output_positions index that starts at 0, never falls and ends at n.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "df11.h"
+#include "codec_i.h"
 #include "df11_i.h"
 #include "unit_i.h"
-
-static void seterr(char *err, size_t errlen, const char *msg)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", msg);
-}
 
 /*
  * Resolve one symbol from the first @avail known bits of @w (MSB first).
@@ -92,30 +86,34 @@ static int check_op(struct df11_unit *u, const uint8_t *op, size_t op_len,
 	uint64_t nb = u->nb, have = op_len / 4;
 
 	if (op_len % 4 || (have != nb && have != nb + 1)) {
-		seterr(err, errlen, "output_positions has the wrong length");
+		df11_err_set(err, errlen, "%s",
+			     "output_positions has the wrong length");
 		return -EBADMSG;
 	}
 	u->op = malloc((nb + 1) * sizeof(*u->op));
 	if (!u->op)
 		return -ENOMEM;
 	for (uint64_t b = 0; b < have; b++)
-		u->op[b] = df11_get_le32(op + 4 * b);
+		u->op[b] = df11_le_get32(op + 4 * b);
 	if (have == nb) { /* the official short form: the last block is empty */
 		if (u->op[nb - 1] != u->n) {
-			seterr(err, errlen, "output_positions is one short");
+			df11_err_set(err, errlen, "%s",
+				     "output_positions is one short");
 			return -EBADMSG;
 		}
 		u->op[nb] = (uint32_t)u->n;
 	}
 	if (u->op[0] != 0 || u->op[nb] != u->n) {
-		seterr(err, errlen, "output_positions must run from 0 to n");
+		df11_err_set(err, errlen, "%s",
+			     "output_positions must run from 0 to n");
 		return -EBADMSG;
 	}
 	for (uint64_t b = 0; b < nb; b++) {
 		uint32_t c = u->op[b + 1] - u->op[b];
 		if (u->op[b + 1] < u->op[b] || c > DF11_BLOCK_BITS ||
 		    (!c && u->op[b] != u->n)) {
-			seterr(err, errlen, "output_positions out of order");
+			df11_err_set(err, errlen, "%s",
+				     "output_positions out of order");
 			return -EBADMSG;
 		}
 	}
@@ -132,12 +130,13 @@ int df11_unit_new(struct df11_unit **out, const uint8_t *luts, size_t luts_len,
 	*out = NULL;
 	if (luts_len % 256 || luts_len / 256 < 2 ||
 	    luts_len / 256 > DF11_MAX_LUTS) {
-		seterr(err, errlen, "luts must have 2 to 18 rows of 256 bytes");
+		df11_err_set(err, errlen, "%s",
+			     "luts must have 2 to 18 rows of 256 bytes");
 		return -EBADMSG;
 	}
 	if (!n_elems || n_elems > DF11_MAX_UNIT_ELEMS || !n_bytes ||
 	    n_bytes > (uint64_t)DF11_MAX_CODE_LEN * n_elems / 8 + 4) {
-		seterr(err, errlen, "unit sizes out of range");
+		df11_err_set(err, errlen, "%s", "unit sizes out of range");
 		return -EBADMSG;
 	}
 	u = calloc(1, sizeof(*u));
@@ -148,7 +147,7 @@ int df11_unit_new(struct df11_unit **out, const uint8_t *luts, size_t luts_len,
 	u->nb = (n_bytes + DF11_BLOCK_BYTES - 1) / DF11_BLOCK_BYTES;
 	u->n_luts = (unsigned)(luts_len / 256);
 	if (gaps_len != DF11_GAPS_PER_BLOCK * u->nb) {
-		seterr(err, errlen, "gaps has the wrong length");
+		df11_err_set(err, errlen, "%s", "gaps has the wrong length");
 		goto fail;
 	}
 	if (!(u->luts = malloc(luts_len))) {
@@ -159,7 +158,8 @@ int df11_unit_new(struct df11_unit **out, const uint8_t *luts, size_t luts_len,
 	u->lens = u->luts[u->n_luts - 1];
 	for (int s = 0; s < 256; s++)
 		if (u->lens[s] > DF11_MAX_CODE_LEN) {
-			seterr(err, errlen, "luts: code length over 32 bits");
+			df11_err_set(err, errlen, "%s",
+				     "luts: code length over 32 bits");
 			goto fail;
 		}
 	if ((rc = check_op(u, op, op_len, err, errlen)))

@@ -301,7 +301,7 @@ int df11_encode(const struct df11_code *c, const void *w, size_t n,
 				uint64_t b = ch / DF11_THREADS;
 				memset(o->gaps + DF11_GAPS_PER_BLOCK * b, 0,
 				       DF11_GAPS_PER_BLOCK);
-				df11_put_le32(o->op + 4 * b, (uint32_t)i);
+				df11_le_put32(o->op + 4 * b, (uint32_t)i);
 				started = b + 1;
 			}
 			df11_gap_put(o->gaps, ch, total & 63);
@@ -328,7 +328,7 @@ int df11_encode(const struct df11_code *c, const void *w, size_t n,
 		if (b < nb)
 			memset(o->gaps + DF11_GAPS_PER_BLOCK * b, 0,
 			       DF11_GAPS_PER_BLOCK);
-		df11_put_le32(o->op + 4 * b, (uint32_t)n);
+		df11_le_put32(o->op + 4 * b, (uint32_t)n);
 	}
 	return 0;
 }

@@ -37,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/codec_i.h"
+
 #define ST_NAME_SHOWN 64u /* bytes of a name quoted in an error message */
 #define ST_QUOTE_LEN  (ST_NAME_SHOWN + 4u) /* + "..." + NUL */
 #define ST_SHAPE_LEN  400u /* "[" + 16 x ("18446744073709551615, ") + "]" */
@@ -106,22 +108,6 @@ int df11_dtype_parse(const char *name, enum df11_dtype *dt)
 	return -EBADMSG;
 }
 
-int df11_st_header_len(const uint8_t prefix[8], uint64_t file_size, uint64_t *n)
-{
-	uint64_t len = 0;
-
-	if (!prefix || !n)
-		return -EINVAL;
-	for (unsigned i = 0; i < 8; i++)
-		len |= (uint64_t)prefix[i] << (8 * i);
-	/* 8 + len may wrap: compare against what is left after the prefix. */
-	if (len == 0 || len > DF11_ST_MAX_HEADER || file_size < 8 ||
-	    len > file_size - 8)
-		return -EBADMSG;
-	*n = len;
-	return 0;
-}
-
 /* ------------------------------------------------------------- messages */
 
 /*
@@ -133,15 +119,9 @@ st_fail(const struct st_err *e, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!e->buf || e->len == 0)
-		return ret;
 	va_start(ap, fmt);
-	vsnprintf(e->buf, e->len, fmt, ap);
+	df11_err_vset(e->buf, e->len, fmt, ap);
 	va_end(ap);
-	for (char *p = e->buf; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	}
 	return ret;
 }
 

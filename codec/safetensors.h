@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define DF11_ST_MAX_HEADER 100000000u /* bytes of JSON, as safetensors */
-#define DF11_ST_MAX_DIMS 16u
+#define DF11_ST_MAX_DIMS   16u
 
 enum df11_dtype {
 	DF11_DT_BOOL,
@@ -72,6 +72,14 @@ struct df11_st_tensor {
 struct df11_st;
 
 /**
+ * df11_read_fn - read exactly @len bytes at @off of a file into @buf.
+ * Return: 0, or -errno (-EIO for a short read).
+ */
+typedef int (*df11_read_fn)(void *ctx, void *buf, size_t len, uint64_t off);
+
+/* ------------------------------------------- the frame (st_frame.c) */
+
+/**
  * df11_st_header_len() - read the 8-byte length prefix.
  * @prefix:    the first 8 bytes of the file
  * @file_size: the file's size
@@ -80,6 +88,33 @@ struct df11_st;
  */
 int df11_st_header_len(const uint8_t prefix[8], uint64_t file_size,
 		       uint64_t *n);
+
+/**
+ * df11_st_header_frame() - check the bytes [0, 8 + N) of a file of
+ * @file_size bytes held in memory (@hdr, @hdr_len): the prefix as
+ * df11_st_header_len() and @hdr_len == 8 + N.
+ * Return: 0 and *@n (N); -EBADMSG.
+ */
+int df11_st_header_frame(const uint8_t *hdr, size_t hdr_len, uint64_t file_size,
+			 uint64_t *n);
+
+/**
+ * df11_st_read_header() - read the frame of a safetensors file of
+ * @file_size bytes through @rd(@ctx, ...): the prefix, checked, then the
+ * N header bytes.
+ * Return: 0 and *@hdr (the bytes [0, 8 + N), malloc'ed, the caller frees
+ * them; parse @hdr + 8 with df11_st_parse()) and *@hdr_len (8 + N);
+ * -EBADMSG for a short file or a bad length (@err says which: "empty
+ * safetensors header", "header length N past the end of the file (S
+ * bytes)", ...); -ENOMEM; the callback's error (never -EBADMSG: a
+ * callback's -EBADMSG becomes -EIO) with "cannot read the header".
+ * Thread-safe as far as @rd is.
+ */
+int df11_st_read_header(df11_read_fn rd, void *ctx, uint64_t file_size,
+			uint8_t **hdr, size_t *hdr_len, char *err,
+			size_t errlen);
+
+/* ------------------------------------------ the header (safetensors.c) */
 
 /**
  * df11_st_parse() - parse and validate a header.
@@ -102,8 +137,7 @@ void df11_st_free(struct df11_st *st);
 size_t df11_st_n_tensors(const struct df11_st *st);
 
 /** df11_st_tensor() - tensor @i in header order (borrowed). */
-const struct df11_st_tensor *df11_st_tensor(const struct df11_st *st,
-					    size_t i);
+const struct df11_st_tensor *df11_st_tensor(const struct df11_st *st, size_t i);
 
 /** df11_st_find() - tensor by name (borrowed), NULL if absent. */
 const struct df11_st_tensor *df11_st_find(const struct df11_st *st,

@@ -54,7 +54,8 @@ static uint8_t *grow(uint8_t **p, size_t *cap, uint64_t len)
 	return n;
 }
 
-uint8_t *df11_scratch_buf(struct df11_scratch *sc, int i, uint64_t len)
+uint8_t *df11_scratch_buf(struct df11_scratch *sc, enum df11_stream i,
+			  uint64_t len)
 {
 	return grow(&sc->buf[i], &sc->cap[i], len);
 }
@@ -74,9 +75,9 @@ int df11_unit_fetch(const struct df11_unit *u, df11_fetch_fn fetch, void *ctx,
 
 	if (df11_unit_need(u, a, b, &nd))
 		return -EBADMSG;
-	pe = df11_scratch_buf(sc, 0, nd.enc_len);
-	pg = df11_scratch_buf(sc, 1, nd.gaps_len);
-	ps = df11_scratch_buf(sc, 2, nd.sm_len);
+	pe = df11_scratch_buf(sc, DF11_STREAM_ENC, nd.enc_len);
+	pg = df11_scratch_buf(sc, DF11_STREAM_GAPS, nd.gaps_len);
+	ps = df11_scratch_buf(sc, DF11_STREAM_SM, nd.sm_len);
 	if (!pe || !pg || !ps)
 		return -ENOMEM;
 	if ((rc = fetch(ctx, DF11_STREAM_ENC, nd.enc_off, nd.enc_len, pe)) ||

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "df11.h"
+
 struct df11_scratch {
 	uint8_t *buf[3];
 	size_t cap[3];
@@ -21,11 +23,15 @@ struct df11_scratch {
 };
 
 /**
- * df11_scratch_buf() - stream buffer @i (0..2) of @sc, grown to at least
- * @len bytes (contents not kept). Return: the buffer, or NULL when out of
- * memory.
+ * df11_scratch_buf() - the buffer of stream @i of @sc, grown to at least
+ * @len bytes (contents not kept); lz4 blocks use DF11_SCRATCH_LZ4.
+ * Return: the buffer, or NULL when out of memory.
  */
-uint8_t *df11_scratch_buf(struct df11_scratch *sc, int i, uint64_t len);
+uint8_t *df11_scratch_buf(struct df11_scratch *sc, enum df11_stream i,
+			  uint64_t len);
+
+/* the buffer an lz4 chunk's compressed block is read into */
+#define DF11_SCRATCH_LZ4 DF11_STREAM_ENC
 
 /**
  * df11_scratch_stage() - the decoder's stage buffer of @sc, at least @len

@@ -88,6 +88,20 @@ struct df11_source_ops {
 	void (*free)(struct df11_source *s);
 };
 
+/**
+ * DF11_SOURCE_OPS() - the ops table of a source whose operations are
+ * named @p_size, @p_stored, @p_prefix, @p_find, @p_get, @p_fetch,
+ * @p_check and @p_free: every implementation wires its table the same
+ * way, spelled here once.
+ */
+#define DF11_SOURCE_OPS(p)                                                     \
+	{                                                                      \
+		.size = p##_size, .stored = p##_stored, .prefix = p##_prefix,  \
+		.chunk_find = p##_find, .chunk_get = p##_get,                  \
+		.chunk_fetch = p##_fetch, .chunk_check = p##_check,            \
+		.free = p##_free,                                              \
+	}
+
 /** struct df11_source - embed as the first member of an implementation. */
 struct df11_source {
 	const struct df11_source_ops *ops;

@@ -222,8 +222,10 @@ static struct df11fs_offdir *offdir_open(struct df11fs_itable *t,
 					 const char *cfg, size_t len,
 					 const struct stat *cst)
 {
+	enum df11_off_need need = DF11_OFF_NEED_NONE;
 	struct df11_off_opts o = {.ctx_free = fd_close,
-				  .shard_size = t->off_shard_size};
+				  .shard_size = t->off_shard_size,
+				  .need = &need};
 	struct df11fs_offdir *d = calloc(1, sizeof(*d));
 	struct df11_off_file *files = NULL;
 	char **names = NULL, err[512] = "";
@@ -270,8 +272,13 @@ static struct df11fs_offdir *offdir_open(struct df11fs_itable *t,
 			atomic_fetch_add(&d->set->refs, 1);
 	}
 	if (rc) {
-		df11fs_log(LOG_ERR, "'%s': official DFloat11 directory: %s",
-			   dir->path, err[0] ? err : strerror(-rc));
+		df11fs_log(
+		    LOG_ERR, "'%s': official DFloat11 directory: %s%s",
+		    dir->path, err[0] ? err : strerror(-rc),
+		    need == DF11_OFF_NEED_HEADERS
+			? " (write them with 'df11 headers ORIGINAL_DIR"
+			  " > h.json', then mount with -o headers=h.json)"
+			: "");
 		if (d)
 			atomic_init(&d->refs, 1);
 		offdir_put(d);

@@ -26,13 +26,13 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "codec/df11.h"
+#include "codec/err.h"
 #include "gpu/gpu.h"
 #include "gpu/gpu_i.h"
 
@@ -47,18 +47,6 @@ struct df11_gpu {
 	char name[256];
 };
 
-__attribute__((format(printf, 3, 4))) static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* dlopen the library: @lib, else next to the executable, else by name */
 static void *load(const char *lib, char *err, size_t errlen)
 {
@@ -68,8 +56,8 @@ static void *load(const char *lib, char *err, size_t errlen)
 
 	if (lib) {
 		if (!(dl = dlopen(lib, flags)))
-			seterr(err, errlen, "cannot load '%s': %s", lib,
-			       dlerror());
+			df11_err_set(err, errlen, "cannot load '%s': %s", lib,
+				     dlerror());
 		return dl;
 	}
 	ssize_t k = readlink("/proc/self/exe", path, sizeof(path) - 1);
@@ -81,16 +69,16 @@ static void *load(const char *lib, char *err, size_t errlen)
 			strcpy(slash + 1, DF11_GPU_SO);
 			if (access(path, F_OK) == 0) {
 				if (!(dl = dlopen(path, flags)))
-					seterr(err, errlen,
-					       "cannot load '%s': %s", path,
-					       dlerror());
+					df11_err_set(err, errlen,
+						     "cannot load '%s': %s",
+						     path, dlerror());
 				return dl;
 			}
 		}
 	}
 	if (!(dl = dlopen(DF11_GPU_SO, flags)))
-		seterr(err, errlen, "cannot load '%s': %s", DF11_GPU_SO,
-		       dlerror());
+		df11_err_set(err, errlen, "cannot load '%s': %s", DF11_GPU_SO,
+			     dlerror());
 	return dl;
 }
 
@@ -121,13 +109,14 @@ int df11_gpu_open(struct df11_gpu **out, const struct df11_gpu_opts *o,
 	    !RESOLVE(g->dl, g->host_alloc, "df11_gpu_impl_host_alloc") ||
 	    !RESOLVE(g->dl, g->host_free, "df11_gpu_impl_host_free") ||
 	    !RESOLVE(g->dl, g->time, "df11_gpu_impl_time")) {
-		seterr(err, errlen, "%s: missing df11_gpu_impl_* symbols",
-		       DF11_GPU_SO);
+		df11_err_set(err, errlen, "%s: missing df11_gpu_impl_* symbols",
+			     DF11_GPU_SO);
 		goto fail;
 	}
 	if (abi() != DF11_GPU_ABI) {
-		seterr(err, errlen, "%s: ABI version mismatch (rebuild it)",
-		       DF11_GPU_SO);
+		df11_err_set(err, errlen,
+			     "%s: ABI version mismatch (rebuild it)",
+			     DF11_GPU_SO);
 		goto fail;
 	}
 	rc = open_fn(&g->h, o->device, o->mem ? o->mem : (uint64_t)1 << 30,

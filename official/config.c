@@ -15,25 +15,25 @@
 
 #include "official/official_i.h"
 
-int df11_off_probe(const char *config, size_t len)
+bool df11_off_probe(const char *config, size_t len)
 {
 	json_t *j = json_loadb(config, len, 0, NULL);
-	int r = json_is_object(j) && json_object_get(j, "dfloat11_config");
+	bool r = json_is_object(j) && json_object_get(j, "dfloat11_config");
 
 	json_decref(j);
 	return r;
 }
 
-static int ends_with(const char *s, const char *sfx)
+static bool ends_with(const char *s, const char *sfx)
 {
 	size_t a = strlen(s), b = strlen(sfx);
 
 	return a > b && !strcmp(s + a - b, sfx);
 }
 
-int df11_off_legacy(const char *const *names, size_t n)
+bool df11_off_legacy(const char *const *names, size_t n)
 {
-	int pkl = 0, ptx = 0;
+	bool pkl = false, ptx = false;
 
 	for (size_t i = 0; i < n; i++) {
 		pkl |= ends_with(names[i], ".pkl");
@@ -42,7 +42,7 @@ int df11_off_legacy(const char *const *names, size_t n)
 	return pkl && ptx;
 }
 
-int df11_off_hides(const char *name)
+bool df11_off_hides(const char *name)
 {
 	return !strcmp(name, "config.json") ||
 	       ends_with(name, ".safetensors") ||
@@ -140,24 +140,24 @@ static int parse_dconf(struct df11_off *m, char *err, size_t errlen)
 	char re[1024];
 
 	if (!json_is_object(dc) || !json_is_object(pd) || !ver) {
-		off_err(err, errlen,
-			"config.json: dfloat11_config needs "
-			"version and a pattern_dict object");
+		df11_err_set(err, errlen,
+			     "config.json: dfloat11_config needs "
+			     "version and a pattern_dict object");
 		return -EBADMSG;
 	}
 	if (!strncmp(ver, "0.1", 3) && (!ver[3] || ver[3] == '.')) {
-		off_err(err, errlen,
-			"DFloat11 version '%s' (the 0.1 layout) "
-			"is not supported",
-			ver);
+		df11_err_set(err, errlen,
+			     "DFloat11 version '%s' (the 0.1 layout) "
+			     "is not supported",
+			     ver);
 		return -ENOTSUP;
 	}
 	if ((tpb && (!json_is_array(tpb) || json_array_size(tpb) != 1 ||
 		     json_integer_value(json_array_get(tpb, 0)) != 512)) ||
 	    (bpt && json_integer_value(bpt) != 8)) {
-		off_err(err, errlen,
-			"dfloat11_config: only 512 threads per "
-			"block and 8 bytes per thread are known");
+		df11_err_set(err, errlen,
+			     "dfloat11_config: only 512 threads per "
+			     "block and 8 bytes per thread are known");
 		return -ENOTSUP;
 	}
 	m->version = strdup(ver);
@@ -167,8 +167,8 @@ static int parse_dconf(struct df11_off *m, char *err, size_t errlen)
 	json_object_foreach(pd, key, v)
 	{
 		if (!json_is_array(v)) {
-			off_err(err, errlen, "pattern_dict '%s': not a list",
-				key);
+			df11_err_set(err, errlen,
+				     "pattern_dict '%s': not a list", key);
 			return -EBADMSG;
 		}
 		for (size_t i = 0; i < json_array_size(v); i++)
@@ -177,21 +177,21 @@ static int parse_dconf(struct df11_off *m, char *err, size_t errlen)
 				goto bad_attr;
 		if (re_translate(key, re, sizeof(re)) ||
 		    regcomp(&m->re[m->n_pat], re, REG_EXTENDED | REG_NOSUB)) {
-			off_err(err, errlen,
-				"pattern_dict key '%s': regex feature not "
-				"supported (known: literals, ., [...], "
-				"groups, |, greedy quantifiers, \\d, \\w)",
-				key);
+			df11_err_set(err, errlen,
+				     "pattern_dict key '%s': regex feature not "
+				     "supported (known: literals, ., [...], "
+				     "groups, |, greedy quantifiers, \\d, \\w)",
+				     key);
 			return -ENOTSUP;
 		}
 		m->n_pat++;
 	}
 	return 0;
 bad_attr:
-	off_err(err, errlen,
-		"pattern_dict '%s': attributes must be non-empty "
-		"strings",
-		key);
+	df11_err_set(err, errlen,
+		     "pattern_dict '%s': attributes must be non-empty "
+		     "strings",
+		     key);
 	return -EBADMSG;
 }
 
@@ -202,19 +202,19 @@ int off_parse_config(struct df11_off *m, const char *config, size_t len,
 	json_error_t je;
 
 	if (len > DF11_ST_MAX_HEADER) {
-		off_err(err, errlen, "config.json: too large");
+		df11_err_set(err, errlen, "config.json: too large");
 		return -EBADMSG;
 	}
 	m->config = json_loadb(config, len, JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(m->config)) {
-		off_err(err, errlen, "config.json: %s",
-			m->config ? "not an object" : je.text);
+		df11_err_set(err, errlen, "config.json: %s",
+			     m->config ? "not an object" : je.text);
 		return -EBADMSG;
 	}
 	if (!json_object_get(m->config, "dfloat11_config")) {
-		off_err(err, errlen,
-			"config.json: no dfloat11_config (not "
-			"an official DFloat11 directory)");
+		df11_err_set(err, errlen,
+			     "config.json: no dfloat11_config (not "
+			     "an official DFloat11 directory)");
 		return -ENOTSUP;
 	}
 	m->config_txt = config;

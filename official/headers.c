@@ -3,13 +3,8 @@
  * official/headers.c - virtual files from the original headers, and
  * config.json without dfloat11_config
  *
- * The headers text is what `df11 headers ORIGINAL_DIR` writes:
- *
- *   {"format": "df11-headers", "version": 1,
- *    "files": [{"name": "model-00001-of-00003.safetensors",
- *               "size": 2884264, "header": "<base64 of bytes [0, 8 + N)>"}],
- *    "index": {"name": "model.safetensors.index.json",
- *              "data": "<base64 of the file>"}}
+ * The headers text is what `df11 headers ORIGINAL_DIR` writes, a
+ * df11-headers file (hfile.c: its format, keys and version check).
  *
  * Every tensor of every header must be found in the DF11 directory with
  * the same dtype and size (a piece: BF16 and the same element count); the
@@ -22,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/base64_i.h"
+#include "codec/base64.h"
 #include "official/official_i.h"
 
 #define OFF_MAX_HOLES (64u << 20)
@@ -92,28 +87,28 @@ static int place(struct df11_off *m, struct off_vfile *v,
 	struct off_tensor *t = i >= 0 ? &m->tensors[i] : NULL;
 
 	if (!t) {
-		off_err(err, errlen,
-			"'%s': tensor '%s' is not in the DF11 "
-			"directory",
-			v->name, h->name);
+		df11_err_set(err, errlen,
+			     "'%s': tensor '%s' is not in the DF11 "
+			     "directory",
+			     v->name, h->name);
 		return -EBADMSG;
 	}
 	if (t->vfile >= 0) {
-		off_err(err, errlen, "headers: tensor '%s' appears twice",
-			h->name);
+		df11_err_set(err, errlen, "headers: tensor '%s' appears twice",
+			     h->name);
 		return -EBADMSG;
 	}
 	if (t->dtype != h->dtype || t->nbytes != h->end - h->begin ||
 	    (t->unit >= 0 && t->n_elems != h->n_elems)) {
-		off_err(err, errlen,
-			"'%s': tensor '%s': dtype or size differs "
-			"from the DF11 directory",
-			v->name, h->name);
+		df11_err_set(err, errlen,
+			     "'%s': tensor '%s': dtype or size differs "
+			     "from the DF11 directory",
+			     v->name, h->name);
 		return -EBADMSG;
 	}
 	t->n_dims = h->n_dims;
 	memcpy(t->shape, h->shape, sizeof(t->shape));
-	t->shape_set = 1;
+	t->shape_set = true;
 	t->vfile = (long)(m->n_vf - 1);
 	return off_add_tensor_chunks(m, v, t);
 }
@@ -122,8 +117,10 @@ static int place(struct df11_off *m, struct off_vfile *v,
 static int file_layout(struct df11_off *m, const json_t *f, char *err,
 		       size_t errlen)
 {
-	const char *name = json_string_value(json_object_get(f, "name"));
-	json_int_t size = json_integer_value(json_object_get(f, "size"));
+	const char *name =
+	    json_string_value(json_object_get(f, DF11_OFF_HK_NAME));
+	json_int_t size =
+	    json_integer_value(json_object_get(f, DF11_OFF_HK_SIZE));
 	struct df11_st *st = NULL;
 	struct off_vfile *v;
 	uint64_t n, cur = 0, gap = 0;
@@ -133,14 +130,15 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 	int rc;
 
 	if (!name_ok(name, ".safetensors") || !(v = add_vf(m, name))) {
-		off_err(err, errlen, "headers: bad or repeated file name");
+		df11_err_set(err, errlen, "headers: bad or repeated file name");
 		return -EBADMSG;
 	}
-	rc = b64(json_object_get(f, "header"), &hdr, &hl);
+	rc = b64(json_object_get(f, DF11_OFF_HK_HEADER), &hdr, &hl);
 	v->prefix = hdr;
-	if (rc || hl < 8 || (n = df11_ct_le64(hdr)) != hl - 8 || size < 0 ||
-	    (uint64_t)size < hl) {
-		off_err(err, errlen, "headers: '%s': bad header or size", name);
+	if (rc || size < 0 ||
+	    df11_st_header_frame(hdr, hl, (uint64_t)size, &n)) {
+		df11_err_set(err, errlen, "headers: '%s': bad header or size",
+			     name);
 		return rc == -ENOMEM ? rc : -EBADMSG;
 	}
 	v->prefix_len = hl;
@@ -148,7 +146,7 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 	rc = df11_st_parse(&st, hdr + 8, (size_t)n, (uint64_t)size - hl, why,
 			   sizeof(why));
 	if (rc)
-		off_err(err, errlen, "headers: '%s': %s", name, why);
+		df11_err_set(err, errlen, "headers: '%s': %s", name, why);
 	for (size_t i = 0; !rc && i < df11_st_n_tensors(st); i++) {
 		const struct df11_st_tensor *h =
 		    df11_st_tensor(st, df11_st_order(st)[i]);
@@ -160,10 +158,10 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 	}
 	gap += (uint64_t)size - hl - cur;
 	if (!rc && gap > OFF_MAX_HOLES) {
-		off_err(err, errlen,
-			"headers: '%s': %llu bytes that no tensor "
-			"covers",
-			name, (unsigned long long)gap);
+		df11_err_set(err, errlen,
+			     "headers: '%s': %llu bytes that no tensor "
+			     "covers",
+			     name, (unsigned long long)gap);
 		rc = -ENOTSUP;
 	}
 	if (!rc)
@@ -175,13 +173,15 @@ static int file_layout(struct df11_off *m, const json_t *f, char *err,
 int off_headers_layout(struct df11_off *m, const char *txt, size_t len,
 		       char *err, size_t errlen)
 {
-	json_t *root = json_loadb(txt, len, JSON_REJECT_DUPLICATES, NULL);
-	json_t *files = json_object_get(root, "files");
-	json_t *idx = json_object_get(root, "index");
-	int rc = 0;
+	json_t *root, *files, *idx;
+	int rc = off_headers_load(&root, txt, len, err, errlen);
 
+	if (rc)
+		return rc;
+	files = json_object_get(root, DF11_OFF_HK_FILES);
+	idx = json_object_get(root, DF11_OFF_HK_INDEX);
 	if (!json_is_array(files) || (idx && !json_is_object(idx))) {
-		off_err(err, errlen, "headers: not a 'df11 headers' file");
+		df11_err_set(err, errlen, "headers: not a 'df11 headers' file");
 		json_decref(root);
 		return -EBADMSG;
 	}
@@ -189,26 +189,27 @@ int off_headers_layout(struct df11_off *m, const char *txt, size_t len,
 		rc = file_layout(m, json_array_get(files, i), err, errlen);
 	if (!rc && idx) {
 		const char *name =
-		    json_string_value(json_object_get(idx, "name"));
+		    json_string_value(json_object_get(idx, DF11_OFF_HK_NAME));
 		struct off_vfile *v =
 		    name_ok(name, ".json") && strcmp(name, "config.json")
 			? add_vf(m, name)
 			: NULL;
 		size_t n = 0;
 
-		rc = v ? b64(json_object_get(idx, "data"), &v->prefix, &n)
+		rc = v ? b64(json_object_get(idx, DF11_OFF_HK_DATA), &v->prefix,
+			     &n)
 		       : -EBADMSG;
 		if (rc)
-			off_err(err, errlen, "headers: bad index entry");
+			df11_err_set(err, errlen, "headers: bad index entry");
 		else
 			v->prefix_len = v->size = n;
 	}
 	for (size_t i = 0; !rc && i < m->n_tensors; i++) {
 		if (m->tensors[i].unit >= 0 && m->tensors[i].vfile < 0) {
-			off_err(err, errlen,
-				"tensor '%s' is in no file of the "
-				"headers",
-				m->tensors[i].name);
+			df11_err_set(err, errlen,
+				     "tensor '%s' is in no file of the "
+				     "headers",
+				     m->tensors[i].name);
 			rc = -EBADMSG;
 		}
 	}
@@ -254,20 +255,23 @@ static size_t skip_value(const char *s, size_t i, size_t n)
 	return n;
 }
 
-/* [*a, *b) of the text to cut: the key, its value and one comma */
-static int find_cut(const char *s, size_t n, size_t *a, size_t *b)
+/*
+ * [*a, *b) of the text to cut: the key, its value and one comma.
+ * Return: whether the key was found spelled plainly.
+ */
+static bool find_cut(const char *s, size_t n, size_t *a, size_t *b)
 {
 	static const char key[] = "\"dfloat11_config\"";
 	size_t i = skip_ws(s, 0, n), prev_end = 0, k0, v1, j;
 
 	if (i >= n || s[i] != '{')
-		return -1;
+		return false;
 	for (i = skip_ws(s, i + 1, n); i < n && s[i] == '"';) {
 		k0 = i;
 		i = skip_value(s, i, n);
 		j = skip_ws(s, i, n);
 		if (j >= n || s[j] != ':')
-			return -1;
+			return false;
 		v1 = skip_value(s, skip_ws(s, j + 1, n), n);
 		j = skip_ws(s, v1, n);
 		if (i - k0 == sizeof(key) - 1 && !memcmp(s + k0, key, i - k0)) {
@@ -278,14 +282,14 @@ static int find_cut(const char *s, size_t n, size_t *a, size_t *b)
 				*a = prev_end ? prev_end : k0;
 				*b = v1;
 			}
-			return 0;
+			return true;
 		}
 		prev_end = v1;
 		if (j >= n || s[j] != ',')
-			return -1;
+			return false;
 		i = skip_ws(s, j + 1, n);
 	}
-	return -1;
+	return false;
 }
 
 int off_config_strip(const struct df11_off *m, char **out, size_t *len)
@@ -294,7 +298,7 @@ int off_config_strip(const struct df11_off *m, char **out, size_t *len)
 	size_t n = m->config_len, a, b;
 	json_t *c;
 
-	if (find_cut(s, n, &a, &b) == 0) {
+	if (find_cut(s, n, &a, &b)) {
 		*out = malloc(n - (b - a) + 1);
 		if (!*out)
 			return -ENOMEM;

@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/base64_i.h"
 #include "official/official_i.h"
 
 void off_vfile_free(struct off_vfile *v)
@@ -37,8 +36,8 @@ void off_vfile_free(struct off_vfile *v)
 	free(v->chunks);
 }
 
-int off_chunk_add(struct off_vfile *v, uint32_t kind, uint32_t idx, uint64_t a,
-		  uint64_t len)
+int off_chunk_add(struct off_vfile *v, enum off_chunk_kind kind, uint32_t idx,
+		  uint64_t a, uint64_t len)
 {
 	if (!len)
 		return 0;
@@ -127,7 +126,7 @@ static int set_header(struct off_vfile *v, const json_t *j)
 		free(s);
 		return -ENOMEM;
 	}
-	df11_ct_put_le64(v->prefix, n + pad);
+	df11_le_put64(v->prefix, n + pad);
 	memcpy(v->prefix + 8, s, n);
 	memset(v->prefix + 8 + n, ' ', pad);
 	free(s);
@@ -284,7 +283,7 @@ static int synth(struct df11_off *m, uint64_t cap, char *err, size_t errlen)
 	}
 	start[n_sh] = m->n_tensors;
 	if (n_sh > 99999) {
-		off_err(err, errlen, "too many shards");
+		df11_err_set(err, errlen, "too many shards");
 		rc = -ENOTSUP;
 		goto out;
 	}

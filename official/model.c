@@ -85,8 +85,10 @@ int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
+	if (o && o->need)
+		*o->need = DF11_OFF_NEED_NONE;
 	if (n_files > DF11_OFF_MAX_FILES) {
-		off_err(err, errlen, "too many safetensors files");
+		df11_err_set(err, errlen, "too many safetensors files");
 		for (size_t i = 0; o && o->ctx_free && i < n_files; i++)
 			o->ctx_free(files[i].ctx);
 		return -ENOTSUP;
@@ -104,7 +106,9 @@ int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 	m->config_txt = NULL; /* borrowed for the call only */
 	if (rc) {
 		if (rc == -ENOMEM)
-			off_err(err, errlen, "out of memory");
+			df11_err_set(err, errlen, "out of memory");
+		if (o && o->need)
+			*o->need = m->need;
 		model_free(m);
 		return rc;
 	}

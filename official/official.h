@@ -25,6 +25,7 @@
 #ifndef DF11_OFFICIAL_H
 #define DF11_OFFICIAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,15 @@
 #define DF11_OFF_SHARD_DEFAULT 5000000000ull /* save_pretrained's "5GB" */
 #define DF11_OFF_MAX_FILES     100000u
 #define DF11_OFF_HEADERS_MAX   DF11_ST_MAX_HEADER /* headers file bytes */
+
+/*
+ * The df11-headers file (`df11 headers ORIGINAL_DIR`, official/hfile.c):
+ * {"format": DF11_OFF_HEADERS_FORMAT, "version": "MAJOR.MINOR", ...}.
+ * A reader takes every minor of its major and refuses another major.
+ */
+#define DF11_OFF_HEADERS_FORMAT "df11-headers"
+#define DF11_OFF_HEADERS_MAJOR	1
+#define DF11_OFF_HEADERS_MINOR	0
 
 /**
  * struct df11_off_file - one *.safetensors file of the directory.
@@ -52,35 +62,77 @@ struct df11_off_file {
 };
 
 /**
+ * enum df11_off_need - what the caller could supply to have a directory
+ * read that df11_off_open() refused. The reader names the need; each
+ * front end words it as its own option (df11: --headers FILE, df11fs:
+ * -o headers=FILE), so that no flag is spelled below the front ends.
+ */
+enum df11_off_need {
+	DF11_OFF_NEED_NONE,    /* nothing the caller can supply helps */
+	DF11_OFF_NEED_HEADERS, /* the original headers (`df11 headers`) */
+};
+
+/**
  * struct df11_off_opts - knobs (zero = default).
  * @headers, @headers_len: the text written by `df11 headers`, or NULL
  * @shard_size:  largest shard without headers (default 5 GB)
  * @ctx_free:    called once for every file's @ctx when the model is freed
  *               (also when df11_off_open() fails), may be NULL
+ * @need:        out, may be NULL: what would get past a failure
+ *               (DF11_OFF_NEED_NONE on success and for most failures)
  */
 struct df11_off_opts {
 	const char *headers;
 	size_t headers_len;
 	uint64_t shard_size;
 	void (*ctx_free)(void *ctx);
+	enum df11_off_need *need;
 };
 
 struct df11_off;
 
 /**
+ * struct df11_off_hfile - one *.safetensors file of an original model,
+ * for df11_off_headers_encode() (all borrowed).
+ * @name:   its file name
+ * @size:   its size in bytes
+ * @header, @header_len: its bytes [0, 8 + N)
+ */
+struct df11_off_hfile {
+	const char *name;
+	uint64_t size;
+	const uint8_t *header;
+	size_t header_len;
+};
+
+/**
+ * df11_off_headers_encode() - the text of a df11-headers file, the
+ * current format version, describing an original model: @files
+ * (@n_files of them, in the order given) and, when @index_name is not
+ * NULL, its index json (@index, @index_len bytes).
+ * Return: 0 and *@out (malloc'ed, NUL-terminated JSON, no final newline;
+ * the caller frees it), *@out_len its length; -ENOMEM (also for a size
+ * above INT64_MAX).
+ */
+int df11_off_headers_encode(char **out, size_t *out_len,
+			    const struct df11_off_hfile *files, size_t n_files,
+			    const char *index_name, const uint8_t *index,
+			    size_t index_len);
+
+/**
  * df11_off_probe() - is @config (a config.json text) that of an official
  * DFloat11 directory?
- * Return: 1 if it is a JSON object with a "dfloat11_config" key, 0 if not
- * (or not JSON at all: such a directory is shown as it is).
+ * Return: true if it is a JSON object with a "dfloat11_config" key, false
+ * if not (or not JSON at all: such a directory is shown as it is).
  */
-int df11_off_probe(const char *config, size_t len);
+bool df11_off_probe(const char *config, size_t len);
 
 /**
  * df11_off_legacy() - do the file names @names (@n of them) of a directory
  * look like the unsupported DFloat11 0.1 layout (*.pkl pickles and a
- * per-model decode.ptx)? Return: 1 or 0.
+ * per-model decode.ptx)?
  */
-int df11_off_legacy(const char *const *names, size_t n);
+bool df11_off_legacy(const char *const *names, size_t n);
 
 /**
  * df11_off_open() - read an official directory.
@@ -93,8 +145,12 @@ int df11_off_legacy(const char *const *names, size_t n);
  * the units' pieces to tensor names, resolves every shape (config rules or
  * the headers) and plans the virtual files. Decodes nothing.
  * Return: 0 and *@out (one reference); -EBADMSG malformed, -ENOTSUP valid
- * but not understood (unknown architecture, untranslatable pattern; the
- * message says what to supply), -EOVERFLOW, -ENOMEM, or a read error.
+ * but not understood (unknown architecture, untranslatable pattern, a
+ * headers file of another major version), -EOVERFLOW, -ENOMEM, or a read
+ * error. When shapes cannot be resolved without the original headers
+ * (-ENOTSUP, or -EBADMSG for a config that contradicts the weights),
+ * *@o->need is DF11_OFF_NEED_HEADERS and the message says so without
+ * naming any option: the caller adds how to give them.
  */
 int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 		  const struct df11_off_file *files, size_t n_files,
@@ -108,7 +164,7 @@ void df11_off_free(struct df11_off *m);
  * virtual listing (config.json, every *.safetensors and
  * *.safetensors.index.json)? Other files are shown as they are.
  */
-int df11_off_hides(const char *name);
+bool df11_off_hides(const char *name);
 
 /** df11_off_n_vfiles() - number of virtual files. */
 size_t df11_off_n_vfiles(const struct df11_off *m);

@@ -6,6 +6,7 @@
  *   reader.c   files, units and their pieces
  *   model.c    open, free, accessors
  *   shapes.c   shapes from config.json (architecture rules)
+ *   hfile.c    the df11-headers file: format, version, writer, loader
  *   headers.c  virtual files from the original headers
  *   layout.c   virtual files: headers, shards, index, config.json
  *   source.c   a df11_source per virtual file
@@ -16,11 +17,23 @@
 #include <jansson.h>
 #include <regex.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "codec/df11.h"
+#include "codec/err.h"
+#include "codec/le.h"
 #include "official/official.h"
 
-enum { OS_LUTS, OS_ENC, OS_SM, OS_OP, OS_GAPS, OS_SPLIT, OS_COUNT };
+/* the six streams of a unit, in the order of their name suffixes */
+enum off_stream_kind {
+	OS_LUTS,
+	OS_ENC,
+	OS_SM,
+	OS_OP,
+	OS_GAPS,
+	OS_SPLIT,
+	OS_COUNT
+};
 
 /* one safetensors file of the directory */
 struct off_file {
@@ -36,7 +49,7 @@ struct off_stream {
 	uint32_t file;
 	uint64_t off, len;
 	const struct df11_st_tensor *t;
-	int present;
+	bool present;
 };
 
 struct off_unit {
@@ -57,16 +70,22 @@ struct off_tensor {
 	uint64_t a;    /* piece: first element; plain: absolute file offset */
 	uint32_t file; /* plain: the file */
 	long vfile;    /* where it is shown, -1 if nowhere */
-	int shape_set;
+	bool shape_set;
 };
 
-enum { OC_PIECE, OC_RAW, OC_ZERO };
+/* what a chunk of a virtual file is read from */
+enum off_chunk_kind {
+	OC_PIECE, /* weights of a unit, decoded */
+	OC_RAW,	  /* bytes of a plain tensor, as they are */
+	OC_ZERO,  /* bytes no tensor covers (headers mode only) */
+};
 
 /* a chunk of a virtual file: [off, off + len) */
 struct off_chunk {
 	uint64_t off, len;
-	uint32_t kind, idx; /* idx: unit (PIECE) or file (RAW) */
-	uint64_t a;	    /* PIECE: first element; RAW: file offset */
+	enum off_chunk_kind kind;
+	uint32_t idx; /* unit (PIECE) or file (RAW) */
+	uint64_t a;   /* PIECE: first element; RAW: file offset */
 };
 
 struct off_vfile {
@@ -96,6 +115,7 @@ struct df11_off {
 	size_t *by_name; /* tensor indices sorted by name */
 	struct off_vfile *vf;
 	size_t n_vf;
+	enum df11_off_need need; /* set where a failure has a remedy */
 };
 
 /* weights per chunk of a piece: 64 blocks, as the native container */
@@ -103,14 +123,10 @@ struct df11_off {
 #define OFF_RAW_CHUNK	     (1u << 20)
 
 /**
- * off_err() - a one-line reason into @err (see df11_ct_seterr).
- */
-#define off_err df11_ct_seterr
-
-/**
  * off_shapes() - give every piece without a shape one from the config
- * rules. Return: 0; -ENOTSUP when a rule is missing (message says what
- * to supply); -EBADMSG when a product differs from the piece's size.
+ * rules. Return: 0; -ENOTSUP when a rule is missing; -EBADMSG when a
+ * product differs from the piece's size; both set m->need to
+ * DF11_OFF_NEED_HEADERS.
  */
 int off_shapes(struct df11_off *m, char *err, size_t errlen);
 
@@ -136,9 +152,28 @@ int off_read_files(struct df11_off *m, const struct df11_off_file *files,
  */
 int off_build_tensors(struct df11_off *m, char *err, size_t errlen);
 
+/* keys of the df11-headers file (hfile.c), for its writer and its reader */
+#define DF11_OFF_HK_FORMAT  "format"
+#define DF11_OFF_HK_VERSION "version"
+#define DF11_OFF_HK_FILES   "files"
+#define DF11_OFF_HK_NAME    "name"
+#define DF11_OFF_HK_SIZE    "size"
+#define DF11_OFF_HK_HEADER  "header"
+#define DF11_OFF_HK_INDEX   "index"
+#define DF11_OFF_HK_DATA    "data"
+
+/**
+ * off_headers_load() - parse a df11-headers text and check its format
+ * and version (hfile.c). Return: 0 and *@root (a new reference);
+ * -EBADMSG (not JSON, not a df11-headers file, a bad version); -ENOTSUP
+ * for another major version (the message names it and ours).
+ */
+int off_headers_load(json_t **root, const char *txt, size_t len, char *err,
+		     size_t errlen);
+
 /**
  * off_headers_layout() - the virtual files from the `df11 headers` text
- * (official_headers.c). Return: 0, -EBADMSG, -ENOTSUP, -ENOMEM.
+ * (headers.c). Return: 0, -EBADMSG, -ENOTSUP, -ENOMEM.
  */
 int off_headers_layout(struct df11_off *m, const char *txt, size_t len,
 		       char *err, size_t errlen);
@@ -152,8 +187,8 @@ void off_vfile_free(struct off_vfile *v);
 /**
  * off_chunk_add() - append a chunk to @v. Return: 0, -ENOMEM.
  */
-int off_chunk_add(struct off_vfile *v, uint32_t kind, uint32_t idx, uint64_t a,
-		  uint64_t len);
+int off_chunk_add(struct off_vfile *v, enum off_chunk_kind kind, uint32_t idx,
+		  uint64_t a, uint64_t len);
 
 /**
  * off_add_tensor_chunks() - append the chunks of tensor @t (placed at
@@ -164,7 +199,5 @@ int off_add_tensor_chunks(const struct df11_off *m, struct off_vfile *v,
 
 /** off_config_strip() - config.json without dfloat11_config (malloc'ed). */
 int off_config_strip(const struct df11_off *m, char **out, size_t *len);
-
-#include "codec/ct_i.h"
 
 #endif

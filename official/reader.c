@@ -34,36 +34,21 @@ static int ends_with(const char *s, const char *sfx)
 /* Read and parse the header of file @f. */
 static int read_file_header(struct off_file *f, char *err, size_t errlen)
 {
-	uint8_t pre[8], *json;
-	uint64_t n;
+	char why[256] = "";
+	uint8_t *hdr;
+	size_t len;
 	int rc;
 
-	if (f->size < 8) {
-		off_err(err, errlen, "'%s': too short for safetensors",
-			f->name);
-		return -EBADMSG;
-	}
-	if ((rc = f->rd(f->ctx, pre, 8, 0)))
-		return rc;
-	if ((rc = df11_st_header_len(pre, f->size, &n))) {
-		off_err(err, errlen, "'%s': bad safetensors header length",
-			f->name);
-		return rc;
-	}
-	json = malloc((size_t)n);
-	if (!json)
-		return -ENOMEM;
-	rc = f->rd(f->ctx, json, (size_t)n, 8);
+	rc = df11_st_read_header(f->rd, f->ctx, f->size, &hdr, &len, why,
+				 sizeof(why));
 	if (!rc) {
-		char why[256] = "";
-
-		rc = df11_st_parse(&f->st, json, (size_t)n, f->size - 8 - n,
-				   why, sizeof(why));
-		if (rc)
-			off_err(err, errlen, "'%s': %s", f->name, why);
+		rc = df11_st_parse(&f->st, hdr + 8, len - 8, f->size - len, why,
+				   sizeof(why));
+		free(hdr);
+		f->data0 = len;
 	}
-	free(json);
-	f->data0 = 8 + n;
+	if (rc && rc != -ENOMEM)
+		df11_err_set(err, errlen, "'%s': %s", f->name, why);
 	return rc;
 }
 
@@ -101,15 +86,15 @@ static struct off_unit *unit_get(struct df11_off *m, const char *path,
 	return u;
 }
 
-/* Add tensor @t of file @fi as a unit stream (*@is = 1) or not. */
+/* Add tensor @t of file @fi as a unit stream (*@is true) or not. */
 static int classify(struct df11_off *m, uint32_t fi,
-		    const struct df11_st_tensor *t, size_t *cap, int *is,
+		    const struct df11_st_tensor *t, size_t *cap, bool *is,
 		    char *err, size_t errlen)
 {
 	size_t len = strlen(t->name);
 	struct off_unit *u;
 
-	*is = 0;
+	*is = false;
 	for (int k = 0; k < OS_COUNT; k++) {
 		size_t l = strlen(stream_sfx[k]);
 
@@ -119,13 +104,13 @@ static int classify(struct df11_off *m, uint32_t fi,
 		if (!u)
 			return -ENOMEM;
 		if (u->s[k].present) {
-			off_err(err, errlen, "tensor '%s' appears twice",
-				t->name);
+			df11_err_set(err, errlen, "tensor '%s' appears twice",
+				     t->name);
 			return -EBADMSG;
 		}
 		u->s[k] = (struct off_stream){fi, m->files[fi].data0 + t->begin,
-					      t->end - t->begin, t, 1};
-		*is = 1;
+					      t->end - t->begin, t, true};
+		*is = true;
 		return 0;
 	}
 	return 0;
@@ -136,7 +121,8 @@ static int find_units(struct df11_off *m, size_t *n_plain, char *err,
 		      size_t errlen)
 {
 	size_t cap = 0;
-	int rc, is;
+	bool is;
+	int rc;
 
 	*n_plain = 0;
 	for (size_t f = 0; f < m->n_files; f++) {
@@ -168,16 +154,16 @@ static int unit_check(struct df11_off *m, struct off_unit *u, char *err,
 		enum df11_dtype want = k == OS_SPLIT ? DF11_DT_I64 : DF11_DT_U8;
 
 		if (!s[k].present) {
-			off_err(err, errlen, "unit '%s': no '%s%s' tensor",
-				u->path, u->path, stream_sfx[k]);
+			df11_err_set(err, errlen, "unit '%s': no '%s%s' tensor",
+				     u->path, u->path, stream_sfx[k]);
 			return -EBADMSG;
 		}
 		if (s[k].t->dtype != want ||
 		    s[k].t->n_dims != (k == OS_LUTS ? 2u : 1u)) {
-			off_err(err, errlen,
-				"tensor '%s': unexpected dtype "
-				"or rank",
-				s[k].t->name);
+			df11_err_set(err, errlen,
+				     "tensor '%s': unexpected dtype "
+				     "or rank",
+				     s[k].t->name);
 			return -EBADMSG;
 		}
 	}
@@ -200,11 +186,11 @@ static int unit_check(struct df11_off *m, struct off_unit *u, char *err,
 			   s[OS_ENC].len, s[OS_GAPS].len, s[OS_SM].len, why,
 			   sizeof(why));
 	if (rc == -EBADMSG)
-		off_err(err, errlen, "unit '%s': %s", u->path, why);
+		df11_err_set(err, errlen, "unit '%s': %s", u->path, why);
 	goto out;
 bad:
-	off_err(err, errlen, "unit '%s': luts or output_positions too large",
-		u->path);
+	df11_err_set(err, errlen,
+		     "unit '%s': luts or output_positions too large", u->path);
 out:
 	free(luts);
 	free(op);
@@ -239,10 +225,10 @@ static int read_splits(struct df11_off *m, const struct off_unit *u, size_t k,
 	int rc;
 
 	if (s->t->n_elems != k - 1) {
-		off_err(err, errlen,
-			"unit '%s': %llu split positions for %zu "
-			"pattern_dict attributes",
-			u->path, (unsigned long long)s->t->n_elems, k);
+		df11_err_set(err, errlen,
+			     "unit '%s': %llu split positions for %zu "
+			     "pattern_dict attributes",
+			     u->path, (unsigned long long)s->t->n_elems, k);
 		return -EBADMSG;
 	}
 	cut[0] = 0;
@@ -252,15 +238,15 @@ static int read_splits(struct df11_off *m, const struct off_unit *u, size_t k,
 					  s->off + 8 * (i - 1));
 		if (rc)
 			return rc;
-		cut[i] = df11_ct_le64(b);
+		cut[i] = df11_le_get64(b);
 	}
 	for (size_t i = 0; i < k; i++) {
 		if (cut[i] >= cut[i + 1]) {
-			off_err(err, errlen,
-				"unit '%s': split_positions not "
-				"strictly increasing inside "
-				"[1, %llu)",
-				u->path, (unsigned long long)n);
+			df11_err_set(err, errlen,
+				     "unit '%s': split_positions not "
+				     "strictly increasing inside "
+				     "[1, %llu)",
+				     u->path, (unsigned long long)n);
 			return -EBADMSG;
 		}
 	}
@@ -294,12 +280,13 @@ static int add_pieces(struct df11_off *m, size_t ui, char *err, size_t errlen)
 	int rc;
 
 	if (!attrs) {
-		off_err(err, errlen, "unit '%s' matches no pattern_dict key",
-			u->path);
+		df11_err_set(err, errlen,
+			     "unit '%s' matches no pattern_dict key", u->path);
 		return -EBADMSG;
 	}
 	if (k > 256) {
-		off_err(err, errlen, "unit '%s': too many attributes", u->path);
+		df11_err_set(err, errlen, "unit '%s': too many attributes",
+			     u->path);
 		return -ENOTSUP;
 	}
 	if ((rc = read_splits(m, u, k, cut, err, errlen)))
@@ -353,7 +340,7 @@ static int add_plain(struct df11_off *m)
 			t->a = m->files[f].data0 + s->begin;
 			t->file = (uint32_t)f;
 			t->vfile = -1;
-			t->shape_set = 1;
+			t->shape_set = true;
 			m->n_tensors++;
 		}
 	}
@@ -428,8 +415,8 @@ int off_build_tensors(struct df11_off *m, char *err, size_t errlen)
 	for (size_t i = 1; i < m->n_tensors; i++) {
 		if (!strcmp(m->tensors[m->by_name[i]].name,
 			    m->tensors[m->by_name[i - 1]].name)) {
-			off_err(err, errlen, "tensor '%s' appears twice",
-				m->tensors[m->by_name[i]].name);
+			df11_err_set(err, errlen, "tensor '%s' appears twice",
+				     m->tensors[m->by_name[i]].name);
 			return -EBADMSG;
 		}
 	}

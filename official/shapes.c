@@ -19,8 +19,9 @@
  * head_dim defaults to hidden / heads, kv_heads to heads. Gemma 3 keeps
  * these keys in "text_config". A shape is never guessed: an unknown
  * model_type or leaf, a missing key, or a product that differs from the
- * piece's element count refuses the model, asking for the original
- * headers instead.
+ * piece's element count refuses the model, naming the original headers
+ * as the remedy (DF11_OFF_NEED_HEADERS: the front end says how to give
+ * them).
  */
 #include <errno.h>
 #include <string.h>
@@ -32,9 +33,8 @@ static const char *const families[] = {
     "gemma2", "gemma3",	 "gemma3_text", "phi3",	 NULL,
 };
 
-#define HINT                                                                   \
-	"supply the original headers ('df11 headers ORIGINAL_DIR > h.json', "  \
-	"then --headers h.json or -o headers=h.json)"
+/* the remedy, named to the caller as DF11_OFF_NEED_HEADERS */
+#define HINT "the original headers give every shape"
 
 struct dims {
 	uint64_t hidden, heads, kv, head_dim, inter, vocab;
@@ -120,13 +120,14 @@ static void rule(const struct dims *d, const char *leaf, uint64_t *r,
 		*r = d->vocab;
 }
 
-static int unknown(const struct off_tensor *t, const char *type, char *err,
-		   size_t errlen)
+static int unknown(struct df11_off *m, const struct off_tensor *t,
+		   const char *type, char *err, size_t errlen)
 {
-	off_err(err, errlen,
-		"cannot resolve the shape of '%s' from config.json "
-		"(model_type '%s'); " HINT,
-		t->name, type);
+	m->need = DF11_OFF_NEED_HEADERS;
+	df11_err_set(err, errlen,
+		     "cannot resolve the shape of '%s' from config.json "
+		     "(model_type '%s'); " HINT,
+		     t->name, type);
 	return -ENOTSUP;
 }
 
@@ -143,32 +144,36 @@ int off_shapes(struct df11_off *m, char *err, size_t errlen)
 		if (t->shape_set)
 			continue;
 		if (!type && load_dims(m, &d, &type)) {
-			off_err(err, errlen,
-				"cannot resolve the shape of '%s': model_type "
-				"'%s' has no shape rules; " HINT,
-				t->name, type ? type : "(none)");
+			m->need = DF11_OFF_NEED_HEADERS;
+			df11_err_set(
+			    err, errlen,
+			    "cannot resolve the shape of '%s': model_type "
+			    "'%s' has no shape rules; " HINT,
+			    t->name, type ? type : "(none)");
 			return -ENOTSUP;
 		}
 		/* dims are < 2^63 each; keep products honest */
 		if (d.hidden >> 31 || d.heads >> 20 || d.kv >> 20 ||
 		    d.head_dim >> 20 || d.inter >> 40 || d.vocab >> 40)
-			return unknown(t, type, err, errlen);
+			return unknown(m, t, type, err, errlen);
 		leaf_of(t->name, leaf, sizeof(leaf));
 		rule(&d, leaf, &r, &c);
 		if (!r || !c)
-			return unknown(t, type, err, errlen);
+			return unknown(m, t, type, err, errlen);
 		if (__builtin_mul_overflow(r, c, &n) || n != t->n_elems) {
-			off_err(err, errlen,
-				"'%s': %llu weights, but config.json gives "
-				"[%llu, %llu]; " HINT,
-				t->name, (unsigned long long)t->n_elems,
-				(unsigned long long)r, (unsigned long long)c);
+			m->need = DF11_OFF_NEED_HEADERS;
+			df11_err_set(
+			    err, errlen,
+			    "'%s': %llu weights, but config.json gives "
+			    "[%llu, %llu]; " HINT,
+			    t->name, (unsigned long long)t->n_elems,
+			    (unsigned long long)r, (unsigned long long)c);
 			return -EBADMSG;
 		}
 		t->n_dims = 2;
 		t->shape[0] = r;
 		t->shape[1] = c;
-		t->shape_set = 1;
+		t->shape_set = true;
 	}
 	return 0;
 }

@@ -92,7 +92,7 @@ struct off_fetch {
 static int off_fetch(void *ctx, enum df11_stream which, uint64_t off,
 		     uint64_t len, uint8_t *buf)
 {
-	static const int field[3] = {OS_ENC, OS_GAPS, OS_SM};
+	static const enum off_stream_kind field[3] = {OS_ENC, OS_GAPS, OS_SM};
 	const struct off_fetch *f = ctx;
 	const struct off_stream *st = &f->u->s[field[which]];
 	const struct off_file *file = &f->m->files[st->file];
@@ -106,10 +106,10 @@ static int off_fetch(void *ctx, enum df11_stream which, uint64_t off,
 static int piece_err(const struct df11_off *m, const struct off_chunk *c,
 		     char *err, size_t errlen)
 {
-	off_err(err, errlen,
-		"unit '%s' weights [%" PRIu64 ", %" PRIu64
-		") at offset %" PRIu64 ": corrupt DF11 data",
-		m->units[c->idx].path, c->a, c->a + c->len / 2, c->off);
+	df11_err_set(err, errlen,
+		     "unit '%s' weights [%" PRIu64 ", %" PRIu64
+		     ") at offset %" PRIu64 ": corrupt DF11 data",
+		     m->units[c->idx].path, c->a, c->a + c->len / 2, c->off);
 	return -EBADMSG;
 }
 
@@ -120,7 +120,7 @@ static int os_fetch(const struct df11_source *s, uint64_t id,
 	const struct df11_off *m = OSRC(s)->m;
 	const struct off_vfile *v = OSRC(s)->v;
 	const struct off_chunk *c;
-	int rc;
+	int rc = -EINVAL; /* a kind the planner never writes */
 
 	*f = (struct df11_fetch){0};
 	if (id >= v->n_chunks)
@@ -140,14 +140,15 @@ static int os_fetch(const struct df11_source *s, uint64_t id,
 		rc = m->files[c->idx].rd(m->files[c->idx].ctx, out,
 					 (size_t)c->len, c->a);
 		break;
-	default:
+	case OC_ZERO:
 		memset(out, 0, (size_t)c->len);
 		rc = 0;
 		break;
 	}
 	if (rc && rc != -ENOMEM)
-		off_err(err, errlen, "'%s' at offset %" PRIu64 ": %s", v->name,
-			c->off, rc == -EBADMSG ? "corrupt data" : "read error");
+		df11_err_set(err, errlen, "'%s' at offset %" PRIu64 ": %s",
+			     v->name, c->off,
+			     rc == -EBADMSG ? "corrupt data" : "read error");
 	return rc;
 }
 
@@ -171,16 +172,7 @@ static void os_free(struct df11_source *s)
 	free(s);
 }
 
-static const struct df11_source_ops off_ops = {
-    .size = os_size,
-    .stored = os_stored,
-    .prefix = os_prefix,
-    .chunk_find = os_find,
-    .chunk_get = os_get,
-    .chunk_fetch = os_fetch,
-    .chunk_check = os_check,
-    .free = os_free,
-};
+static const struct df11_source_ops off_ops = DF11_SOURCE_OPS(os);
 
 int df11_off_source(struct df11_off *m, size_t i, struct df11_source **out)
 {

@@ -5,18 +5,14 @@
  * Writes to standard output what an official DFloat11 directory cannot
  * say about the model it came from: the name, size and exact header bytes
  * (base64 of [0, 8 + N)) of every top-level *.safetensors file of
- * ORIGINAL_DIR, and the index json if there is one:
- *
- *   {"format": "df11-headers", "version": 1,
- *    "files": [{"name", "size", "header"}],
- *    "index": {"name", "data"}}
+ * ORIGINAL_DIR, and the index json if there is one, as a df11-headers
+ * file (its format and version are official/'s: df11_off_headers_encode()).
  *
  * Given back with --headers (df11) or -o headers= (df11fs), it makes the
  * rebuilt files the original files, byte for byte, and supplies every
  * shape (official/headers.c).
  */
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +20,8 @@
 #include "official/official.h"
 #include "tools/official_i.h"
 
-/* base64 of @p (@n bytes) as a new JSON string */
-static json_t *b64_json(const uint8_t *p, size_t n)
-{
-	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-				 "qrstuvwxyz0123456789+/";
-	char *s = malloc(n / 3 * 4 + 5), *o = s;
-	json_t *j;
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 |
-			     (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-			     (i + 2 < n ? p[i + 2] : 0);
-
-		*o++ = al[v >> 18];
-		*o++ = al[(v >> 12) & 63];
-		*o++ = i + 1 < n ? al[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < n ? al[v & 63] : '=';
-	}
-	*o = '\0';
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-static int add_file(json_t *files, const char *dir, const char *name)
+/* the name, size and header bytes of original file @name (kept in @f) */
+static int add_file(struct df11_off_hfile *f, const char *dir, const char *name)
 {
 	struct df11_input in;
 	char *p = df11_path_join(dir, name);
@@ -60,11 +31,10 @@ static int add_file(json_t *files, const char *dir, const char *name)
 		return df11_fail_sys(-ENOMEM, "read", dir);
 	rc = df11_input_open(&in, p, DF11_IN_HEADER);
 	free(p);
-	if (!rc && json_array_append_new(
-		       files, json_pack("{s:s, s:I, s:o}", "name", name, "size",
-					(json_int_t)in.size, "header",
-					b64_json(in.hdr, in.hdr_len))))
-		rc = df11_fail_sys(-ENOMEM, "read", name);
+	if (!rc) {
+		*f = (struct df11_off_hfile){name, in.size, in.hdr, in.hdr_len};
+		in.hdr = NULL; /* now @f's */
+	}
 	df11_input_close(&in);
 	return rc;
 }
@@ -88,11 +58,10 @@ static const char *pick_index(char **names, size_t n)
 int df11_cmd_headers(const struct df11_opts *o, const char *dir)
 {
 	struct df11_tree t;
-	json_t *doc = json_pack("{s:s, s:i, s:[]}", "format", "df11-headers",
-				"version", 1, "files");
-	char **names = calloc(1, sizeof(char *)), *txt = NULL, *p;
+	struct df11_off_hfile *files = NULL;
+	char **names = calloc(1, sizeof(char *)), *txt = NULL, *out = NULL, *p;
 	const char *idx;
-	size_t n = 0, len = 0;
+	size_t n = 0, nf = 0, len = 0, out_len = 0;
 	int rc;
 
 	(void)o;
@@ -108,26 +77,29 @@ int df11_cmd_headers(const struct df11_opts *o, const char *dir)
 		names = v ? v : names;
 		n += !rc;
 	}
-	for (size_t i = 0; !rc && doc && i < n; i++)
-		if (df11_is_safetensors(names[i]))
-			rc = add_file(json_object_get(doc, "files"), dir,
-				      names[i]);
+	if (!rc && !(files = calloc(n + 1, sizeof(*files))))
+		rc = df11_fail_sys(-ENOMEM, "read", dir);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (df11_is_safetensors(names[i]) &&
+		    !(rc = add_file(&files[nf], dir, names[i])))
+			nf++;
 	idx = rc ? NULL : pick_index(names, n);
 	if (idx && (p = df11_path_join(dir, idx))) {
 		rc = df11_off_slurp(p, &txt, &len, DF11_OFF_HEADERS_MAX / 2);
-		if (!rc)
-			json_object_set_new(
-			    doc, "index",
-			    json_pack("{s:s, s:o}", "name", idx, "data",
-				      b64_json((const uint8_t *)txt, len)));
-		free(txt);
 		free(p);
 	}
-	if (!rc && doc) {
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!rc && df11_off_headers_encode(&out, &out_len, files, nf, idx,
+					   (const uint8_t *)txt, len))
+		rc = df11_fail_sys(-ENOMEM, "read", dir);
+	if (!rc) {
+		fwrite(out, 1, out_len, stdout);
 		putchar('\n');
 	}
-	json_decref(doc);
+	free(out);
+	free(txt);
+	for (size_t i = 0; i < nf; i++)
+		free((void *)files[i].header);
+	free(files);
 	df11_names_free(names, n);
 	df11_tree_free(&t);
 	fflush(stdout);

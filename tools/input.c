@@ -5,8 +5,8 @@
  * Every command reads files the same way: open, fstat, and for a
  * ".safetensors" file the 8-byte length prefix and the JSON header, which
  * is then parsed to tell a df11 container from a plain safetensors file.
- * The reasons given for a bad prefix are the tool's own (the parser only
- * says -EBADMSG); everything after the prefix is explained by codec/.
+ * Both are read and explained by codec/ (df11_st_read_header(),
+ * df11_st_parse()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,53 +19,16 @@
 #include "codec/safetensors.h"
 #include "tools/tool_i.h"
 
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Read the prefix and header bytes of a safetensors file into @in->hdr. */
 static int read_header(struct df11_input *in)
 {
-	uint8_t pre[8];
-	char why[160];
-	uint64_t n;
+	char why[160] = "";
 	int rc;
 
-	if (in->size < 8)
-		return df11_fail_codec(-EBADMSG, in->path,
-				       "file too short for a safetensors "
-				       "header");
-	rc = df11_pread_full(in->fd, pre, sizeof(pre), 0);
-	if (rc)
-		return df11_fail_sys(rc, "read", in->path);
-	rc = df11_st_header_len(pre, in->size, &n);
-	if (rc) {
-		n = le64(pre);
-		if (n == 0)
-			snprintf(why, sizeof(why), "empty safetensors header");
-		else if (n > DF11_ST_MAX_HEADER)
-			snprintf(why, sizeof(why),
-				 "header length %llu above the limit of %u",
-				 (unsigned long long)n, DF11_ST_MAX_HEADER);
-		else
-			snprintf(why, sizeof(why),
-				 "header length %llu past the end of the file "
-				 "(%llu bytes)",
-				 (unsigned long long)n,
-				 (unsigned long long)in->size);
+	rc = df11_st_read_header(df11_pread_cb, &in->rd, in->size, &in->hdr,
+				 &in->hdr_len, why, sizeof(why));
+	if (rc == -EBADMSG)
 		return df11_fail_codec(rc, in->path, why);
-	}
-	in->hdr_len = (size_t)(8 + n);
-	in->hdr = malloc(in->hdr_len);
-	if (!in->hdr)
-		return df11_fail_sys(-ENOMEM, "read", in->path);
-	memcpy(in->hdr, pre, sizeof(pre));
-	rc = df11_pread_full(in->fd, in->hdr + 8, (size_t)n, 8);
 	if (rc)
 		return df11_fail_sys(rc, "read", in->path);
 	return 0;

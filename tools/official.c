@@ -193,6 +193,7 @@ int df11_off_dir_open(const char *dir, const struct df11_opts *o,
 {
 	struct df11_off_opts oo = {.ctx_free = fd_free,
 				   .shard_size = o->shard_size};
+	enum df11_off_need need = DF11_OFF_NEED_NONE;
 	char *cfg = df11_path_join(dir, "config.json"), *txt = NULL;
 	char *hdr = NULL, **names = NULL, err[1024] = "";
 	struct df11_off_file *files = NULL;
@@ -219,7 +220,12 @@ int df11_off_dir_open(const char *dir, const struct df11_opts *o,
 	}
 	oo.headers = hdr;
 	oo.headers_len = hlen;
+	oo.need = &need;
 	rc = df11_off_open(out, txt, len, files, nf, &oo, err, sizeof(err));
+	if (rc && need == DF11_OFF_NEED_HEADERS)
+		snprintf(err + strlen(err), sizeof(err) - strlen(err), "%s",
+			 " (write them with 'df11 headers ORIGINAL_DIR > "
+			 "h.json', then give --headers h.json)");
 	if (rc)
 		df11_fail_codec(rc, dir, err);
 out:

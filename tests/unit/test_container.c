@@ -14,7 +14,7 @@
  * `test_container DIR` also writes the containers it builds to DIR (the
  * seeds of tests/fuzz/corpus/fuzz_container/).
  */
-#include "codec/base64_i.h"
+#include "codec/base64.h"
 #include "tests/unit/ct_test_i.h"
 
 /* the segment of tensor @name */

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec/base64_i.h - RFC 4648 base64 with strict decoding
+ * codec/base64.h - RFC 4648 base64 with strict decoding
  *
- * The container keeps the original safetensors header as base64 text in
- * its index. Encoding uses the standard alphabet with '=' padding; decoding
- * accepts exactly what the encoder writes and nothing else.
+ * Two JSON documents carry header bytes as base64 text: the container's
+ * index (the original safetensors header) and the df11-headers file of
+ * official/ (every original header and the index json). Both use these
+ * functions, so this header is public. Encoding uses the standard
+ * alphabet with '=' padding; decoding accepts exactly what the encoder
+ * writes and nothing else. Pure functions: no state, thread-safe.
  */
-#ifndef DF11_BASE64_I_H
-#define DF11_BASE64_I_H
+#ifndef DF11_BASE64_H
+#define DF11_BASE64_H
 
 #include <stddef.h>
 #include <stdint.h>
