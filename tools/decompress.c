@@ -63,12 +63,20 @@ static int add_file(struct df11_job *j, const struct df11_tree *t,
 	return df11_job_add_source(j, e->rel, in->path, s, in, &in->st, ref);
 }
 
-/* The job of tree @t; with @src, each file is compared with its SRC twin. */
-static int build(struct df11_job *j, const struct df11_tree *t,
-		 const struct df11_tree *src, bool verify)
+/* what the native commands build from */
+struct native {
+	const struct df11_tree *t, *src; /* DST, and SRC or NULL */
+	const char *src_root;
+	bool verify;
+};
+
+/* The job of tree t; with src, each file is compared with its SRC twin. */
+static int build(struct df11_job *j, void *ctx)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		const struct df11_entry *e = &t->v[i], *se;
+	const struct native *n = ctx;
+
+	for (size_t i = 0; i < n->t->n; i++) {
+		const struct df11_entry *e = &n->t->v[i], *se;
 		char *ref = NULL;
 		int rc;
 
@@ -76,11 +84,11 @@ static int build(struct df11_job *j, const struct df11_tree *t,
 			continue;
 		if (df11_stopped())
 			return -EINTR;
-		se = src ? df11_tree_find(src, e->rel) : NULL;
+		se = n->src ? df11_tree_find(n->src, e->rel) : NULL;
 		if (se && S_ISREG(se->st.st_mode) &&
-		    !(ref = df11_path_join(src->root, e->rel)))
+		    !(ref = df11_path_join(n->src->root, e->rel)))
 			return df11_fail_sys(-ENOMEM, "read", e->rel);
-		rc = add_file(j, t, e, ref, verify);
+		rc = add_file(j, n->t, e, ref, n->verify);
 		free(ref);
 		if (rc)
 			return rc;
@@ -93,76 +101,61 @@ static double mbps(const struct df11_job_stats *s)
 	return s->seconds > 0 ? (double)s->total / s->seconds / 1e6 : 0.0;
 }
 
+static void decompressed(const struct df11_job_stats *s, void *ctx)
+{
+	char a[32], b[32], c[32];
+
+	(void)ctx;
+	df11_prog_printf("decompressed %llu files, %s -> %s, copied %llu "
+			 "files (%s), %.0f MB/s",
+			 (unsigned long long)s->n_src,
+			 df11_human(s->src_stored, a, sizeof(a)),
+			 df11_human(s->src_size, b, sizeof(b)),
+			 (unsigned long long)s->n_plain,
+			 df11_human(s->plain_bytes, c, sizeof(c)), mbps(s));
+}
+
+static void verified(const struct df11_job_stats *s, void *ctx)
+{
+	const char *src = ((const struct native *)ctx)->src_root;
+	char a[32];
+
+	df11_prog_printf(
+	    "ok: %llu containers (%s, %llu chunks), %llu other "
+	    "files%s%s%s, %.0f MB/s",
+	    (unsigned long long)s->n_src, df11_human(s->src_size, a, sizeof(a)),
+	    (unsigned long long)s->n_chunks, (unsigned long long)s->n_plain,
+	    src ? ", equal to '" : "", src ? src : "", src ? "'" : "", mbps(s));
+}
+
 int df11_cmd_decompress(const struct df11_opts *o, const char *dst,
 			const char *out)
 {
+	static const struct df11_front front = {build, decompressed};
 	struct df11_tree t = {0};
-	struct df11_job *j = NULL;
-	struct df11_job_stats s;
-	char a[32], b[32], c[32];
+	struct native n = {&t, NULL, NULL, false};
 	int rc;
 
-	rc = df11_tree_scan(&t, dst);
-	if (!rc)
-		rc = df11_job_new(&j, o, false);
-	if (!rc)
-		rc = build(j, &t, NULL, false);
-	if (!rc)
-		rc = df11_job_run(j, &t, out);
-	if (!rc && !o->quiet) {
-		df11_job_stats(j, &s);
-		df11_prog_printf("decompressed %llu files, %s -> %s, copied "
-				 "%llu files (%s), %.0f MB/s",
-				 (unsigned long long)s.n_src,
-				 df11_human(s.src_stored, a, sizeof(a)),
-				 df11_human(s.src_size, b, sizeof(b)),
-				 (unsigned long long)s.n_plain,
-				 df11_human(s.plain_bytes, c, sizeof(c)),
-				 mbps(&s));
-	}
-	df11_job_free(j);
+	if (df11_tree_scan(&t, dst))
+		return df11_status();
+	rc = df11_job_main(o, &t, out, &front, &n);
 	df11_tree_free(&t);
-	return df11_job_exit(rc);
+	return rc;
 }
 
 int df11_cmd_verify(const struct df11_opts *o, const char *dst, const char *src)
 {
+	static const struct df11_front front = {build, verified};
 	struct df11_tree t = {0}, st = {0};
-	struct df11_job *j = NULL;
-	struct df11_job_stats s;
-	char a[32];
-	int rc;
+	struct native n = {&t, src ? &st : NULL, src, true};
+	int rc = DF11_EX_IO;
 
-	rc = df11_tree_scan(&t, dst);
-	if (!rc && src)
-		rc = df11_tree_scan(&st, src);
-	if (rc)
-		goto out;
-	if (src)
-		df11_trees_compare(&t, &st);
-	rc = df11_job_new(&j, o, true);
-	if (!rc)
-		rc = build(j, &t, src ? &st : NULL, true);
-	if (!rc)
-		rc = df11_job_run(j, NULL, NULL);
-	if (!rc && !df11_status() && !o->quiet) {
-		df11_job_stats(j, &s);
-		df11_prog_printf("ok: %llu containers (%s, %llu chunks), %llu "
-				 "other files%s%s%s, %.0f MB/s",
-				 (unsigned long long)s.n_src,
-				 df11_human(s.src_size, a, sizeof(a)),
-				 (unsigned long long)s.n_chunks,
-				 (unsigned long long)s.n_plain,
-				 src ? ", equal to '" : "", src ? src : "",
-				 src ? "'" : "", mbps(&s));
-	} else if (df11_mismatches()) {
-		df11_fail(DF11_EX_MISMATCH, "verify failed: %llu mismatch%s",
-			  (unsigned long long)df11_mismatches(),
-			  df11_mismatches() == 1 ? "" : "es");
+	if (!df11_tree_scan(&t, dst) && (!src || !df11_tree_scan(&st, src))) {
+		if (src)
+			df11_trees_compare(&t, &st);
+		rc = df11_job_main(o, NULL, NULL, &front, &n);
 	}
-out:
-	df11_job_free(j);
 	df11_tree_free(&st);
 	df11_tree_free(&t);
-	return df11_job_exit(rc);
+	return df11_status() ? df11_status() : rc;
 }

@@ -80,7 +80,8 @@ struct xfile {
 	_Atomic uint64_t bad;
 };
 
-int df11_job_new(struct df11_job **out, const struct df11_opts *o, bool verify)
+static int job_new(struct df11_job **out, const struct df11_opts *o,
+		   bool verify)
 {
 	struct df11_job *j = calloc(1, sizeof(*j));
 
@@ -464,8 +465,8 @@ static int run(struct df11_job *j, const char *verb)
 	return rc;
 }
 
-int df11_job_run(struct df11_job *j, const struct df11_tree *dirs,
-		 const char *out)
+static int job_run(struct df11_job *j, const struct df11_tree *dirs,
+		   const char *out)
 {
 	struct df11_outdir od = {0};
 	int rc;
@@ -491,7 +492,7 @@ int df11_job_run(struct df11_job *j, const struct df11_tree *dirs,
 	return rc;
 }
 
-void df11_job_stats(const struct df11_job *j, struct df11_job_stats *st)
+static void job_stats(const struct df11_job *j, struct df11_job_stats *st)
 {
 	*st = (struct df11_job_stats){atomic_load(&j->n_src),
 				      atomic_load(&j->src_size),
@@ -503,7 +504,7 @@ void df11_job_stats(const struct df11_job *j, struct df11_job_stats *st)
 				      j->seconds};
 }
 
-void df11_job_free(struct df11_job *j)
+static void job_free(struct df11_job *j)
 {
 	if (!j)
 		return;
@@ -532,8 +533,27 @@ void df11_job_free(struct df11_job *j)
 	free(j);
 }
 
-int df11_job_exit(int rc)
+int df11_job_main(const struct df11_opts *o, const struct df11_tree *dirs,
+		  const char *out, const struct df11_front *f, void *ctx)
 {
+	struct df11_job_stats st;
+	struct df11_job *j;
+	int rc;
+
+	rc = job_new(&j, o, out == NULL);
+	if (!rc)
+		rc = f->build(j, ctx);
+	if (!rc)
+		rc = job_run(j, dirs, out);
+	if (!rc && !o->quiet && (out || !df11_status())) {
+		job_stats(j, &st);
+		f->summary(&st, ctx);
+	} else if (!out && df11_mismatches()) {
+		df11_fail(DF11_EX_MISMATCH, "verify failed: %llu mismatch%s",
+			  (unsigned long long)df11_mismatches(),
+			  df11_mismatches() == 1 ? "" : "es");
+	}
+	job_free(j);
 	if (rc && !df11_status())
 		return DF11_EX_IO; /* interrupted: main() raises the signal */
 	return df11_status();

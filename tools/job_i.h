@@ -36,13 +36,6 @@ struct df11_job_stats {
 };
 
 /**
- * df11_job_new() - an empty job with the options @o (borrowed). @verify:
- * verify (write nothing) rather than decompress.
- * Return: 0 and *@out; -ENOMEM (reported).
- */
-int df11_job_new(struct df11_job **out, const struct df11_opts *o, bool verify);
-
-/**
  * df11_job_add_copy() - add plain file @path, written as @rel below OUT
  * with the mode and times of @st. Verify compares it with @ref (a file of
  * SRC) when not NULL and otherwise only counts it. Strings are copied.
@@ -74,27 +67,31 @@ int df11_job_add_source(struct df11_job *j, const char *rel, const char *label,
 long df11_job_index(struct df11_job *j, const struct df11_tree *src);
 
 /**
- * df11_job_run() - run the job. With @out (decompress): write everything
- * into a temporary sibling of @out with the directories of @dirs, renamed
- * to @out at the end; nothing is left behind on failure, and the first
- * error stops the run. Verify goes on after errors and mismatches (each
- * reported). Return: 0, -EINTR (stopped), or the first -errno.
+ * struct df11_front - what a front end adds to the pipeline.
+ * @build:   add the files of the command to @j; 0 or -errno (reported)
+ * @summary: print the summary line of a run that succeeded (not called
+ *           with -q, nor for a verify that reported anything)
  */
-int df11_job_run(struct df11_job *j, const struct df11_tree *dirs,
-		 const char *out);
-
-/** df11_job_stats() - the figures of the last run into *@st. */
-void df11_job_stats(const struct df11_job *j, struct df11_job_stats *st);
-
-/** df11_job_free() - free the job, its sources and inputs; NULL no-op. */
-void df11_job_free(struct df11_job *j);
+struct df11_front {
+	int (*build)(struct df11_job *j, void *ctx);
+	void (*summary)(const struct df11_job_stats *s, void *ctx);
+};
 
 /**
- * df11_job_exit() - the exit status of a command whose job returned @rc:
- * the class of the first error reported, DF11_EX_IO for an unreported one
- * (interrupted: main() raises the signal).
+ * df11_job_main() - a whole command: a new job of options @o (borrowed),
+ * @f->build(job, @ctx), the run, the summary, and for a verify with
+ * mismatches the line "verify failed: N mismatches". With @out
+ * (decompress): everything is written into a temporary sibling of @out
+ * with the directories of @dirs, renamed to @out at the end; nothing is
+ * left behind on failure, and the first error stops the run. Without
+ * (verify): nothing is written; errors and mismatches are each reported
+ * and the run goes on.
+ * Return: the exit status: the class of the first error reported,
+ * DF11_EX_IO for an unreported one (interrupted: main() raises the
+ * signal).
  */
-int df11_job_exit(int rc);
+int df11_job_main(const struct df11_opts *o, const struct df11_tree *dirs,
+		  const char *out, const struct df11_front *f, void *ctx);
 
 /* ---------------------------------------------------------- job_ref.c */
 

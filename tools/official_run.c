@@ -68,72 +68,89 @@ static int add_rest(struct df11_job *j, const struct df11_tree *t)
 	return 0;
 }
 
+/* what the official commands build from */
+struct official {
+	struct df11_off *m;
+	const struct df11_opts *o;
+	struct df11_tree t; /* decompress: DIR; verify: SRC */
+	const char *src;
+};
+
+static int build_decompress(struct df11_job *j, void *ctx)
+{
+	struct official *x = ctx;
+	int rc = add_rest(j, &x->t);
+
+	return rc ? rc : add_vfiles(j, x->m, x->o, NULL);
+}
+
+static int build_verify(struct df11_job *j, void *ctx)
+{
+	struct official *x = ctx;
+	long n;
+
+	if (x->src) {
+		n = df11_job_index(j, &x->t);
+		if (n < 0)
+			return (int)n;
+		if (!n) {
+			df11_fail(DF11_EX_USAGE, "'%s': no safetensors files",
+				  x->src);
+			return -EINVAL;
+		}
+	}
+	return add_vfiles(j, x->m, x->o, x->src);
+}
+
+static void decompressed(const struct df11_job_stats *s, void *ctx)
+{
+	char a[32];
+
+	(void)ctx;
+	df11_prog_printf("decompressed official DFloat11 directory: %llu "
+			 "files, %s",
+			 (unsigned long long)s->n_src,
+			 df11_human(s->src_size, a, sizeof(a)));
+}
+
+static void verified(const struct df11_job_stats *s, void *ctx)
+{
+	const struct official *x = ctx;
+	const char *src = x->src;
+
+	(void)s;
+	df11_prog_printf("ok: %zu units decoded%s%s%s", df11_off_n_units(x->m),
+			 src ? ", equal to '" : "", src ? src : "",
+			 src ? "'" : "");
+}
+
+/* Open @dir and scan @tree, then run the command @f. */
+static int run(const struct df11_opts *o, const char *dir, const char *tree,
+	       const char *out, const char *src, const struct df11_front *f)
+{
+	struct official x = {.o = o, .src = src};
+	int rc = DF11_EX_IO;
+
+	if (!df11_off_dir_open(dir, o, &x.m) &&
+	    (!tree || !df11_tree_scan(&x.t, tree)))
+		rc = df11_job_main(o, &x.t, out, f, &x);
+	df11_tree_free(&x.t);
+	df11_off_free(x.m);
+	return df11_status() ? df11_status() : rc;
+}
+
 int df11_off_cmd_decompress(const struct df11_opts *o, const char *dir,
 			    const char *out)
 {
-	struct df11_off *m = NULL;
-	struct df11_job *j = NULL;
-	struct df11_tree t = {0};
-	struct df11_job_stats s;
-	char a[32];
-	int rc;
+	static const struct df11_front f = {build_decompress, decompressed};
 
-	rc = df11_off_dir_open(dir, o, &m);
-	if (!rc)
-		rc = df11_tree_scan(&t, dir);
-	if (!rc)
-		rc = df11_job_new(&j, o, false);
-	if (!rc)
-		rc = add_rest(j, &t);
-	if (!rc)
-		rc = add_vfiles(j, m, o, NULL);
-	if (!rc)
-		rc = df11_job_run(j, &t, out);
-	if (!rc && !o->quiet) {
-		df11_job_stats(j, &s);
-		df11_prog_printf("decompressed official DFloat11 directory: "
-				 "%llu files, %s",
-				 (unsigned long long)s.n_src,
-				 df11_human(s.src_size, a, sizeof(a)));
-	}
-	df11_job_free(j);
-	df11_off_free(m);
-	df11_tree_free(&t);
-	return df11_job_exit(rc);
+	return run(o, dir, dir, out, NULL, &f);
 }
 
 int df11_off_cmd_verify(const struct df11_opts *o, const char *dir,
 			const char *src)
 {
-	struct df11_off *m = NULL;
-	struct df11_job *j = NULL;
-	struct df11_tree t = {0};
-	long n = 1;
-	int rc;
+	static const struct df11_front f = {build_verify, verified};
 
-	rc = df11_off_dir_open(dir, o, &m);
-	if (!rc)
-		rc = df11_job_new(&j, o, true);
-	if (!rc && src && !(rc = df11_tree_scan(&t, src)))
-		rc = (n = df11_job_index(j, &t)) < 0 ? (int)n : 0;
-	if (!rc && !n) {
-		df11_fail(DF11_EX_USAGE, "'%s': no safetensors files", src);
-		rc = -EINVAL;
-	}
-	if (!rc)
-		rc = add_vfiles(j, m, o, src);
-	if (!rc)
-		rc = df11_job_run(j, NULL, NULL);
-	if (!rc && !df11_status() && !o->quiet)
-		df11_prog_printf("ok: %zu units decoded%s%s%s",
-				 df11_off_n_units(m), src ? ", equal to '" : "",
-				 src ? src : "", src ? "'" : "");
-	else if (df11_mismatches())
-		df11_fail(DF11_EX_MISMATCH, "verify failed: %llu mismatch%s",
-			  (unsigned long long)df11_mismatches(),
-			  df11_mismatches() == 1 ? "" : "es");
-	df11_job_free(j);
-	df11_off_free(m);
-	df11_tree_free(&t);
-	return df11_job_exit(rc);
+	return run(o, dir, src, NULL, src, &f);
 }
