@@ -26,47 +26,11 @@
 
 #include "tools/job_i.h"
 
-/* a tensor of SRC */
-struct sref {
-	const char *name;
-	int fd;
-	uint64_t off, len;
-};
-
 struct df11_refs {
-	struct df11_input *in; /* SRC's safetensors files */
-	size_t n_in;
-	struct sref *v;
-	size_t n, cap;
+	struct df11_input *in; /* SRC's top-level safetensors files */
+	size_t n_in, n_tensors;
 	char *root;
 };
-
-static int sref_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct sref *)a)->name,
-		      ((const struct sref *)b)->name);
-}
-
-/* Add the tensors of open file @in to the index. */
-static int refs_add(struct df11_refs *r, const struct df11_input *in)
-{
-	for (size_t k = 0; k < df11_st_n_tensors(in->sth); k++) {
-		const struct df11_st_tensor *x = df11_st_tensor(in->sth, k);
-
-		if (r->n == r->cap) {
-			size_t cap = r->cap ? 2 * r->cap : 256;
-			struct sref *v = realloc(r->v, cap * sizeof(*v));
-
-			if (!v)
-				return df11_fail_sys(-ENOMEM, "read", in->path);
-			r->v = v;
-			r->cap = cap;
-		}
-		r->v[r->n++] = (struct sref){
-		    x->name, in->fd, in->hdr_len + x->begin, x->end - x->begin};
-	}
-	return 0;
-}
 
 int df11_refs_new(struct df11_refs **out, const struct df11_tree *t)
 {
@@ -86,29 +50,25 @@ int df11_refs_new(struct df11_refs **out, const struct df11_tree *t)
 		if (strchr(t->v[i].rel, '/') ||
 		    !df11_is_safetensors(t->v[i].rel))
 			continue;
-		if (!(p = df11_path_join(t->root, t->v[i].rel))) {
-			rc = df11_fail_sys(-ENOMEM, "read", t->root);
-			break;
-		}
-		rc = df11_input_open(in, p, DF11_IN_PARSE);
+		p = df11_path_join(t->root, t->v[i].rel);
+		rc = p ? df11_input_open(in, p, DF11_IN_PARSE)
+		       : df11_fail_sys(-ENOMEM, "read", t->root);
 		free(p);
 		r->n_in++;
 		if (!rc)
-			rc = refs_add(r, in);
+			r->n_tensors += df11_st_n_tensors(in->sth);
 	}
 	if (rc) {
 		df11_refs_free(r);
 		return rc;
 	}
-	if (r->n)
-		qsort(r->v, r->n, sizeof(*r->v), sref_cmp);
 	*out = r;
 	return 0;
 }
 
 size_t df11_refs_count(const struct df11_refs *r)
 {
-	return r ? r->n : 0;
+	return r ? r->n_tensors : 0;
 }
 
 void df11_refs_free(struct df11_refs *r)
@@ -118,7 +78,6 @@ void df11_refs_free(struct df11_refs *r)
 	for (size_t i = 0; i < r->n_in; i++)
 		df11_input_close(&r->in[i]);
 	free(r->in);
-	free(r->v);
 	free(r->root);
 	free(r);
 }
@@ -164,28 +123,28 @@ int df11_refs_compare(const struct df11_refs *r, const char *label,
 		      const uint8_t *buf, uint8_t *tmp, uint64_t off,
 		      uint64_t len)
 {
-	const struct df11_st_tensor *t;
+	const struct df11_st_tensor *t, *x = NULL;
+	const struct df11_input *in = NULL;
 	uint64_t rel = off - data0;
-	struct sref key, *s;
 	size_t d;
 	int rc;
 
 	if (off < data0 || !(t = df11_st_at(st, rel)))
 		return 0; /* bytes no tensor covers */
-	key.name = t->name;
-	s = bsearch(&key, r->v, r->n, sizeof(key), sref_cmp);
-	if (!s || s->len != t->end - t->begin) {
+	for (size_t i = 0; !x && i < r->n_in; i++)
+		x = df11_st_find((in = &r->in[i])->sth, t->name);
+	if (!x || x->end - x->begin != t->end - t->begin) {
 		if (rel != t->begin)
 			return 0; /* reported at the tensor's first chunk */
 		df11_mismatch("'%s': tensor '%s' %s '%s'", label, t->name,
-			      s ? "differs in size from" : "is not in",
+			      x ? "differs in size from" : "is not in",
 			      r->root);
 		return 1;
 	}
-	rc =
-	    df11_pread_full(s->fd, tmp, (size_t)len, s->off + (rel - t->begin));
+	rc = df11_pread_full(in->fd, tmp, (size_t)len,
+			     in->hdr_len + x->begin + (rel - t->begin));
 	if (rc)
-		return df11_fail_sys(rc, "read", r->root);
+		return df11_fail_sys(rc, "read", in->path);
 	d = df11_first_diff(buf, tmp, (size_t)len);
 	if (d == len)
 		return 0;
