@@ -1,35 +1,46 @@
 // SPDX-License-Identifier: MIT
 /*
- * tools/info.c - df11 info [--json] DST
+ * tools/info.c - df11 info [--json] DST: one document for every kind of
+ * directory
  *
- * Lists every file of DST (or the one file DST) and, for safetensors files,
- * every tensor in file order: dtype, shape, codec, bytes, stored bytes,
- * ratio (stored / bytes) and bits per weight (stored * 8 / elements: about
- * 10.9 for a BF16 tensor coded as df11). A container's sizes are those of
- * the original file (size) and of the container (stored); any other file
- * has size == stored. The facts are gathered into a jansson document that
- * is either printed as JSON or rendered as aligned text:
+ * Lists every file of what DST shows (a native DF11 tree, one file of it,
+ * or an official DFloat11 directory: official_info.c) and, for safetensors
+ * files, every tensor in file order. A file's "size" is that of the file
+ * as decompressed (or shown by the mount), "stored" the bytes it is read
+ * from, "ratio" stored / size. The facts are gathered into one jansson
+ * document that is either printed as JSON or rendered as text, so both
+ * forms say the same. The schema (version 1; man/df11.1 documents it):
  *
- *   {"files": [{"path", "container", "size", "stored", "ratio",
+ *   {"format": "df11fs-info", "version": 1,
+ *    "kind": "native" | "official", "path": DST,
+ *    "dfloat11_version": null | "0.5.0",
+ *    "units": [{"path", "file", "weights", "luts", "blocks", "stored",
+ *               "bits_per_weight", "pieces": [tensor names]}],
+ *    "files": [{"name", "kind", "container", "size", "stored", "ratio",
  *               "tensors": [{"name", "dtype", "shape", "codec", "bytes",
  *                            "stored", "ratio", "bits_per_weight"}]}],
- *    "total": {"size", "stored", "ratio", "files"}}
+ *    "total": {"files", "size", "stored", "ratio"}}
  *
- * Ratios of empty things are null. A file that cannot be read is reported
- * and left out; the exit status then says why.
+ * Every key is present for both kinds. "units" are the compressed units
+ * of an official directory, whose streams several tensors share ([] for a
+ * native tree, where every df11 tensor is its own unit). A file's "kind"
+ * is "container" (a native DF11 container), "official" (a safetensors
+ * file rebuilt from an official directory; a tensor's "stored" is then
+ * its share of its unit, by weights) or "file" (shown as it is: stored ==
+ * size; this includes the rewritten config.json and the generated index
+ * json of an official directory); "container" is true for the first two.
+ * Ratios of empty things are null. A file that cannot be read is
+ * reported and left out; the exit status then says why.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/container.h"
-#include "codec/safetensors.h"
-#include "tools/tool_i.h"
+#include "tools/info_i.h"
 
-/* A JSON string; bytes that are not UTF-8 become '?'. */
-static json_t *jstr(const char *s)
+json_t *df11_info_str(const char *s)
 {
 	json_t *j = json_string(s);
 	char *c;
@@ -47,29 +58,40 @@ static json_t *jstr(const char *s)
 	return j;
 }
 
-static json_t *ratio(uint64_t stored, uint64_t size)
+json_t *df11_info_ratio(uint64_t stored, uint64_t size)
 {
 	return size ? json_real((double)stored / (double)size) : json_null();
 }
 
-static json_t *tensor_json(const struct df11_st_tensor *t, const char *codec,
-			   uint64_t stored)
+json_t *df11_info_tensor(const struct df11_st_tensor *t, const char *codec,
+			 uint64_t stored)
 {
 	uint64_t bytes = t->end - t->begin;
-	json_t *shape = json_array(), *o;
+	json_t *shape = json_array();
 
-	for (unsigned d = 0; d < t->n_dims; d++)
+	for (unsigned d = 0; shape && d < t->n_dims; d++)
 		json_array_append_new(shape,
 				      json_integer((json_int_t)t->shape[d]));
-	o = json_pack("{s:o, s:s, s:o, s:s, s:I, s:I, s:o, s:o}", "name",
-		      jstr(t->name), "dtype", df11_dtype_name(t->dtype),
-		      "shape", shape, "codec", codec, "bytes",
-		      (json_int_t)bytes, "stored", (json_int_t)stored, "ratio",
-		      ratio(stored, bytes), "bits_per_weight",
-		      t->n_elems && bytes
-			  ? json_real((double)stored * 8.0 / (double)t->n_elems)
-			  : json_null());
-	return o;
+	return json_pack(
+	    "{s:o, s:s, s:o, s:s, s:I, s:I, s:o, s:o}", "name",
+	    df11_info_str(t->name), "dtype", df11_dtype_name(t->dtype), "shape",
+	    shape, "codec", codec, "bytes", (json_int_t)bytes, "stored",
+	    (json_int_t)stored, "ratio", df11_info_ratio(stored, bytes),
+	    "bits_per_weight",
+	    t->n_elems && bytes
+		? json_real((double)stored * 8.0 / (double)t->n_elems)
+		: json_null());
+}
+
+json_t *df11_info_file(const char *name, const char *kind, uint64_t size,
+		       uint64_t stored, json_t *tensors)
+{
+	return json_pack("{s:o, s:s, s:b, s:I, s:I, s:o, s:o}", "name",
+			 df11_info_str(name), "kind", kind, "container",
+			 strcmp(kind, "file") != 0, "size", (json_int_t)size,
+			 "stored", (json_int_t)stored, "ratio",
+			 df11_info_ratio(stored, size), "tensors",
+			 tensors ? tensors : json_array());
 }
 
 /* The tensors of a container, in file order, with their segments. */
@@ -82,7 +104,6 @@ static int ct_tensors(const struct df11_ct *ct, json_t *arr)
 	for (size_t i = 0; i < n; i++) {
 		const struct df11_st_tensor *t = df11_st_tensor(st, order[i]);
 		const struct df11_ct_seg *s = NULL;
-		json_t *o;
 
 		for (size_t m = k; m < ns && t->end > t->begin; m++) {
 			if (df11_ct_segment(ct, m)->tensor == t) {
@@ -91,9 +112,10 @@ static int ct_tensors(const struct df11_ct *ct, json_t *arr)
 				break;
 			}
 		}
-		o = tensor_json(t, s ? df11_codec_name(s->codec) : "none",
-				s ? s->stored : 0);
-		if (!o || json_array_append_new(arr, o))
+		if (json_array_append_new(
+			arr, df11_info_tensor(
+				 t, s ? df11_codec_name(s->codec) : "none",
+				 s ? s->stored : 0)))
 			return -ENOMEM;
 	}
 	return 0;
@@ -105,44 +127,38 @@ static int plain_tensors(const struct df11_st *st, json_t *arr)
 
 	for (size_t i = 0; i < df11_st_n_tensors(st); i++) {
 		const struct df11_st_tensor *t = df11_st_tensor(st, order[i]);
-		json_t *o = tensor_json(t, "raw", t->end - t->begin);
 
-		if (!o || json_array_append_new(arr, o))
+		if (json_array_append_new(
+			arr, df11_info_tensor(t, "raw", t->end - t->begin)))
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-/* One file: its JSON record in *@out, or an error already reported. */
-static int file_json(const char *path, const char *name, json_t **out)
+int df11_info_disk(const char *path, const char *name, json_t **out)
 {
 	struct df11_input in;
-	json_t *arr = json_array(), *o = NULL;
-	uint64_t size;
+	json_t *arr = json_array();
 	int rc;
 
+	*out = NULL;
 	rc = df11_input_open(&in, path, DF11_IN_PARSE);
 	if (rc)
 		goto out;
 	rc = -ENOMEM;
-	if (!arr)
+	if (!arr || (in.ct && ct_tensors(in.ct, arr)) ||
+	    (!in.ct && in.sth && plain_tensors(in.sth, arr)))
 		goto out;
-	if (in.ct && ct_tensors(in.ct, arr))
-		goto out;
-	if (!in.ct && in.sth && plain_tensors(in.sth, arr))
-		goto out;
-	size = in.ct ? df11_ct_size(in.ct) : in.size;
-	o = json_pack("{s:o, s:b, s:I, s:I, s:o, s:O}", "path", jstr(name),
-		      "container", in.ct != NULL, "size", (json_int_t)size,
-		      "stored", (json_int_t)in.size, "ratio",
-		      ratio(in.size, size), "tensors", arr);
-	rc = o ? 0 : -ENOMEM;
+	*out =
+	    df11_info_file(name, in.ct ? "container" : "file",
+			   in.ct ? df11_ct_size(in.ct) : in.size, in.size, arr);
+	arr = NULL;
+	rc = *out ? 0 : -ENOMEM;
 out:
 	if (rc == -ENOMEM)
 		df11_fail_sys(rc, "read", path);
 	json_decref(arr);
 	df11_input_close(&in);
-	*out = o;
 	return rc;
 }
 
@@ -151,20 +167,11 @@ static uint64_t jint(const json_t *o, const char *key)
 	return (uint64_t)json_integer_value(json_object_get(o, key));
 }
 
-static void shape_str(const json_t *shape, char *buf, size_t len)
+static const char *jtext(const json_t *o, const char *key)
 {
-	size_t at = (size_t)snprintf(buf, len, "[");
+	const char *s = json_string_value(json_object_get(o, key));
 
-	for (size_t i = 0; i < json_array_size(shape); i++) {
-		const json_t *d = json_array_get(shape, i);
-
-		if (at < len)
-			at += (size_t)snprintf(
-			    buf + at, len - at, "%s%lld", i ? ", " : "",
-			    (long long)json_integer_value(d));
-	}
-	if (at < len)
-		snprintf(buf + at, len - at, "]");
+	return s ? s : "";
 }
 
 static void num(const json_t *v, int prec, char *buf, size_t len)
@@ -175,11 +182,19 @@ static void num(const json_t *v, int prec, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-static const char *jtext(const json_t *o, const char *key)
+/* "NAME  DTYPE  [D0, D1]": the first column of a tensor table */
+static void tensor_title(const json_t *t, char *buf, size_t len)
 {
-	const char *s = json_string_value(json_object_get(o, key));
+	const json_t *shape = json_object_get(t, "shape");
+	size_t at = (size_t)snprintf(buf, len, "%s  %s  [", jtext(t, "name"),
+				     jtext(t, "dtype"));
 
-	return s ? s : "";
+	for (size_t i = 0; i < json_array_size(shape) && at < len; i++)
+		at += (size_t)snprintf(
+		    buf + at, len - at, "%s%lld", i ? ", " : "",
+		    (long long)json_integer_value(json_array_get(shape, i)));
+	if (at < len)
+		snprintf(buf + at, len - at, "]");
 }
 
 static int imax(int a, int b)
@@ -189,20 +204,19 @@ static int imax(int a, int b)
 
 /* column widths of a tensor table */
 struct widths {
-	int name, shape, bytes, stored;
+	int title, bytes, stored;
 };
 
 static void table_widths(const json_t *ts, struct widths *w)
 {
-	char buf[256];
+	char buf[1024];
 
-	*w = (struct widths){6, 5, 5, 6}; /* the titles */
+	*w = (struct widths){20, 5, 6}; /* the column titles */
 	for (size_t i = 0; i < json_array_size(ts); i++) {
 		const json_t *t = json_array_get(ts, i);
 
-		shape_str(json_object_get(t, "shape"), buf, sizeof(buf));
-		w->name = imax(w->name, (int)strlen(jtext(t, "name")));
-		w->shape = imax(w->shape, (int)strlen(buf));
+		tensor_title(t, buf, sizeof(buf));
+		w->title = imax(w->title, (int)strlen(buf));
 		w->bytes = imax(w->bytes, df11_digits(jint(t, "bytes")));
 		w->stored = imax(w->stored, df11_digits(jint(t, "stored")));
 	}
@@ -212,33 +226,97 @@ static void table_widths(const json_t *ts, struct widths *w)
 static void print_file(const json_t *f)
 {
 	const json_t *ts = json_object_get(f, "tensors");
-	char r[32], bpw[32], buf[256];
+	char r[32], bpw[32], buf[1024];
 	struct widths w;
 
 	num(json_object_get(f, "ratio"), 3, r, sizeof(r));
-	printf("%s: %s, %llu -> %llu bytes, ratio %s\n", jtext(f, "path"),
-	       json_is_true(json_object_get(f, "container")) ? "container"
-							     : "file",
-	       (unsigned long long)jint(f, "size"),
+	printf("%s: %s, %llu -> %llu bytes, ratio %s\n", jtext(f, "name"),
+	       jtext(f, "kind"), (unsigned long long)jint(f, "size"),
 	       (unsigned long long)jint(f, "stored"), r);
 	if (!json_array_size(ts))
 		return;
 	table_widths(ts, &w);
-	printf("  %-*s  %-5s  %-*s  %-5s  %*s  %*s  %6s  %6s\n", w.name,
-	       "TENSOR", "DTYPE", w.shape, "SHAPE", "CODEC", w.bytes, "BYTES",
-	       w.stored, "STORED", "RATIO", "BITS/W");
+	printf("  %-*s  %-5s  %*s  %*s  %6s  %6s\n", w.title,
+	       "TENSOR  DTYPE  SHAPE", "CODEC", w.bytes, "BYTES", w.stored,
+	       "STORED", "RATIO", "BITS/W");
 	for (size_t i = 0; i < json_array_size(ts); i++) {
 		const json_t *t = json_array_get(ts, i);
 
-		shape_str(json_object_get(t, "shape"), buf, sizeof(buf));
+		tensor_title(t, buf, sizeof(buf));
 		num(json_object_get(t, "ratio"), 3, r, sizeof(r));
 		num(json_object_get(t, "bits_per_weight"), 2, bpw, sizeof(bpw));
-		printf("  %-*s  %-5s  %-*s  %-5s  %*llu  %*llu  %6s  %6s\n",
-		       w.name, jtext(t, "name"), jtext(t, "dtype"), w.shape,
-		       buf, jtext(t, "codec"), w.bytes,
+		printf("  %-*s  %-5s  %*llu  %*llu  %6s  %6s\n", w.title, buf,
+		       jtext(t, "codec"), w.bytes,
 		       (unsigned long long)jint(t, "bytes"), w.stored,
 		       (unsigned long long)jint(t, "stored"), r, bpw);
 	}
+}
+
+/* Text form of the whole document. */
+static void print_text(const json_t *doc)
+{
+	const json_t *v, *tot = json_object_get(doc, "total");
+	char r[32];
+	size_t i;
+
+	if (!json_is_null(json_object_get(doc, "dfloat11_version")))
+		printf("official DFloat11 directory, version %s\n",
+		       jtext(doc, "dfloat11_version"));
+	json_array_foreach(json_object_get(doc, "units"), i, v)
+	{
+		num(json_object_get(v, "bits_per_weight"), 2, r, sizeof(r));
+		printf("unit %s (%s): %llu weights, %llu luts rows, %llu "
+		       "blocks, %llu bytes stored, %s bits/weight\n",
+		       jtext(v, "path"), jtext(v, "file"),
+		       (unsigned long long)jint(v, "weights"),
+		       (unsigned long long)jint(v, "luts"),
+		       (unsigned long long)jint(v, "blocks"),
+		       (unsigned long long)jint(v, "stored"), r);
+	}
+	json_array_foreach(json_object_get(doc, "files"), i, v) print_file(v);
+	num(json_object_get(tot, "ratio"), 3, r, sizeof(r));
+	printf("total: %llu files, %llu -> %llu bytes, ratio %s\n",
+	       (unsigned long long)jint(tot, "files"),
+	       (unsigned long long)jint(tot, "size"),
+	       (unsigned long long)jint(tot, "stored"), r);
+}
+
+int df11_info_emit(const struct df11_opts *o, const char *path,
+		   const char *kind, const char *dfl_version, json_t *units,
+		   json_t *files)
+{
+	uint64_t size = 0, stored = 0;
+	json_t *doc, *f;
+	size_t i;
+
+	json_array_foreach(files, i, f)
+	{
+		size += jint(f, "size");
+		stored += jint(f, "stored");
+	}
+	doc = json_pack("{s:s, s:i, s:s, s:o, s:s?, s:o, s:O, s:{s:I, s:I, "
+			"s:I, s:o}}",
+			"format", DF11_INFO_FORMAT, "version",
+			DF11_INFO_VERSION, "kind", kind, "path",
+			df11_info_str(path), "dfloat11_version", dfl_version,
+			"units", units ? units : json_array(), "files", files,
+			"total", "files", (json_int_t)json_array_size(files),
+			"size", (json_int_t)size, "stored", (json_int_t)stored,
+			"ratio", df11_info_ratio(stored, size));
+	json_decref(files);
+	if (!doc) {
+		df11_fail_sys(-ENOMEM, "list", path);
+	} else if (o->json) {
+		json_dumpf(doc, stdout,
+			   JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			       JSON_REAL_PRECISION(6));
+		putchar('\n');
+	} else {
+		print_text(doc);
+	}
+	json_decref(doc);
+	fflush(stdout);
+	return df11_status();
 }
 
 /* Gather the records of @path (a directory or one file) into @files. */
@@ -250,7 +328,7 @@ static int gather(const char *path, json_t *files)
 	int rc;
 
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (file_json(path, path, &o) == 0 &&
+		if (df11_info_disk(path, path, &o) == 0 &&
 		    json_array_append_new(files, o))
 			return df11_fail_sys(-ENOMEM, "read", path);
 		return 0;
@@ -266,7 +344,7 @@ static int gather(const char *path, json_t *files)
 			rc = df11_fail_sys(-ENOMEM, "read", path);
 			break;
 		}
-		if (file_json(p, t.v[i].rel, &o) == 0 &&
+		if (df11_info_disk(p, t.v[i].rel, &o) == 0 &&
 		    json_array_append_new(files, o))
 			rc = df11_fail_sys(-ENOMEM, "read", path);
 		free(p);
@@ -277,43 +355,11 @@ static int gather(const char *path, json_t *files)
 
 int df11_cmd_info(const struct df11_opts *o, const char *dst)
 {
-	json_t *files = json_array(), *doc = NULL, *f;
-	uint64_t size = 0, stored = 0;
-	size_t i;
-	char r[32];
+	json_t *files = json_array();
 
-	if (!files || gather(dst, files))
-		goto out;
-	for (i = 0; i < json_array_size(files); i++) {
-		f = json_array_get(files, i);
-		size += jint(f, "size");
-		stored += jint(f, "stored");
+	if (!files || gather(dst, files)) {
+		json_decref(files);
+		return df11_status();
 	}
-	doc = json_pack("{s:O, s:{s:I, s:I, s:o, s:I}}", "files", files,
-			"total", "size", (json_int_t)size, "stored",
-			(json_int_t)stored, "ratio", ratio(stored, size),
-			"files", (json_int_t)json_array_size(files));
-	if (!doc) {
-		df11_fail_sys(-ENOMEM, "list", dst);
-		goto out;
-	}
-	if (o->json) {
-		json_dumpf(doc, stdout,
-			   JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-			       JSON_REAL_PRECISION(6));
-		putchar('\n');
-		goto out;
-	}
-	for (i = 0; i < json_array_size(files); i++)
-		print_file(json_array_get(files, i));
-	num(json_object_get(json_object_get(doc, "total"), "ratio"), 3, r,
-	    sizeof(r));
-	printf("total: %zu files, %llu -> %llu bytes, ratio %s\n",
-	       json_array_size(files), (unsigned long long)size,
-	       (unsigned long long)stored, r);
-out:
-	json_decref(doc);
-	json_decref(files);
-	fflush(stdout);
-	return df11_status();
+	return df11_info_emit(o, dst, "native", NULL, NULL, files);
 }

@@ -2,31 +2,34 @@
 /*
  * tools/official_info.c - df11 info on an official DFloat11 directory
  *
- * Shows what df11_off_open() made of the directory: every unit (module
- * path, file, weights, luts rows, blocks, stored bytes, bits per weight),
- * its pieces with their resolved shapes, the plain tensors, and the
- * virtual files with their sizes and the ratio stored / size. --json
- * prints the same as one document:
- *
- *   {"official": {"version"}, "units": [{"path", "file", "weights",
- *    "luts", "blocks", "stored", "bits_per_weight", "pieces": [...]}],
- *    "tensors": [{"name", "dtype", "shape", "unit", "file", "vfile"}],
- *    "files": [{"path", "size", "stored", "ratio"}],
- *    "total": {"size", "stored", "ratio", "files"}}
+ * The same document as for a native tree (tools/info.c has the schema):
+ * the files are those a decompress writes, i.e. the virtual files that
+ * df11_off_open() planned (config.json, the BF16 safetensors files, their
+ * index json) and the files of the directory the listing does not
+ * replace; each safetensors file lists its tensors in file order, read
+ * from its header (the source's prefix). A tensor of a unit is "df11" and
+ * gets its share of the unit's stored bytes, by weights, as the file's
+ * stored figure does (df11_off_vfile_stored); a plain tensor is "raw".
+ * "units" lists every compressed unit with the tensors cut from it.
  */
-#include <jansson.h>
-#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "official/official.h"
+#include "tools/info_i.h"
 #include "tools/official_i.h"
 
-static json_t *shape_json(const struct df11_off_tensor_info *t)
-{
-	json_t *a = json_array();
+/* a tensor of the model, by name */
+struct tname {
+	const char *name;
+	size_t i;
+};
 
-	for (unsigned d = 0; a && d < t->n_dims; d++)
-		json_array_append_new(a, json_integer((json_int_t)t->shape[d]));
-	return a;
+static int tname_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tname *)a)->name,
+		      ((const struct tname *)b)->name);
 }
 
 static json_t *units_json(const struct df11_off *m)
@@ -42,145 +45,158 @@ static json_t *units_json(const struct df11_off *m)
 			struct df11_off_tensor_info t;
 
 			df11_off_tensor(m, u.piece0 + k, &t);
-			json_array_append_new(pieces, json_string(t.name));
+			json_array_append_new(pieces, df11_info_str(t.name));
 		}
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:I, s:i, s:I, s:I, s:f, s:o}",
-				   "path", u.path, "file", u.file, "weights",
-				   (json_int_t)u.n_elems, "luts", (int)u.n_luts,
-				   "blocks", (json_int_t)u.n_blocks, "stored",
-				   (json_int_t)u.stored, "bits_per_weight",
-				   u.n_elems ? 8.0 * (double)u.stored /
-						   (double)u.n_elems
-					     : 0.0,
-				   "pieces", pieces));
+		if (json_array_append_new(
+			arr,
+			json_pack("{s:o, s:o, s:I, s:i, s:I, s:I, s:o, s:o}",
+				  "path", df11_info_str(u.path), "file",
+				  df11_info_str(u.file), "weights",
+				  (json_int_t)u.n_elems, "luts", (int)u.n_luts,
+				  "blocks", (json_int_t)u.n_blocks, "stored",
+				  (json_int_t)u.stored, "bits_per_weight",
+				  u.n_elems ? json_real(8.0 * (double)u.stored /
+							(double)u.n_elems)
+					    : json_null(),
+				  "pieces", pieces))) {
+			json_decref(arr);
+			return NULL;
+		}
 	}
 	return arr;
 }
 
-static json_t *tensors_json(const struct df11_off *m)
+/* The record of tensor @t of a virtual file: its codec and stored bytes. */
+static json_t *tensor_json(const struct df11_off *m, const struct tname *names,
+			   const struct df11_st_tensor *t)
 {
-	json_t *arr = json_array();
+	struct tname key = {t->name, 0}, *x;
+	struct df11_off_tensor_info ti;
+	struct df11_off_unit_info u;
 
-	for (size_t i = 0; arr && i < df11_off_n_tensors(m); i++) {
-		struct df11_off_tensor_info t;
-
-		df11_off_tensor(m, i, &t);
-		json_array_append_new(
-		    arr,
-		    json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", t.name,
-			      "dtype", df11_dtype_name(t.dtype), "shape",
-			      shape_json(&t), "source",
-			      t.unit >= 0 ? json_string("df11")
-					  : json_string(t.file),
-			      "vfile",
-			      t.vfile >= 0 ? json_string(df11_off_vfile_name(
-						 m, (size_t)t.vfile))
-					   : json_null()));
-	}
-	return arr;
+	x = bsearch(&key, names, df11_off_n_tensors(m), sizeof(key), tname_cmp);
+	if (x)
+		df11_off_tensor(m, x->i, &ti);
+	if (!x || ti.unit < 0)
+		return df11_info_tensor(t, "raw", t->end - t->begin);
+	df11_off_unit(m, (size_t)ti.unit, &u);
+	/* the share df11_off_vfile_stored() counts, computed the same way */
+	return df11_info_tensor(
+	    t, "df11",
+	    u.n_elems ? (uint64_t)((double)u.stored * (double)t->n_elems /
+				   (double)u.n_elems)
+		      : 0);
 }
 
-static json_t *files_json(const struct df11_off *m, uint64_t *size,
-			  uint64_t *stored)
+/* The record of virtual file @i. */
+static json_t *vfile_json(struct df11_off *m, const struct tname *names,
+			  size_t i)
 {
-	json_t *arr = json_array();
+	const char *name = df11_off_vfile_name(m, i);
+	uint64_t size = df11_off_vfile_size(m, i);
+	struct df11_source *s = NULL;
+	struct df11_st *st = NULL;
+	json_t *arr, *o = NULL;
+	const uint8_t *p;
+	size_t plen;
 
-	*size = *stored = 0;
-	for (size_t i = 0; arr && i < df11_off_n_vfiles(m); i++) {
-		uint64_t s = df11_off_vfile_size(m, i);
-		uint64_t st = df11_off_vfile_stored(m, i);
-
-		*size += s;
-		*stored += st;
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:I, s:I, s:f}", "path",
-				   df11_off_vfile_name(m, i), "size",
-				   (json_int_t)s, "stored", (json_int_t)st,
-				   "ratio", s ? (double)st / (double)s : 0.0));
-	}
-	return arr;
+	if (!df11_is_safetensors(name))
+		return df11_info_file(name, "file", size, size, NULL);
+	if (df11_off_source(m, i, &s) || !(arr = json_array()))
+		goto out;
+	p = s->ops->prefix(s, &plen);
+	if (plen >= 8)
+		df11_st_parse(&st, p + 8, plen - 8, size - plen, NULL, 0);
+	for (size_t k = 0; st && k < df11_st_n_tensors(st); k++)
+		if (json_array_append_new(
+			arr,
+			tensor_json(m, names,
+				    df11_st_tensor(st, df11_st_order(st)[k]))))
+			goto out_arr;
+	o = df11_info_file(name, "official", size, df11_off_vfile_stored(m, i),
+			   arr);
+	arr = NULL;
+out_arr:
+	json_decref(arr);
+out:
+	df11_st_free(st);
+	df11_source_free(s);
+	return o;
 }
 
-static void print_text(const json_t *doc)
+static int file_cmp(const void *a, const void *b)
 {
-	const json_t *v, *p;
-	size_t i, k;
+	return df11_path_cmp(
+	    json_string_value(json_object_get(*(json_t *const *)a, "name")),
+	    json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
 
-	printf("official DFloat11 directory, version %s\n",
-	       json_string_value(json_object_get(
-		   json_object_get(doc, "official"), "version")));
-	json_array_foreach(json_object_get(doc, "units"), i, v)
-	{
-		printf("unit %s (%s): %lld weights, %lld luts rows, %lld "
-		       "blocks, %lld bytes stored, %.2f bits/weight\n",
-		       json_string_value(json_object_get(v, "path")),
-		       json_string_value(json_object_get(v, "file")),
-		       json_integer_value(json_object_get(v, "weights")),
-		       json_integer_value(json_object_get(v, "luts")),
-		       json_integer_value(json_object_get(v, "blocks")),
-		       json_integer_value(json_object_get(v, "stored")),
-		       json_real_value(json_object_get(v, "bits_per_weight")));
+/* The virtual files, then the files not replaced, sorted into @files. */
+static int files_json(struct df11_off *m, const struct df11_tree *t,
+		      json_t *files)
+{
+	size_t n = df11_off_n_tensors(m), nf;
+	struct tname *names = calloc(n + 1, sizeof(*names));
+	json_t **v = NULL, *o;
+	int rc = 0;
+
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct df11_off_tensor_info ti;
+
+		df11_off_tensor(m, i, &ti);
+		names[i] = (struct tname){ti.name, i};
 	}
-	json_array_foreach(json_object_get(doc, "tensors"), i, v)
-	{
-		printf("  %s  %s  [",
-		       json_string_value(json_object_get(v, "name")),
-		       json_string_value(json_object_get(v, "dtype")));
-		json_array_foreach(json_object_get(v, "shape"), k, p)
-		    printf("%s%lld", k ? ", " : "", json_integer_value(p));
-		printf("]  %s -> %s\n",
-		       json_string_value(json_object_get(v, "source")),
-		       json_is_null(json_object_get(v, "vfile"))
-			   ? "(left out: tied)"
-			   : json_string_value(json_object_get(v, "vfile")));
+	qsort(names, n, sizeof(*names), tname_cmp);
+	for (size_t i = 0; !rc && i < df11_off_n_vfiles(m); i++)
+		rc = json_array_append_new(files, vfile_json(m, names, i));
+	for (size_t i = 0; !rc && i < t->n; i++) {
+		const struct df11_entry *e = &t->v[i];
+		char *path;
+
+		if (!S_ISREG(e->st.st_mode) ||
+		    (!strchr(e->rel, '/') && df11_off_hides(e->rel)))
+			continue;
+		if (!(path = df11_path_join(t->root, e->rel)))
+			rc = -ENOMEM;
+		else if (df11_info_disk(path, e->rel, &o) == 0)
+			rc = json_array_append_new(files, o);
+		free(path);
 	}
-	json_array_foreach(json_object_get(doc, "files"), i, v)
-	{
-		printf("%s: %lld bytes, %lld stored, ratio %.3f\n",
-		       json_string_value(json_object_get(v, "path")),
-		       json_integer_value(json_object_get(v, "size")),
-		       json_integer_value(json_object_get(v, "stored")),
-		       json_real_value(json_object_get(v, "ratio")));
-	}
-	v = json_object_get(doc, "total");
-	printf("total: %lld files, %lld -> %lld bytes, ratio %.3f\n",
-	       json_integer_value(json_object_get(v, "files")),
-	       json_integer_value(json_object_get(v, "size")),
-	       json_integer_value(json_object_get(v, "stored")),
-	       json_real_value(json_object_get(v, "ratio")));
+	free(names);
+	nf = json_array_size(files);
+	if (rc || !(v = malloc((nf + 1) * sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < nf; i++)
+		v[i] = json_incref(json_array_get(files, i));
+	qsort(v, nf, sizeof(*v), file_cmp);
+	json_array_clear(files);
+	for (size_t i = 0; i < nf; i++)
+		if (json_array_append_new(files, v[i]))
+			rc = -ENOMEM;
+	free(v);
+	return rc ? -ENOMEM : 0;
 }
 
 int df11_off_cmd_info(const struct df11_opts *o, const char *dir)
 {
+	struct df11_tree t = {0};
 	struct df11_off *m;
-	uint64_t size, stored;
-	json_t *doc;
+	json_t *files;
 
 	if (df11_off_dir_open(dir, o, &m))
 		return df11_status();
-	doc =
-	    json_pack("{s:{s:s}, s:o, s:o, s:o}", "official", "version",
-		      df11_off_version(m), "units", units_json(m), "tensors",
-		      tensors_json(m), "files", files_json(m, &size, &stored));
-	if (doc)
-		json_object_set_new(
-		    doc, "total",
-		    json_pack("{s:I, s:I, s:f, s:I}", "size", (json_int_t)size,
-			      "stored", (json_int_t)stored, "ratio",
-			      size ? (double)stored / (double)size : 0.0,
-			      "files", (json_int_t)df11_off_n_vfiles(m)));
-	if (!doc)
-		df11_fail_sys(-12, "list", dir);
-	else if (o->json) {
-		json_dumpf(doc, stdout,
-			   JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-			       JSON_REAL_PRECISION(6));
-		putchar('\n');
-	} else
-		print_text(doc);
-	json_decref(doc);
+	files = json_array();
+	if (!df11_tree_scan(&t, dir)) {
+		if (!files || files_json(m, &t, files))
+			df11_fail_sys(-ENOMEM, "list", dir);
+		else
+			df11_info_emit(o, dir, "official", df11_off_version(m),
+				       units_json(m), json_incref(files));
+	}
+	json_decref(files);
+	df11_tree_free(&t);
 	df11_off_free(m);
-	fflush(stdout);
 	return df11_status();
 }
