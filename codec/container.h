@@ -229,6 +229,31 @@ int df11_ctw_header(struct df11_ctw *w, uint64_t data_len, uint8_t **out,
 		    size_t *len);
 
 /**
+ * df11_ctw_pack() - once every segment is encoded, place the streams in
+ * plan order (segment by segment, each segment's streams in the order it
+ * wrote them, no gaps) instead of the order the write callback appended
+ * them, so that the container's bytes depend on the input alone, not on
+ * how threads were scheduled. The caller then moves each stream from
+ * where it was appended to its place (df11_ctw_stream()) and passes
+ * *@data_len to df11_ctw_header(). Without this call the streams stay
+ * where they were appended.
+ * Return: 0 and *@data_len (bytes of the data region); -EINVAL if a
+ * segment was not encoded; -EOVERFLOW.
+ */
+int df11_ctw_pack(struct df11_ctw *w, uint64_t *data_len);
+
+/** df11_ctw_n_streams() - streams segment @i wrote (after encoding). */
+size_t df11_ctw_n_streams(const struct df11_ctw *w, size_t i);
+
+/**
+ * df11_ctw_stream() - stream @j of segment @i: @from, where the write
+ * callback appended it; @to, its offset in the data region (equal to
+ * @from unless df11_ctw_pack() moved it); @len bytes.
+ */
+void df11_ctw_stream(const struct df11_ctw *w, size_t i, size_t j,
+		     uint64_t *from, uint64_t *to, uint64_t *len);
+
+/**
  * df11_ctw_stored() - after encoding: codec and stored bytes of segment @i.
  */
 void df11_ctw_stored(const struct df11_ctw *w, size_t i, enum df11_codec *codec,

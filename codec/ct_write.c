@@ -42,7 +42,8 @@
 
 struct ctw_stream {
 	const char *field;
-	uint64_t off, len;
+	uint64_t off, len; /* in the container's data region */
+	uint64_t from;	   /* where the write callback put it */
 };
 
 struct ctw_seg {
@@ -226,6 +227,7 @@ static int put(struct ctw_seg *s, const char *field, const void *buf,
 	rc = wr(ctx, buf, len, &st->off);
 	if (rc)
 		return rc;
+	st->from = st->off;
 	st->field = field;
 	st->len = len;
 	s->stored += len;
@@ -458,6 +460,40 @@ out:
 	json_decref(segs);
 	json_decref(root);
 	return text;
+}
+
+int df11_ctw_pack(struct df11_ctw *w, uint64_t *data_len)
+{
+	uint64_t at = 0;
+
+	for (size_t i = 0; i < w->n_segs; i++)
+		if (!w->segs[i].done)
+			return -EINVAL;
+	for (size_t i = 0; i < w->n_segs; i++)
+		for (unsigned j = 0; j < w->segs[i].n_s; j++) {
+			struct ctw_stream *st = &w->segs[i].s[j];
+
+			st->off = at;
+			if (__builtin_add_overflow(at, st->len, &at))
+				return -EOVERFLOW;
+		}
+	*data_len = at;
+	return 0;
+}
+
+size_t df11_ctw_n_streams(const struct df11_ctw *w, size_t i)
+{
+	return w->segs[i].n_s;
+}
+
+void df11_ctw_stream(const struct df11_ctw *w, size_t i, size_t j,
+		     uint64_t *from, uint64_t *to, uint64_t *len)
+{
+	const struct ctw_stream *st = &w->segs[i].s[j];
+
+	*from = st->from;
+	*to = st->off;
+	*len = st->len;
 }
 
 /* {"dtype":"U8","shape":[len],"data_offsets":[off,off+len]} for each stream */

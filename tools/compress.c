@@ -15,9 +15,11 @@
  *      appends the coded streams through a callback that reserves space in
  *      a temporary data file with an atomic add and pwrites there, so
  *      workers never wait for each other;
- *   3. whoever ends the file's last segment writes the outer header
- *      (df11_ctw_header) and copies the data file behind it
- *      (copy_file_range: a clone on reflink filesystems).
+ *   3. whoever ends the file's last segment places the streams in plan
+ *      order (df11_ctw_pack), writes the outer header (df11_ctw_header)
+ *      and copies the streams behind it in that order (copy_file_range:
+ *      a clone on reflink filesystems; one copy per run of streams that
+ *      the data file already holds in order).
  *
  * Files overlap: the main thread goes on to the next file (or copies plain
  * files) while workers encode, so the pool does not drain at every file
@@ -30,10 +32,9 @@
  *     then runs alone.
  *   - files open at once: threads + 2 (three descriptors each).
  *
- * Streams land in the data region in the order workers append them, so
- * with -j > 1 two runs may write different (equally valid) containers;
- * what they decode to is always the same. With -j 1 the output is
- * reproducible.
+ * Workers append streams to the data file in the order they finish; the
+ * container holds them in plan order, so its bytes depend on the input
+ * alone: the same for every -j and every schedule.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -140,15 +141,54 @@ out:
 	return rc;
 }
 
-/* Step 3: outer header + data -> the container file. */
+/*
+ * Copy the streams from the data file to @out at @base in plan order
+ * (df11_ctw_pack), each run of streams that lie in that order in the data
+ * file in one copy: with -j 1, one copy in all.
+ */
+static int copy_streams(struct cfile *f, int out, uint64_t base)
+{
+	uint64_t run_from = 0, run_to = 0, run_len = 0, from, to, len;
+	size_t n = df11_ctw_n_segments(f->w);
+	int rc;
+
+	for (size_t i = 0; i <= n; i++) {
+		size_t m = i < n ? df11_ctw_n_streams(f->w, i) : 1;
+
+		for (size_t k = 0; k < m; k++) {
+			if (i < n)
+				df11_ctw_stream(f->w, i, k, &from, &to, &len);
+			if (i < n && run_from + run_len == from &&
+			    run_to + run_len == to) {
+				run_len += len;
+				continue;
+			}
+			if (run_len &&
+			    (rc = df11_copy_range(f->data, run_from, out,
+						  base + run_to, run_len,
+						  f->dst, f->dst, false)))
+				return rc;
+			run_from = from;
+			run_to = to;
+			run_len = len;
+		}
+	}
+	return 0;
+}
+
+/* Step 3: outer header + data, streams in plan order -> the container. */
 static int write_container(struct cfile *f)
 {
-	uint64_t data_len = atomic_load(&f->data_len);
+	uint64_t data_len;
 	uint8_t *hdr = NULL;
 	size_t hlen = 0;
 	int out, rc;
 
-	rc = df11_ctw_header(f->w, data_len, &hdr, &hlen);
+	rc = df11_ctw_pack(f->w, &data_len);
+	if (!rc && data_len != atomic_load(&f->data_len))
+		rc = -EINVAL;
+	if (!rc)
+		rc = df11_ctw_header(f->w, data_len, &hdr, &hlen);
 	if (rc)
 		return df11_fail_codec(rc, f->in.path,
 				       "cannot build the header");
@@ -167,8 +207,7 @@ static int write_container(struct cfile *f)
 		df11_fail_sys(rc, "write", f->dst);
 		goto out_fd;
 	}
-	rc = df11_copy_range(f->data, 0, out, hlen, data_len, f->dst, f->dst,
-			     false);
+	rc = copy_streams(f, out, hlen);
 	if (rc)
 		goto out_fd;
 	rc = df11_set_attrs(out, &f->in.st);

@@ -143,3 +143,20 @@ assert t["dtype"] == "BF16" and 9 < t["bits_per_weight"] < 13, t
 	run -0 df11 help
 	run -0 df11 compress -h
 }
+
+@test "the same input gives the same bytes with -j 1, 2 and 4, run after run" {
+	local m=$BATS_TEST_TMPDIR/m j f
+
+	genmodel -S 24M -n 2 --edge --gap --shuffle "$m"
+	for j in 1 2 4 4 2; do
+		df11 compress -q -j "$j" "$m" "$BATS_TEST_TMPDIR/j$j.$RANDOM"
+	done
+	set -- "$BATS_TEST_TMPDIR"/j*
+	[ "$#" -eq 5 ]
+	for f in "$@"; do
+		[ "$(tree_sums "$1")" = "$(tree_sums "$f")" ]
+	done
+	for f in "$1"/*.safetensors; do
+		run -1 cmp -s "$m/${f##*/}" "$f"
+	done
+}
