@@ -337,7 +337,25 @@ static int dispatch(const char *cmd, struct df11_opts *o, char **ops, int n)
 	return df11_cmd_info(o, ops[0]);
 }
 
-int main(int argc, char **argv)
+/*
+ * Flush and close stdout: output that did not reach its file (a full disk,
+ * a closed pipe) is a failure of the command, exit status 3, not a
+ * truncated file with status 0.
+ */
+static int close_stdout(int rc)
+{
+	bool bad = fflush(stdout) == EOF || ferror(stdout);
+
+	if (fclose(stdout) == EOF)
+		bad = true;
+	if (!bad)
+		return rc;
+	df11_fail(DF11_EX_IO, "cannot write the standard output: %s",
+		  strerror(errno ? errno : EIO));
+	return rc ? rc : DF11_EX_IO;
+}
+
+static int run(int argc, char **argv)
 {
 	struct df11_opts o = {.threads = default_threads()};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -371,4 +389,9 @@ int main(int argc, char **argv)
 		raise(g_signal);
 	}
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	return close_stdout(run(argc, argv));
 }

@@ -214,3 +214,16 @@ No such file or directory" ]
 	no_output "$mnt/o"
 	[ -z "$(ls -A "$mnt")" ]
 }
+
+@test "output that cannot be written to stdout fails with status 3" {
+	local m=$BATS_TEST_TMPDIR/m d=$BATS_TEST_TMPDIR/d
+
+	[ -w /dev/full ] || skip "no /dev/full"
+	genmodel "$m"
+	df11 compress -q "$m" "$d"
+	run -3 bash -c '"$1" headers "$2" >/dev/full' _ "$DF11" "$m"
+	[[ "$output" == *"cannot write the standard output"* ]]
+	run -3 bash -c '"$1" info --json "$2" >/dev/full' _ "$DF11" "$d"
+	run -3 bash -c '"$1" --version >/dev/full' _ "$DF11"
+	run -0 bash -c '"$1" headers "$2" >/dev/null' _ "$DF11" "$m"
+}
