@@ -55,7 +55,7 @@ static int resolve(char **path)
  */
 static int check_paths(struct df11fs_conf *c)
 {
-	const char *what = c->source;
+	char **what = &c->source; /* resolve() replaces the string */
 	size_t n;
 	int fd, rc;
 	struct stat st;
@@ -69,7 +69,7 @@ static int check_paths(struct df11fs_conf *c)
 		goto fail;
 	}
 	close(fd);
-	what = c->mountpoint;
+	what = &c->mountpoint;
 	rc = resolve(&c->mountpoint);
 	if (rc == 0 && stat(c->mountpoint, &st) != 0)
 		rc = -errno;
@@ -87,13 +87,13 @@ static int check_paths(struct df11fs_conf *c)
 	fd = open(c->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		what = c->source;
+		what = &c->source;
 		goto fail;
 	}
 	return fd;
 
 fail:
-	df11fs_log(LOG_ERR, "cannot use '%s': %s", what, strerror(-rc));
+	df11fs_log(LOG_ERR, "cannot use '%s': %s", *what, strerror(-rc));
 	return -1;
 }
 

@@ -228,6 +228,9 @@ tree_list() {
 	run -1 "$DF11FS" "$BATS_TEST_TMPDIR/none" "$BATS_TEST_TMPDIR"
 	[[ $output == *"cannot use '$BATS_TEST_TMPDIR/none'"* ]]
 	run -1 "$DF11FS" "$D" "$D/a/config.json"
+	[[ $output == *"cannot use '$(realpath "$D/a/config.json")': Not a directory"* ]]
+	run -1 "$DF11FS" -f "$D/a/config.json" "$BATS_TEST_TMPDIR"
+	[[ $output == *"cannot use '$(realpath "$D/a/config.json")'"* ]]
 	run -0 "$DF11FS" --version
 	[[ $output == *"df11fs version"* ]]
 	run -0 "$DF11FS" --help
