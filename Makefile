@@ -156,20 +156,27 @@ demo:
 	$(MAKE) all
 	@tests/demo.sh $(abspath $(BUILD))
 
-## install: install df11 and the man pages under $(DESTDIR)$(PREFIX)
+## install: install df11, df11fs, the GPU library (when built), the man pages
+## and the mount helper link (SBINDIR=, empty to skip; default /sbin as root)
+LIBDIR   ?= $(PREFIX)/lib
+SBINDIR  ?= $(if $(filter 0,$(shell id -u)),/sbin)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/df11 $(BUILD)/df11fs $(DESTDIR)$(PREFIX)/bin/
-	install -d $(DESTDIR)/sbin
-	ln -sf $(PREFIX)/bin/df11fs $(DESTDIR)/sbin/mount.fuse.df11fs
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	$(if $(wildcard $(GPU_SO)),install -d $(DESTDIR)$(LIBDIR)/df11fs && \
+	  install -m 755 $(GPU_SO) $(DESTDIR)$(LIBDIR)/df11fs/)
+	$(if $(SBINDIR),install -d $(DESTDIR)$(SBINDIR) && \
+	  ln -sf $(PREFIX)/bin/df11fs $(DESTDIR)$(SBINDIR)/mount.fuse.df11fs)
 
 ## uninstall: remove what install put in place
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/df11 $(DESTDIR)$(PREFIX)/bin/df11fs \
-	  $(DESTDIR)/sbin/mount.fuse.df11fs \
+	  $(DESTDIR)$(LIBDIR)/df11fs/libdf11gpu.so \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/df11.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/df11fs.1
+	$(if $(SBINDIR),rm -f $(DESTDIR)$(SBINDIR)/mount.fuse.df11fs)
+	-rmdir $(DESTDIR)$(LIBDIR)/df11fs 2>/dev/null
 
 ## format: clang-format every C source in place
 format:

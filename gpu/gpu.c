@@ -3,7 +3,8 @@
  * gpu/gpu.c - gpu/gpu.h in plain C: load libdf11gpu.so, prepare jobs
  *
  * This file has no CUDA dependency and is built on every machine. It
- * dlopen()s the CUDA part (next to the executable, then through the
+ * dlopen()s the CUDA part (next to the executable, then in
+ * ../lib/df11fs/ from it, where `make install` puts it, then through the
  * dynamic loader's search path), resolves the df11_gpu_impl_* ABI of
  * gpu/gpu_i.h, and turns each public job into the plain description the
  * CUDA side decodes:
@@ -47,39 +48,44 @@ struct df11_gpu {
 	char name[256];
 };
 
-/* dlopen the library: @lib, else next to the executable, else by name */
-static void *load(const char *lib, char *err, size_t errlen)
-{
-	char path[4096];
-	void *dl;
-	int flags = RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE;
+/*
+ * Where an installed library lies relative to the executable's directory:
+ * next to it (the build tree), then PREFIX/lib/df11fs for PREFIX/bin
+ * (`make install`, also under a DESTDIR).
+ */
+static const char *const exe_rel[] = {"", "../lib/df11fs/"};
 
-	if (lib) {
-		if (!(dl = dlopen(lib, flags)))
-			df11_err_set(err, errlen, "cannot load '%s': %s", lib,
-				     dlerror());
-		return dl;
-	}
-	ssize_t k = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	if (k > 0) {
-		path[k] = 0;
-		char *slash = strrchr(path, '/');
-		if (slash && (size_t)(slash - path) + sizeof("/" DF11_GPU_SO) <=
-				 sizeof(path)) {
-			strcpy(slash + 1, DF11_GPU_SO);
-			if (access(path, F_OK) == 0) {
-				if (!(dl = dlopen(path, flags)))
-					df11_err_set(err, errlen,
-						     "cannot load '%s': %s",
-						     path, dlerror());
-				return dl;
-			}
-		}
-	}
-	if (!(dl = dlopen(DF11_GPU_SO, flags)))
-		df11_err_set(err, errlen, "cannot load '%s': %s", DF11_GPU_SO,
+/* dlopen @path, saying why not in @err */
+static void *load_path(const char *path, char *err, size_t errlen)
+{
+	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+
+	if (!dl)
+		df11_err_set(err, errlen, "cannot load '%s': %s", path,
 			     dlerror());
 	return dl;
+}
+
+/* dlopen the library: @lib, else where exe_rel says, else by name */
+static void *load(const char *lib, char *err, size_t errlen)
+{
+	char exe[4096], path[4096 + 64];
+	ssize_t k;
+
+	if (lib)
+		return load_path(lib, err, errlen);
+	k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (k > 0 && (exe[k] = 0, strrchr(exe, '/'))) {
+		strrchr(exe, '/')[1] = 0;
+		for (size_t i = 0; i < sizeof(exe_rel) / sizeof(exe_rel[0]);
+		     i++) {
+			snprintf(path, sizeof(path), "%s%s%s", exe, exe_rel[i],
+				 DF11_GPU_SO);
+			if (access(path, F_OK) == 0)
+				return load_path(path, err, errlen);
+		}
+	}
+	return load_path(DF11_GPU_SO, err, errlen);
 }
 
 /* resolve one symbol into a function pointer (POSIX dlsym idiom) */
