@@ -10,10 +10,14 @@
  * filesystem cannot (EXDEV, ENOSYS, EOPNOTSUPP, EINVAL).
  *
  * Output trees are made atomic by building them in "<DST>.df11-tmp.<pid>",
- * a sibling of the destination (same filesystem), and renaming it over the
- * destination (absent, or an empty directory, which rename(2) replaces) as
- * the last step. An interrupted or failed run removes the temporary tree;
- * a crash leaves only a directory whose name says what it is.
+ * a sibling of the destination (same filesystem), and renaming it to the
+ * destination as the last step. A destination that exists as an empty
+ * directory (a mount point, a volume, a directory the user owns in one
+ * they cannot write) is built in place instead: in "<DST>/.df11-tmp.<pid>",
+ * whose entries are renamed into DST at the end, the temporary directory
+ * removed last, so a crash in that step leaves a name that says the tree
+ * is not complete. An interrupted or failed run removes the temporary
+ * tree; a crash leaves only a directory whose name says what it is.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -249,10 +253,9 @@ int df11_outdir_begin(struct df11_outdir *o, const char *dst)
 	o->final = o->tmp = NULL;
 	while (len > 1 && dst[len - 1] == '/')
 		len--;
+	o->inside = false;
 	o->final = strndup(dst, len);
-	if (!o->final || asprintf(&o->tmp, "%s.df11-tmp.%ld", o->final,
-				  (long)getpid()) < 0) {
-		o->tmp = NULL;
+	if (!o->final) {
 		rc = df11_fail_sys(-ENOMEM, "create", dst);
 		goto fail;
 	}
@@ -269,8 +272,16 @@ int df11_outdir_begin(struct df11_outdir *o, const char *dst)
 			rc = -EEXIST;
 			goto fail;
 		}
+		o->inside = true;
 	} else if (errno != ENOENT) {
 		rc = df11_fail_sys(-errno, "open", o->final);
+		goto fail;
+	}
+	if (asprintf(&o->tmp,
+		     o->inside ? "%s/.df11-tmp.%ld" : "%s.df11-tmp.%ld",
+		     o->final, (long)getpid()) < 0) {
+		o->tmp = NULL;
+		rc = df11_fail_sys(-ENOMEM, "create", dst);
 		goto fail;
 	}
 	if (mkdir(o->tmp, 0700) < 0) {
@@ -292,11 +303,51 @@ fail:
 	return rc;
 }
 
+/* Built in place: move every entry of o->tmp into o->final, then drop it. */
+static int commit_inside(struct df11_outdir *o)
+{
+	DIR *d = opendir(o->tmp);
+	int fd = d ? dirfd(d) : -1,
+	    out = open(o->final, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d || out < 0) {
+		rc = df11_fail_sys(-errno, "open", d ? o->final : o->tmp);
+		goto out;
+	}
+	while (!rc && (errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (renameat(fd, de->d_name, out, de->d_name) < 0)
+			rc = df11_fail_sys(-errno, "rename into", o->final);
+	}
+	if (!rc && errno)
+		rc = df11_fail_sys(-errno, "read", o->tmp);
+	if (!rc && rmdir(o->tmp) < 0)
+		rc = df11_fail_sys(-errno, "remove", o->tmp);
+out:
+	if (out >= 0)
+		close(out);
+	if (d)
+		closedir(d);
+	return rc;
+}
+
 int df11_outdir_commit(struct df11_outdir *o, const struct stat *st)
 {
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
 	int rc = 0;
 
+	if (o->inside) {
+		if ((rc = commit_inside(o)))
+			return rc;
+		if (chmod(o->final, st->st_mode & 07777) < 0 ||
+		    utimensat(AT_FDCWD, o->final, ts, 0) < 0)
+			df11_fail_sys(-errno, "set the attributes of",
+				      o->final);
+		goto done;
+	}
 	if (chmod(o->tmp, st->st_mode & 07777) < 0 ||
 	    utimensat(AT_FDCWD, o->tmp, ts, 0) < 0)
 		return df11_fail_sys(-errno, "set the attributes of", o->tmp);
@@ -310,10 +361,11 @@ int df11_outdir_commit(struct df11_outdir *o, const struct stat *st)
 			df11_fail_sys(rc, "rename to", o->final);
 		return rc;
 	}
+done:
 	free(o->tmp);
 	free(o->final);
 	o->tmp = o->final = NULL;
-	return 0;
+	return rc;
 }
 
 void df11_outdir_abort(struct df11_outdir *o)

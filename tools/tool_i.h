@@ -213,18 +213,22 @@ int df11_set_attrs(int fd, const struct stat *st);
 void df11_rmtree(const char *path);
 
 /**
- * struct df11_outdir - an output tree written under @tmp
- * ("<final>.df11-tmp.<pid>") and renamed to @final at the end.
+ * struct df11_outdir - an output tree written under @tmp and moved to
+ * @final at the end: @tmp is "<final>.df11-tmp.<pid>", renamed to @final;
+ * or, when @final exists as an empty directory (@inside), it is
+ * "<final>/.df11-tmp.<pid>", whose entries are renamed into @final.
  */
 struct df11_outdir {
 	char *final;
 	char *tmp;
+	bool inside;
 };
 
 /**
  * df11_outdir_begin() - check that @dst does not exist or is an empty
  * directory (else a usage-class error) and create the temporary directory
- * with mode 0700. Reports errors. Return: 0, -EEXIST, -errno.
+ * with mode 0700, before any work starts. Reports errors.
+ * Return: 0, -EEXIST, -errno.
  */
 int df11_outdir_begin(struct df11_outdir *o, const char *dst);
 

@@ -112,6 +112,26 @@ assert t["dtype"] == "BF16" and 9 < t["bits_per_weight"] < 13, t
 	[ -f "$BATS_TEST_TMPDIR/e/config.json" ]
 }
 
+@test "an empty mount point as destination is built in place" {
+	local p=$BATS_TEST_TMPDIR/p e o=$BATS_TEST_TMPDIR/o
+
+	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+	e=$p/vol
+	mkdir -p "$e"
+	mount -t tmpfs -o size=64m df11test "$e" || skip "cannot mount a tmpfs"
+	run df11 compress -q "$M" "$e"
+	local rc=$status
+	ls -A "$p" >"$BATS_TEST_TMPDIR/siblings"
+	[ "$rc" -eq 0 ] && [ "$(tree_sums "$D")" = "$(tree_sums "$e")" ] &&
+		[ -z "$(ls -A "$e" | grep df11-tmp)" ] &&
+		run -0 df11 decompress -q "$e" "$o"
+	rc=$?
+	umount "$e"
+	[ "$rc" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/siblings")" = vol ]
+	[ "$(tree_sums "$M")" = "$(tree_sums "$o")" ]
+}
+
 @test "df11 shards are below 0.75 of the BF16 sizes" {
 	local m=$BATS_TEST_TMPDIR/m d=$BATS_TEST_TMPDIR/d f a b
 
