@@ -59,7 +59,7 @@ interrupt() {
 	mkdir "$out"
 	"$DF11" compress -q -j 1 "$M" "$out" &
 	pid=$!
-	wait_until 30 test -e "$out.df11-tmp.$pid/generation_config.json"
+	wait_until 30 test -e "$out/.df11-tmp.$pid/generation_config.json"
 	kill -STOP "$pid"
 	kill -TERM "$pid"
 	kill -CONT "$pid"
