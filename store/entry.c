@@ -24,21 +24,29 @@ int df11_store_is_safetensors(const char *name)
 	return n > k && strcmp(name + n - k, SUFFIX) == 0;
 }
 
-/* is directory @name of @dirfd an official DFloat11 directory? */
-static int probe_official(int dirfd, const char *name)
+int df11_store_probe(int dirfd, unsigned flags)
 {
-	int d =
-	    openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	char *txt = NULL;
 	size_t len = 0;
 	struct stat st;
 	int r = 0;
 
-	if (d < 0)
-		return 0;
-	if (store_read_config(d, 0, &txt, &len, &st) == 0)
+	if (store_read_config(dirfd, flags, &txt, &len, &st) == 0)
 		r = df11_off_probe(txt, len);
 	free(txt);
+	return r;
+}
+
+/* is directory @name of @dirfd an official DFloat11 directory? */
+static int probe_official(int dirfd, const char *name)
+{
+	int d =
+	    openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r;
+
+	if (d < 0)
+		return 0;
+	r = df11_store_probe(d, 0);
 	close(d);
 	return r;
 }

@@ -121,6 +121,13 @@ enum df11_store_kind {
 enum df11_store_kind df11_store_classify(int dirfd, const char *name,
 					 const struct stat *st);
 
+/**
+ * df11_store_probe() - is directory @dirfd an official DFloat11 directory
+ * (a config.json regular file, followed with DF11_STORE_FOLLOW in @flags,
+ * with a "dfloat11_config" key)? Reads config.json. Return: 1 or 0.
+ */
+int df11_store_probe(int dirfd, unsigned flags);
+
 /** df11_store_is_safetensors() - does @name end in ".safetensors"? */
 int df11_store_is_safetensors(const char *name);
 
