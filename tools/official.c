@@ -128,8 +128,9 @@ static int report(int rc, const char *dir, const char *err)
 			  "'%s': not an official DFloat11 directory "
 			  "(no config.json with dfloat11_config)",
 			  dir);
-	else if (!strncmp(err, "cannot ", 7))
-		df11_fail(DF11_EX_IO, "%s", err);
+	else if (!strncmp(err, "cannot open '", 13) ||
+		 !strncmp(err, "cannot list '", 13))
+		df11_fail(DF11_EX_IO, "%s", err); /* the store's own words */
 	else if (err[0])
 		df11_fail_codec(rc, dir, err);
 	else
