@@ -179,6 +179,29 @@ static void table_remove(struct df11fs_itable *t, struct df11fs_inode *in)
 	in->hashed = 0;
 }
 
+void df11fs_inode_retire_locked(struct df11fs_itable *t,
+				struct df11fs_inode *in)
+{
+	if (in->hashed != 1)
+		return;
+	table_remove(t, in);
+	in->next = t->gone;
+	t->gone = in;
+	in->hashed = 2;
+}
+
+/* take released inode @in off the table's gone list (table lock) */
+static void gone_remove(struct df11fs_itable *t, struct df11fs_inode *in)
+{
+	struct df11fs_inode **p = &t->gone;
+
+	while (*p && *p != in)
+		p = &(*p)->next;
+	if (*p)
+		*p = in->next;
+	in->hashed = 0;
+}
+
 int df11fs_itable_init(struct df11fs_itable *t, int root_fd)
 {
 	struct stat st;
@@ -226,6 +249,14 @@ void df11fs_itable_destroy(struct df11fs_itable *t)
 	for (i = 0; i < t->n_buckets; i++) {
 		for (struct df11fs_inode *in = t->buckets[i]; in; in = in->next)
 			df11fs_off_dir_free_all(in);
+	}
+	for (struct df11fs_inode *in = t->gone; in; in = in->next)
+		df11fs_off_dir_free_all(in);
+	while (t->gone) {
+		struct df11fs_inode *in = t->gone;
+
+		t->gone = in->next;
+		inode_free(in);
 	}
 	for (i = 0; i < t->n_buckets; i++) {
 		struct df11fs_inode *in = t->buckets[i], *next;
@@ -329,8 +360,10 @@ void df11fs_inode_forget(struct df11fs_itable *t, struct df11fs_inode *in,
 	if (in->nlookup == 0 && in != t->root) {
 		if (in->vdir)
 			df11fs_off_unlink_locked(in);
-		else if (in->hashed)
+		else if (in->hashed == 1)
 			table_remove(t, in);
+		else if (in->hashed == 2)
+			gone_remove(t, in);
 		gone = 1;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -524,61 +557,4 @@ int df11fs_inode_why(struct df11fs_inode *in, char *buf, size_t len)
 		n = snprintf(buf, len, "%s", in->why ? in->why : "broken");
 	pthread_mutex_unlock(&in->lock);
 	return n;
-}
-
-/* release @in's descriptors if its source was deleted (@in pinned) */
-static void sweep_one(struct df11fs_itable *t, struct df11fs_inode *in)
-{
-	struct stat st;
-	size_t n = 0;
-
-	if (in->type == S_IFDIR)
-		df11fs_off_sweep(in);
-	pthread_mutex_lock(&in->lock);
-	if (in->set)
-		n = df11_store_set_sweep(in->set);
-	pthread_mutex_unlock(&in->lock);
-	if (in == t->root || atomic_load(&in->gone) ||
-	    fstatat(in->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) !=
-		0 ||
-	    st.st_nlink != 0)
-		return;
-	/* out of the hash first: its inode number may be reused */
-	pthread_mutex_lock(&t->lock);
-	if (in->hashed)
-		table_remove(t, in);
-	pthread_mutex_unlock(&t->lock);
-	atomic_store(&in->gone, 1);
-	df11_store_release(in->fd);
-	pthread_mutex_lock(&in->lock);
-	df11_vfile_put(in->vf);
-	in->vf = NULL;
-	df11_store_set_put(in->set);
-	in->set = NULL;
-	if (in->probe)
-		in->kind = DF11FS_K_PLAIN;
-	pthread_mutex_unlock(&in->lock);
-	df11fs_log(LOG_DEBUG, "'%s': deleted from the source, released%s",
-		   in->path, n ? " (and its container)" : "");
-}
-
-void df11fs_itable_sweep(struct df11fs_itable *t)
-{
-	struct df11fs_inode **v;
-	size_t n = 0;
-
-	pthread_mutex_lock(&t->lock);
-	v = calloc(t->count + 1, sizeof(*v));
-	for (size_t i = 0; v && i < t->n_buckets; i++)
-		for (struct df11fs_inode *in = t->buckets[i]; in;
-		     in = in->next) {
-			in->nlookup++; /* pinned until the forget below */
-			v[n++] = in;
-		}
-	pthread_mutex_unlock(&t->lock);
-	for (size_t i = 0; i < n; i++)
-		sweep_one(t, v[i]);
-	for (size_t i = 0; i < n; i++)
-		df11fs_inode_forget(t, v[i], 1);
-	free(v);
 }

@@ -75,7 +75,8 @@ enum df11fs_kind {
  * @vdir, @vidx: a virtual file of an official directory (immutable;
  *           @fd is -1, @vf its virtual file)
  * @gone:    the source was deleted and @fd released (set once)
- * @hashed:  in the (dev, ino) hash (table lock)
+ * @hashed:  1 in the (dev, ino) hash, 2 in the table's @gone list once
+ *           released, 0 neither (table lock)
  */
 struct df11fs_inode {
 	struct df11fs_inode *next;
@@ -109,6 +110,7 @@ struct df11fs_inode {
  * @lock:     guards the hash, @count and every @nlookup
  * @buckets:  hash of (dev, ino), chained
  * @root:     the root directory (SOURCE)
+ * @gone:     released inodes the kernel still knows, chained by @next
  * @cache:    where virtual files are opened (borrowed)
  * @off_headers, @off_headers_len: -o headers= text for an official
  *            SOURCE directory (borrowed), or NULL
@@ -119,6 +121,7 @@ struct df11fs_itable {
 	struct df11fs_inode **buckets;
 	size_t n_buckets, count;
 	struct df11fs_inode *root;
+	struct df11fs_inode *gone;
 	struct df11_cache *cache;
 	const char *off_headers;
 	size_t off_headers_len;
@@ -140,9 +143,17 @@ void df11fs_itable_destroy(struct df11fs_itable *t);
 
 /**
  * df11fs_itable_sweep() - release the descriptors of sources deleted
- * since (see above). Called from the main thread about once a second.
+ * since (see above; fs/sweep.c). Called from the main thread about once a
+ * second.
  */
 void df11fs_itable_sweep(struct df11fs_itable *t);
+
+/**
+ * df11fs_inode_retire_locked() - move released inode @in from the hash to
+ * the gone list (table lock held; fs/sweep.c).
+ */
+void df11fs_inode_retire_locked(struct df11fs_itable *t,
+				struct df11fs_inode *in);
 
 /**
  * df11fs_inode_get() - the inode of node id @id (borrowed: valid until
