@@ -105,7 +105,8 @@ static int open_files(int dirfd, const char *name,
 				      &st);
 		if (rc && (o->flags & DF11_STORE_STRICT ||
 			   (rc != -ELOOP && rc != -ENXIO && rc != -EISDIR))) {
-			store_errf(err, errlen, "%s", msg);
+			if (err && errlen)
+				snprintf(err, errlen, "%s", msg);
 			return rc;
 		}
 		if (rc) {
@@ -158,8 +159,9 @@ int df11_store_model_open(int dirfd, const char *name,
 	if (rc)
 		goto out;
 	if ((rc = df11_store_list(dirfd, &v, &n))) {
-		store_errf(err, errlen, "cannot list '%s': %s", name,
-			   strerror(-rc));
+		if (err && errlen)
+			snprintf(err, errlen, "cannot list '%s': %s", name,
+				 strerror(-rc));
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,17 +251,6 @@ size_t df11_store_set_sweep(struct df11_store_set *set)
 
 /* ---------------------------------------------------------------- errors */
 
-void store_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void store_refusal(char *buf, size_t len, const char *dir, const char *name,
 		   int rc, const struct stat *st)
 {
@@ -279,4 +267,8 @@ void store_refusal(char *buf, size_t len, const char *dir, const char *name,
 	else
 		snprintf(buf, len, "cannot open '%s%s%s': %s", dir, sep, name,
 			 strerror(-rc));
+	/* names are untrusted: keep the message on one line */
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }

@@ -55,10 +55,6 @@ struct store_file *store_set_add(struct df11_store_set *s, int fd,
 /** store_file_read() - a df11_read_fn over a struct store_file. */
 int store_file_read(void *ctx, void *buf, size_t len, uint64_t off);
 
-/** store_errf() - format a one-line reason into @err (may be NULL). */
-void store_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /**
  * store_refusal() - a one-line reason for a refused entry @name (rc from
  * df11_store_openat, @st what was there) into @buf.
