@@ -94,17 +94,22 @@ static int open_files(int dirfd, const char *name,
 	for (size_t i = 0; i < n; i++) {
 		struct store_file *f;
 		struct stat st;
-		int fd, rc;
+		int fd, rc, refused;
 
 		if (!df11_store_is_safetensors(v[i].name))
 			continue;
 		rc = df11_store_openat(dirfd, v[i].name,
 				       o->flags & DF11_STORE_FOLLOW, &fd, &st);
-		if (rc)
+		/* following, -ELOOP is a loop of links: an open error */
+		refused = rc == -ENXIO || rc == -EISDIR ||
+			  (rc == -ELOOP && !(o->flags & DF11_STORE_FOLLOW));
+		if (rc && !refused)
+			snprintf(msg, sizeof(msg), "cannot open '%s/%s': %s",
+				 name, v[i].name, strerror(-rc));
+		else if (rc)
 			store_refusal(msg, sizeof(msg), name, v[i].name, rc,
 				      &st);
-		if (rc && (o->flags & DF11_STORE_STRICT ||
-			   (rc != -ELOOP && rc != -ENXIO && rc != -EISDIR))) {
+		if (rc && (o->flags & DF11_STORE_STRICT || !refused)) {
 			if (err && errlen)
 				snprintf(err, errlen, "%s", msg);
 			return rc;

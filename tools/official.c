@@ -121,16 +121,16 @@ int df11_off_dir_probe(const char *dir)
 /* report df11_store_model_open's failure @rc (reason @err) on @dir */
 static int report(int rc, const char *dir, const char *err)
 {
-	if (rc == -ELOOP || rc == -ENXIO || rc == -EISDIR)
+	if (!strncmp(err, "cannot open '", 13) ||
+	    !strncmp(err, "cannot list '", 13))
+		df11_fail(DF11_EX_IO, "%s", err); /* the store's own words */
+	else if (rc == -ELOOP || rc == -ENXIO || rc == -EISDIR)
 		df11_fail(DF11_EX_UNSUPPORTED, "%s", err);
 	else if (rc == -ENODATA)
 		df11_fail(DF11_EX_MALFORMED,
 			  "'%s': not an official DFloat11 directory "
 			  "(no config.json with dfloat11_config)",
 			  dir);
-	else if (!strncmp(err, "cannot open '", 13) ||
-		 !strncmp(err, "cannot list '", 13))
-		df11_fail(DF11_EX_IO, "%s", err); /* the store's own words */
 	else if (err[0])
 		df11_fail_codec(rc, dir, err);
 	else

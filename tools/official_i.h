@@ -24,9 +24,10 @@ int df11_off_dir_probe(const char *dir);
 /**
  * df11_off_dir_open() - open the official directory @dir (with
  * o->headers, o->shard_size) through df11_store_model_open, following
- * symlinks; a *.safetensors entry that is not a regular file (FIFO,
- * socket, device, dangling or looping link) fails the open, reported as
- * one line naming it (DF11_EX_UNSUPPORTED). Reports errors.
+ * symlinks; a *.safetensors entry that is not a regular file (a FIFO,
+ * socket, device, or a link to one) fails the open, reported as one line
+ * naming it (DF11_EX_UNSUPPORTED); one that cannot be opened (a dangling
+ * link, no permission) is DF11_EX_IO. Reports errors.
  * Return: 0 and *@out (free with df11_off_free), -errno.
  */
 int df11_off_dir_open(const char *dir, const struct df11_opts *o,
