@@ -25,6 +25,10 @@ OFF_SRC   := $(wildcard official/*.c)
 OFF_OBJ   := $(OFF_SRC:%.c=$(BUILD)/%.o)
 OFF_LIB   := $(BUILD)/libdf11official.a
 
+STORE_SRC := $(wildcard store/*.c)
+STORE_OBJ := $(STORE_SRC:%.c=$(BUILD)/%.o)
+STORE_LIB := $(BUILD)/libdf11store.a
+
 CACHE_SRC := $(wildcard cache/*.c)
 CACHE_OBJ := $(CACHE_SRC:%.c=$(BUILD)/%.o)
 CACHE_LIB := $(BUILD)/libdf11cache.a
@@ -71,6 +75,10 @@ $(OFF_LIB): $(OFF_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+$(STORE_LIB): $(STORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
 $(CACHE_LIB): $(CACHE_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
@@ -79,16 +87,16 @@ $(BUILD)/fs/%.o: fs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(FUSE_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/df11fs: $(FS_OBJ) $(CACHE_LIB) $(OFF_LIB) $(CODEC_LIB)
+$(BUILD)/df11fs: $(FS_OBJ) $(CACHE_LIB) $(STORE_LIB) $(OFF_LIB) $(CODEC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(LDLIBS)
 
-$(BUILD)/df11: $(TOOL_OBJ) $(OFF_LIB) $(CODEC_LIB)
+$(BUILD)/df11: $(TOOL_OBJ) $(STORE_LIB) $(OFF_LIB) $(CODEC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/df11-genmodel: $(GEN_OBJ) $(CODEC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELP:%.c=$(BUILD)/%.o) $(CACHE_LIB) $(OFF_LIB) $(CODEC_LIB)
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELP:%.c=$(BUILD)/%.o) $(CACHE_LIB) $(STORE_LIB) $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -259,7 +267,7 @@ $(GPU_HOST_LIB): $(GPU_HOST_OBJ)
 # df11fs, the unit tests (the cache opens the GPU) and the GPU tests link
 # gpu.c before the codec it calls
 $(BUILD)/df11fs $(UNIT_BIN): $(GPU_HOST_LIB)
-$(BUILD)/df11fs $(UNIT_BIN): LDLIBS := $(GPU_HOST_LIB) $(OFF_LIB) $(CODEC_LIB) $(LDLIBS) -ldl
+$(BUILD)/df11fs $(UNIT_BIN): LDLIBS := $(GPU_HOST_LIB) $(STORE_LIB) $(OFF_LIB) $(CODEC_LIB) $(LDLIBS) -ldl
 
 $(BUILD)/tests/test_gpu: $(BUILD)/tests/gpu/test_gpu.o $(GPU_HOST_LIB) $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)

@@ -203,23 +203,6 @@ static void trim(struct df11_cache *c, struct entry **grave)
 	}
 }
 
-int df11_cache_pread(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	int fd = (int)(intptr_t)ctx;
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t r = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -EIO;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 static struct df11_scratch *thread_scratch(struct df11_cache *c)
 {
 	struct df11_scratch *s = pthread_getspecific(c->scratch);

@@ -24,10 +24,12 @@
  *    that holds the GPU decodes a run of queued read-ahead chunks in one
  *    batch; other decodes use the GPU when it is free and the CPU else.
  *
- * The source container is read with pread on a file descriptor the vfile
- * owns. Each read first checks (fstat) that the source file is still the
- * one that was opened: a file replaced, truncated, rewritten or removed
- * gives -ESTALE, never stale or mixed bytes.
+ * The cache opens no files: a vfile reads through its source
+ * (codec/source.h), whose files store/store.h opened. Each read first
+ * asks the vfile's check callback (df11_store_set_check) whether the
+ * source files are still the ones that were opened: a file replaced,
+ * truncated, rewritten or removed gives -ESTALE, never stale or mixed
+ * bytes.
  *
  * Thread-safety: every function may be called from any thread.
  */
@@ -130,20 +132,6 @@ void df11_cache_stats(struct df11_cache *c, struct df11_cache_stats *st);
 int df11_cache_decoder(struct df11_cache *c, char *buf, size_t len);
 
 /**
- * df11_vfile_open() - open the virtual file of a container.
- * @fd:   a readable descriptor of the container; the vfile takes ownership
- *        (it is closed on failure too)
- * @name: the file's name for log lines (copied)
- * @err:  a one-line reason on failure (may be NULL)
- * Reads the container's header and small index streams (df11_ct_open);
- * decodes nothing. The vfile starts with one reference.
- * Return: 0 and *@out; -ENOTSUP if the file is not a container (a plain
- * safetensors file), -EBADMSG malformed, -ENOMEM, -EIO.
- */
-int df11_vfile_open(struct df11_vfile **out, struct df11_cache *c, int fd,
-		    const char *name, char *err, size_t errlen);
-
-/**
  * df11_check_fn - is a source's backing data unchanged? 0, or -ESTALE.
  */
 typedef int (*df11_check_fn)(void *ctx);
@@ -151,8 +139,9 @@ typedef int (*df11_check_fn)(void *ctx);
 struct df11_source;
 
 /**
- * df11_vfile_new() - a virtual file over any source (codec/source.h), e.g.
- * a file rebuilt from an official DFloat11 directory.
+ * df11_vfile_new() - a virtual file over any source (codec/source.h): a
+ * native container or a file rebuilt from an official DFloat11
+ * directory (store/store.h opens both).
  * @src:        taken over (freed with the vfile, or on failure)
  * @check:      called with @check_ctx before each read and read-ahead
  *              (NULL: never stale); -ESTALE fails the read
@@ -170,7 +159,8 @@ struct df11_vfile *df11_vfile_get(struct df11_vfile *vf);
 
 /**
  * df11_vfile_put() - drop a reference; the last one drops the vfile's
- * cached chunks, closes its fd and frees it. NULL is a no-op.
+ * cached chunks, frees its source, then calls check_free. NULL is a
+ * no-op.
  */
 void df11_vfile_put(struct df11_vfile *vf);
 
@@ -221,18 +211,9 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 void df11_vfile_return(struct df11_vfile *vf, struct df11_slice *s, unsigned n);
 
 /**
- * df11_vfile_check() - is the source file still the one that was opened?
- * Return: 0, or -ESTALE.
+ * df11_vfile_check() - are the source files still the ones that were
+ * opened (the check callback; none: yes)? Return: 0, or -ESTALE.
  */
 int df11_vfile_check(struct df11_vfile *vf);
-
-struct stat;
-
-/**
- * df11_file_unchanged() - is open file @fd still what @st0 (its fstat at
- * open) describes: linked, same inode, size and mtime? Return: 0, or
- * -ESTALE (also when fstat fails).
- */
-int df11_file_unchanged(int fd, const struct stat *st0);
 
 #endif

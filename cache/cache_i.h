@@ -72,10 +72,8 @@ struct df11_vfile {
 	void (*check_free)(void *);
 	void *check_ctx;
 	uint64_t size;
-	int fd; /* a container's file, -1 for other sources */
 	char *name;
 	atomic_uint refs;
-	struct stat st0;
 	const uint8_t *hdr;
 	size_t hdr_len;
 };
@@ -134,9 +132,6 @@ void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e,
 
 /** df11_cache_worker() - a read-ahead worker thread's body (ahead.c). */
 void *df11_cache_worker(void *arg);
-
-/** df11_cache_pread() - df11_read_fn over a file descriptor in @ctx. */
-int df11_cache_pread(void *ctx, void *buf, size_t len, uint64_t off);
 
 /** df11_cache_drop() - move a READY, unpinned entry to @grave (lock held). */
 void df11_cache_drop(struct df11_cache *c, struct entry *e,

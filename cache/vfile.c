@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cache/vfile.c - virtual files: open a container (or wrap any source),
- * check that the source is unchanged, queue read-ahead for sequential
- * readers, lend the cache's chunk bytes or copy them out
+ * cache/vfile.c - virtual files: wrap a source (store/store.h opens the
+ * files behind it), check through its callback that they are unchanged, queue
+ * read-ahead for sequential readers, lend the cache's chunk bytes or copy them
+ * out
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cache/cache_i.h"
 
-/* a vfile around @src; takes @src and @fd (-1: none) even on failure */
-static int vfile_new(struct df11_vfile **out, struct df11_cache *c,
-		     struct df11_source *src, int fd, const char *name)
+int df11_vfile_new(struct df11_vfile **out, struct df11_cache *c,
+		   struct df11_source *src, df11_check_fn check,
+		   void (*check_free)(void *), void *check_ctx,
+		   const char *name)
 {
 	struct df11_vfile *vf = calloc(1, sizeof(*vf));
 
@@ -23,64 +23,18 @@ static int vfile_new(struct df11_vfile **out, struct df11_cache *c,
 	if (!vf || !(vf->name = strdup(name))) {
 		free(vf);
 		df11_source_free(src);
-		if (fd >= 0)
-			close(fd);
 		return -ENOMEM;
 	}
 	vf->c = c;
 	vf->src = src;
-	vf->fd = fd;
+	vf->check = check;
+	vf->check_free = check_free;
+	vf->check_ctx = check_ctx;
 	vf->size = src->ops->size(src);
 	vf->hdr = src->ops->prefix(src, &vf->hdr_len);
 	atomic_init(&vf->refs, 1);
 	*out = vf;
 	return 0;
-}
-
-int df11_vfile_open(struct df11_vfile **out, struct df11_cache *c, int fd,
-		    const char *name, char *err, size_t errlen)
-{
-	struct df11_source *src;
-	struct df11_vfile *vf;
-	struct df11_ct *ct;
-	struct stat st;
-	int rc;
-
-	*out = NULL;
-	if (fstat(fd, &st)) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	/* the read callback's context is the fd, which outlives the source */
-	rc = df11_ct_open(&ct, df11_cache_pread, (void *)(intptr_t)fd,
-			  (uint64_t)st.st_size, err, errlen);
-	if (!rc)
-		rc = df11_ct_source(&src, ct, df11_cache_pread,
-				    (void *)(intptr_t)fd);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	if ((rc = vfile_new(&vf, c, src, fd, name)))
-		return rc;
-	vf->st0 = st;
-	*out = vf;
-	return 0;
-}
-
-int df11_vfile_new(struct df11_vfile **out, struct df11_cache *c,
-		   struct df11_source *src, df11_check_fn check,
-		   void (*check_free)(void *), void *check_ctx,
-		   const char *name)
-{
-	int rc = vfile_new(out, c, src, -1, name);
-	if (!rc) {
-		(*out)->check = check;
-		(*out)->check_free = check_free;
-		(*out)->check_ctx = check_ctx;
-	}
-	return rc;
 }
 
 struct df11_vfile *df11_vfile_get(struct df11_vfile *vf)
@@ -107,8 +61,6 @@ void df11_vfile_put(struct df11_vfile *vf)
 	df11_source_free(vf->src);
 	if (vf->check_free)
 		vf->check_free(vf->check_ctx);
-	if (vf->fd >= 0)
-		close(vf->fd);
 	free(vf->name);
 	free(vf);
 }
@@ -123,23 +75,9 @@ uint64_t df11_vfile_stored(const struct df11_vfile *vf)
 	return vf->src->ops->stored(vf->src);
 }
 
-int df11_file_unchanged(int fd, const struct stat *st0)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) || st.st_nlink == 0 || st.st_size != st0->st_size ||
-	    st.st_ino != st0->st_ino ||
-	    st.st_mtim.tv_sec != st0->st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != st0->st_mtim.tv_nsec)
-		return -ESTALE;
-	return 0;
-}
-
 int df11_vfile_check(struct df11_vfile *vf)
 {
-	if (vf->fd < 0)
-		return vf->check ? vf->check(vf->check_ctx) : 0;
-	return df11_file_unchanged(vf->fd, &vf->st0);
+	return vf->check ? vf->check(vf->check_ctx) : 0;
 }
 
 /*

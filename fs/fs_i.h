@@ -177,8 +177,10 @@ void df11fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 
 /**
  * df11fs_loop() - serve @se with a fixed pool of @threads workers until
- * the session ends (unmount or signal). Return: 0, or -errno.
+ * the session ends (unmount or signal), calling @tick(@ctx) from the
+ * main thread about once a second (NULL: never). Return: 0, or -errno.
  */
-int df11fs_loop(struct fuse_session *se, unsigned threads);
+int df11fs_loop(struct fuse_session *se, unsigned threads,
+		void (*tick)(void *ctx), void *ctx);
 
 #endif

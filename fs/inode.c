@@ -5,8 +5,9 @@
  *
  * See inode_i.h for the model. Locking: the table lock guards the hash and
  * the lookup counts and is never held while doing I/O; an inode's own lock
- * guards its probe state and may be held across df11_vfile_open (other
- * users of the same inode wait for the probe instead of repeating it).
+ * guards its probe state and may be held across df11_store_ct_open
+ * (other users of the same inode wait for the probe instead of repeating
+ * it). Every open of a source file goes through store/store.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,10 +18,10 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
+#include "codec/source.h"
+#include "store/store.h"
 #include "fs_i.h"
 #include "inode_i.h"
-
-#define SUFFIX ".safetensors"
 
 static size_t hash_of(dev_t dev, ino_t ino, size_t n_buckets)
 {
@@ -41,11 +42,10 @@ static int same_state(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-static int ends_with_suffix(const char *name)
+/* a FIFO, socket or device node: shown as an empty file, never opened */
+static int is_special(mode_t type)
 {
-	size_t n = strlen(name), k = sizeof(SUFFIX) - 1;
-
-	return n > k && strcmp(name + n - k, SUFFIX) == 0;
+	return type != S_IFREG && type != S_IFDIR && type != S_IFLNK;
 }
 
 static int join_path(char *buf, size_t len, const char *parent,
@@ -58,6 +58,7 @@ static void inode_free(struct df11fs_inode *in)
 	if (in->fd >= 0)
 		close(in->fd);
 	df11_vfile_put(in->vf);
+	df11_store_set_put(in->set);
 	if (in->vdir)
 		df11fs_off_virtual_free(in);
 	df11fs_off_dir_free(in);
@@ -92,6 +93,7 @@ static struct df11fs_inode *inode_new(int fd, const struct stat *st,
 	in->type = st->st_mode & S_IFMT;
 	in->probe = probe;
 	in->kind = probe ? DF11FS_K_UNPROBED : DF11FS_K_OTHER;
+	atomic_init(&in->gone, 0);
 	return in;
 }
 
@@ -112,6 +114,7 @@ struct df11fs_inode *df11fs_inode_new_virtual(struct df11fs_inode *parent,
 	in->fd = -1;
 	in->type = S_IFREG;
 	in->kind = DF11FS_K_CONTAINER;
+	atomic_init(&in->gone, 0);
 	return in;
 }
 
@@ -158,6 +161,7 @@ static void table_insert(struct df11fs_itable *t, struct df11fs_inode *in)
 	h = hash_of(in->dev, in->ino, t->n_buckets);
 	in->next = t->buckets[h];
 	t->buckets[h] = in;
+	in->hashed = 1;
 	t->count++;
 }
 
@@ -172,6 +176,30 @@ static void table_remove(struct df11fs_itable *t, struct df11fs_inode *in)
 		*p = in->next;
 		t->count--;
 	}
+	in->hashed = 0;
+}
+
+void df11fs_inode_retire_locked(struct df11fs_itable *t,
+				struct df11fs_inode *in)
+{
+	if (in->hashed != 1)
+		return;
+	table_remove(t, in);
+	in->next = t->gone;
+	t->gone = in;
+	in->hashed = 2;
+}
+
+/* take released inode @in off the table's gone list (table lock) */
+static void gone_remove(struct df11fs_itable *t, struct df11fs_inode *in)
+{
+	struct df11fs_inode **p = &t->gone;
+
+	while (*p && *p != in)
+		p = &(*p)->next;
+	if (*p)
+		*p = in->next;
+	in->hashed = 0;
 }
 
 int df11fs_itable_init(struct df11fs_itable *t, int root_fd)
@@ -221,6 +249,14 @@ void df11fs_itable_destroy(struct df11fs_itable *t)
 	for (i = 0; i < t->n_buckets; i++) {
 		for (struct df11fs_inode *in = t->buckets[i]; in; in = in->next)
 			df11fs_off_dir_free_all(in);
+	}
+	for (struct df11fs_inode *in = t->gone; in; in = in->next)
+		df11fs_off_dir_free_all(in);
+	while (t->gone) {
+		struct df11fs_inode *in = t->gone;
+
+		t->gone = in->next;
+		inode_free(in);
 	}
 	for (i = 0; i < t->n_buckets; i++) {
 		struct df11fs_inode *in = t->buckets[i], *next;
@@ -297,7 +333,7 @@ int df11fs_inode_lookup(struct df11fs_itable *t, struct df11fs_inode *parent,
 		return 0;
 	}
 	in = inode_new(fd, st, path,
-		       S_ISREG(st->st_mode) && ends_with_suffix(name));
+		       df11_store_classify(-1, name, st) == DF11_STORE_NATIVE);
 	if (!in) {
 		pthread_mutex_unlock(&t->lock);
 		rc = -ENOMEM;
@@ -324,8 +360,10 @@ void df11fs_inode_forget(struct df11fs_itable *t, struct df11fs_inode *in,
 	if (in->nlookup == 0 && in != t->root) {
 		if (in->vdir)
 			df11fs_off_unlink_locked(in);
-		else
+		else if (in->hashed == 1)
 			table_remove(t, in);
+		else if (in->hashed == 2)
+			gone_remove(t, in);
 		gone = 1;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -335,17 +373,16 @@ void df11fs_inode_forget(struct df11fs_itable *t, struct df11fs_inode *in,
 
 int df11fs_inode_reopen(const struct df11fs_inode *in, int flags)
 {
-	char proc[64];
-	int fd;
+	int fd, rc;
 
-	if (in->type == S_IFDIR)
+	if (atomic_load(&in->gone))
+		return -ESTALE;
+	if (in->type == S_IFDIR) {
 		fd = openat(in->fd, ".", flags | O_CLOEXEC);
-	else if (in->type == S_IFREG) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", in->fd);
-		fd = open(proc, flags | O_CLOEXEC);
-	} else
-		return -EINVAL;
-	return fd < 0 ? -errno : fd;
+		return fd < 0 ? -errno : fd;
+	}
+	rc = df11_store_openat(in->fd, "", 0, &fd, NULL);
+	return rc ? rc : fd;
 }
 
 /*
@@ -357,29 +394,37 @@ static void probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
 {
 	char err[256] = "";
 	struct df11_vfile *vf = NULL;
-	struct stat real;
-	int fd, rc;
+	struct df11_store_set *set;
+	struct df11_source *s;
+	int rc;
 
-	if (!in->probe ||
+	if (!in->probe || atomic_load(&in->gone) ||
 	    (in->kind != DF11FS_K_UNPROBED && same_state(&in->vst, src)))
 		return;
 	df11_vfile_put(in->vf);
 	in->vf = NULL;
+	df11_store_set_put(in->set);
+	in->set = NULL;
 	free(in->why);
 	in->why = NULL;
 	in->vst = *src;
-	fd = df11fs_inode_reopen(in, O_RDONLY);
-	if (fd < 0 || fstat(fd, &real) != 0) {
+	rc = df11_store_ct_open(in->fd, "", 0, &s, &set, err, sizeof(err));
+	if (rc == -EACCES || rc == -EPERM || rc == -ENOENT || rc == -ESTALE ||
+	    rc == -ELOOP || rc == -ENXIO || rc == -EISDIR) {
 		/* not readable: shown as it is; open reports the error */
 		df11fs_log(LOG_DEBUG, "'%s': cannot open: %s", in->path,
-			   strerror(fd < 0 ? -fd : errno));
-		if (fd >= 0)
-			close(fd);
+			   strerror(-rc));
 		in->kind = DF11FS_K_PLAIN;
 		return;
 	}
-	in->vst = real;
-	rc = df11_vfile_open(&vf, t->cache, fd, in->path, err, sizeof(err));
+	if (rc == 0) {
+		rc = df11_vfile_new(&vf, t->cache, s, df11_store_set_check,
+				    df11_store_set_put, set, in->path);
+		if (rc)
+			df11_store_set_put(set);
+		else
+			in->set = df11_store_set_get(set);
+	}
 	if (rc == 0) {
 		in->vf = vf;
 		in->kind = DF11FS_K_CONTAINER;
@@ -398,11 +443,15 @@ static void probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
 	}
 }
 
+/* the source's stat now; -ESTALE once it was deleted and released */
 static int fresh_stat(const struct df11fs_inode *in, struct stat *st)
 {
+	if (atomic_load(&in->gone))
+		return -ESTALE;
 	if (fstatat(in->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
 		return -errno;
-	return 0;
+	/* released meanwhile: that was /dev/null's stat */
+	return atomic_load(&in->gone) ? -ESTALE : 0;
 }
 
 int df11fs_inode_attr(struct df11fs_itable *t, struct df11fs_inode *in,
@@ -423,6 +472,12 @@ int df11fs_inode_attr(struct df11fs_itable *t, struct df11fs_inode *in,
 	}
 	*st = *src;
 	st->st_mode &= ~(mode_t)(S_IWUSR | S_IWGRP | S_IWOTH);
+	if (is_special(st->st_mode & S_IFMT)) {
+		st->st_mode = S_IFREG;
+		st->st_size = 0;
+		st->st_blocks = 0;
+		st->st_rdev = 0;
+	}
 	if (!in->probe)
 		return 0;
 	pthread_mutex_lock(&in->lock);
@@ -444,6 +499,11 @@ int df11fs_inode_open(struct df11fs_itable *t, struct df11fs_inode *in,
 	if (in->vdir) {
 		*vf = df11_vfile_get(in->vf);
 		return 0;
+	}
+	if (is_special(in->type)) {
+		df11fs_log(LOG_ERR, "cannot open '%s': not a regular file (%s)",
+			   in->path, df11_store_type_name(in->type));
+		return -ENXIO;
 	}
 	rc = fresh_stat(in, &src);
 	if (rc)

@@ -7,8 +7,18 @@
  * give the same node id. The node id handed to the kernel is the inode's
  * address (FUSE_ROOT_ID for the root). Each inode holds an O_PATH
  * descriptor of its source file, opened relative to its parent without
- * following symlinks; files are reopened for reading through
- * /proc/self/fd, never by path, so a symlink is never followed by us.
+ * following symlinks; files are reopened for reading by
+ * df11_store_openat(fd, "") (store/store.h), never by path, so a symlink
+ * is never followed by us and a FIFO, socket or device is never opened:
+ * those are shown as empty regular files of mode 0 whose open fails with
+ * ENXIO (one log line).
+ *
+ * Deleted sources: df11fs_itable_sweep(), about once a second, releases
+ * (df11_store_release) the descriptors of inodes whose source has
+ * st_nlink 0, and those of their container or official files, so that
+ * the disk space of a removed model is freed while mounted. A released
+ * inode leaves the hash (its inode number may be reused) and answers
+ * ESTALE.
  *
  * Lifetime: lookups (lookup, readdirplus) add to @nlookup; FORGET takes
  * away; at zero the inode leaves the table and is freed. The root is
@@ -19,19 +29,21 @@
  * whether it is a container (shown with the original size, decoded on
  * read), a plain file (-ENOTSUP: shown as it is), or a broken container
  * (shown with its stored size; open fails with EIO, the reason is logged
- * once). The probe is repeated when the source's identity, size, mtime
- * or ctime change.
+ * once). The probe is df11_store_ct_open. The probe is repeated when the
+ * source's identity, size, mtime or ctime change.
  */
 #ifndef DF11_FS_INODE_I_H
 #define DF11_FS_INODE_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
 struct df11_cache;
 struct df11_vfile;
+struct df11_store_set;
 
 /** enum df11fs_kind - what a file is shown as. */
 enum df11fs_kind {
@@ -54,6 +66,7 @@ enum df11fs_kind {
  * @lock:    guards every field below
  * @kind:    enum df11fs_kind
  * @vf:      the virtual file (one reference) when @kind is CONTAINER
+ * @set:     the container's opened file (one reference), with @vf
  * @why:     the reason when @kind is BAD (owned)
  * @vst:     source stat when @kind was decided
  * @ost:     source stat at the last open (@ost_valid)
@@ -61,6 +74,9 @@ enum df11fs_kind {
  *           @lock): 0 not probed, 1 plain, 2 official (@off), 3 broken
  * @vdir, @vidx: a virtual file of an official directory (immutable;
  *           @fd is -1, @vf its virtual file)
+ * @gone:    the source was deleted and @fd released (set once)
+ * @hashed:  1 in the (dev, ino) hash, 2 in the table's @gone list once
+ *           released, 0 neither (table lock)
  */
 struct df11fs_inode {
 	struct df11fs_inode *next;
@@ -75,6 +91,7 @@ struct df11fs_inode {
 	pthread_mutex_t lock;
 	int kind;
 	struct df11_vfile *vf;
+	struct df11_store_set *set;
 	char *why;
 	struct stat vst;
 	struct stat ost;
@@ -84,6 +101,8 @@ struct df11fs_inode {
 	int off_state;
 	struct df11fs_offdir *vdir;
 	size_t vidx;
+	atomic_int gone;
+	int hashed;
 };
 
 /**
@@ -91,6 +110,7 @@ struct df11fs_inode {
  * @lock:     guards the hash, @count and every @nlookup
  * @buckets:  hash of (dev, ino), chained
  * @root:     the root directory (SOURCE)
+ * @gone:     released inodes the kernel still knows, chained by @next
  * @cache:    where virtual files are opened (borrowed)
  * @off_headers, @off_headers_len: -o headers= text for an official
  *            SOURCE directory (borrowed), or NULL
@@ -101,6 +121,7 @@ struct df11fs_itable {
 	struct df11fs_inode **buckets;
 	size_t n_buckets, count;
 	struct df11fs_inode *root;
+	struct df11fs_inode *gone;
 	struct df11_cache *cache;
 	const char *off_headers;
 	size_t off_headers_len;
@@ -119,6 +140,20 @@ int df11fs_itable_init(struct df11fs_itable *t, int root_fd);
  * file. Call once the session has stopped.
  */
 void df11fs_itable_destroy(struct df11fs_itable *t);
+
+/**
+ * df11fs_itable_sweep() - release the descriptors of sources deleted
+ * since (see above; fs/sweep.c). Called from the main thread about once a
+ * second.
+ */
+void df11fs_itable_sweep(struct df11fs_itable *t);
+
+/**
+ * df11fs_inode_retire_locked() - move released inode @in from the hash to
+ * the gone list (table lock held; fs/sweep.c).
+ */
+void df11fs_inode_retire_locked(struct df11fs_itable *t,
+				struct df11fs_inode *in);
 
 /**
  * df11fs_inode_get() - the inode of node id @id (borrowed: valid until
@@ -181,9 +216,11 @@ struct df11_vfile *df11fs_inode_vfile(struct df11fs_itable *t,
 int df11fs_inode_why(struct df11fs_inode *in, char *buf, size_t len);
 
 /**
- * df11fs_inode_reopen() - a new descriptor of the source opened with
- * @flags (O_RDONLY, O_RDONLY | O_DIRECTORY, ...), through /proc/self/fd.
- * Return: the descriptor, or -errno.
+ * df11fs_inode_reopen() - a new descriptor of the source opened for
+ * reading: a directory with @flags (O_RDONLY | O_DIRECTORY), a regular
+ * file through df11_store_openat.
+ * Return: the descriptor; -ENXIO for a FIFO, socket or device node (never
+ * opened), -ELOOP for a symlink, -ESTALE once released, or -errno.
  */
 int df11fs_inode_reopen(const struct df11fs_inode *in, int flags);
 
@@ -242,6 +279,19 @@ void df11fs_off_dir_free(struct df11fs_inode *in);
  */
 int df11fs_off_listing(struct df11fs_itable *t, struct df11fs_inode *dir,
 		       struct df11fs_listing *l);
+
+/**
+ * df11fs_off_sweep() - release the files of @dir's official model that
+ * were deleted from the source.
+ */
+void df11fs_off_sweep(struct df11fs_inode *dir);
+
+/**
+ * df11fs_dtype() - the DT_* type to list for a source entry of type
+ * @type: DT_REG for a FIFO, socket or device node (shown as empty regular
+ * files), else @type.
+ */
+unsigned char df11fs_dtype(unsigned char type);
 
 /** df11fs_listing_add() - append an entry. Return: 0, -ENOMEM. */
 int df11fs_listing_add(struct df11fs_listing *l, const char *name,

@@ -11,9 +11,10 @@
  * /dev/fuse descriptor; the kernel hands each request to one of them.
  *
  * Shutdown: a signal (libfuse's handlers call fuse_session_exit) wakes the
- * main thread (or its next check, at most WAKE_NS later), which cancels the workers where they wait for a request;
- * a worker is never cancelled while it processes one. An unmount makes
- * every receive fail, and the workers leave by themselves.
+ * main thread (or its next check, at most WAKE_NS later), which cancels the
+ * workers where they wait for a request; a worker is never cancelled while it
+ * processes one. An unmount makes every receive fail, and the workers leave by
+ * themselves.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,7 +26,8 @@
 #include "fs_i.h"
 
 #define MAX_POOL 1024
-#define WAKE_NS	 (100 * 1000000L) /* the main thread's longest sleep */
+#define WAKE_NS	 (100 * 1000000L)  /* the main thread's longest sleep */
+#define TICK_NS	 (1000 * 1000000L) /* between two calls of the tick */
 
 struct pool {
 	struct fuse_session *se;
@@ -63,8 +65,10 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int df11fs_loop(struct fuse_session *se, unsigned threads)
+int df11fs_loop(struct fuse_session *se, unsigned threads,
+		void (*tick)(void *ctx), void *ctx)
 {
+	struct timespec last;
 	struct pool p = {.se = se};
 	pthread_t *tid;
 	sigset_t block, old;
@@ -98,8 +102,16 @@ int df11fs_loop(struct fuse_session *se, unsigned threads)
 	 * between the check and sem_wait() would interrupt nothing, so the
 	 * wait is bounded and the flag checked again.
 	 */
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!fuse_session_exited(se)) {
 		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (tick && (t.tv_sec - last.tv_sec) * 1000000000L +
+				    (t.tv_nsec - last.tv_nsec) >=
+				TICK_NS) {
+			last = t;
+			tick(ctx);
+		}
 		clock_gettime(CLOCK_REALTIME, &t);
 		t.tv_nsec += WAKE_NS;
 		if (t.tv_nsec >= 1000000000L) {

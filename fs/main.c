@@ -199,11 +199,18 @@ void df11fs_set_readahead(const char *mnt, unsigned kb)
 		close(fd);
 }
 
-static int session_loop(struct fuse_session *se, const struct df11fs_conf *c)
+/* once a second: let go of source files deleted since */
+static void tick(void *ctx)
+{
+	df11fs_itable_sweep(&((struct df11fs *)ctx)->itab);
+}
+
+static int session_loop(struct df11fs *fs, struct fuse_session *se,
+			const struct df11fs_conf *c)
 {
 	if (c->single)
 		return fuse_session_loop(se);
-	return df11fs_loop(se, c->threads);
+	return df11fs_loop(se, c->threads, tick, fs);
 }
 
 /* Mounted and daemonized: start the cache, serve, unmount. */
@@ -220,7 +227,7 @@ static int serve(struct df11fs *fs, struct fuse_session *se,
 	}
 	fs->itab.cache = fs->cache;
 	df11fs_log(LOG_DEBUG, "serving '%s' on '%s'", c->source, c->mountpoint);
-	rc = session_loop(se, c);
+	rc = session_loop(fs, se, c);
 	/* > 0: the signal that ended the loop; < 0: an error */
 	if (rc < 0) {
 		df11fs_log(LOG_ERR, "session ended: %s", strerror(-rc));

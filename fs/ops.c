@@ -254,7 +254,7 @@ static ssize_t add_entry(fuse_req_t req, struct df11fs_inode *parent,
 
 	memset(&e, 0, sizeof(e));
 	e.attr.st_ino = de->d_ino;
-	e.attr.st_mode = (mode_t)de->d_type << 12;
+	e.attr.st_mode = (mode_t)df11fs_dtype(de->d_type) << 12;
 	if (!plus)
 		return (ssize_t)fuse_add_direntry(req, p, rem, de->d_name,
 						  &e.attr, de->d_off);

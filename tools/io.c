@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/store.h"
 #include "tools/tool_i.h"
 
 #define COPY_PIECE (64ull << 20) /* bytes per copy_file_range call */
@@ -36,22 +37,7 @@
 
 int df11_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO; /* the file is shorter than it said */
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return df11_store_pread(fd, buf, len, off); /* the one pread loop */
 }
 
 int df11_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)

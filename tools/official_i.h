@@ -2,7 +2,7 @@
 /*
  * tools/official_i.h - the df11 tool on official DFloat11 directories
  *
- *   official.c       detection, opening (config, files, --headers)
+ *   official.c       detection, opening (store/store.h, --headers)
  *   official_run.c   decompress and verify
  *   official_info.c  info
  *   headers.c        df11 headers ORIGINAL_DIR
@@ -23,7 +23,12 @@ int df11_off_dir_probe(const char *dir);
 
 /**
  * df11_off_dir_open() - open the official directory @dir (with
- * o->headers, o->shard_size). Reports errors. Return: 0 and *@out, -errno.
+ * o->headers, o->shard_size) through df11_store_model_open, following
+ * symlinks; a *.safetensors entry that is not a regular file (a FIFO,
+ * socket, device, or a link to one) fails the open, reported as one line
+ * naming it (DF11_EX_UNSUPPORTED); one that cannot be opened (a dangling
+ * link, no permission) is DF11_EX_IO. Reports errors.
+ * Return: 0 and *@out (free with df11_off_free), -errno.
  */
 int df11_off_dir_open(const char *dir, const struct df11_opts *o,
 		      struct df11_off **out);
