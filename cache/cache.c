@@ -224,6 +224,8 @@ void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 	if (rc == 0) {
 		e->state = READY;
 		c->st.bytes_decoded += e->len;
+		atomic_fetch_add_explicit(&e->vf->n_decoded, 1,
+					  memory_order_relaxed);
 		lru_front(c, e);
 	} else {
 		e->state = FAILED;

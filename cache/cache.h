@@ -174,6 +174,24 @@ uint64_t df11_vfile_size(const struct df11_vfile *vf);
 uint64_t df11_vfile_stored(const struct df11_vfile *vf);
 
 /**
+ * struct df11_vfile_stats - counters of one virtual file since it was made.
+ * @bytes_served:   bytes lent or read by df11_vfile_lend/df11_vfile_read
+ * @chunks_decoded: chunks of this file decoded (by a reader or read-ahead)
+ * @errors:         reads of this file that failed (-EIO, -ESTALE, -ENOMEM)
+ */
+struct df11_vfile_stats {
+	uint64_t bytes_served;
+	uint64_t chunks_decoded;
+	uint64_t errors;
+};
+
+/**
+ * df11_vfile_stats() - a snapshot of @vf's counters (relaxed atomics: each
+ * figure is exact, the three need not be of one instant). Thread-safe.
+ */
+void df11_vfile_stats(const struct df11_vfile *vf, struct df11_vfile_stats *st);
+
+/**
  * df11_vfile_read() - read @len bytes at @off of the original file.
  * @cur: the open file's cursor (read-ahead), or NULL
  * Return: bytes read (short only at the end of the file), or -EIO if a

@@ -76,6 +76,8 @@ struct df11_vfile {
 	atomic_uint refs;
 	const uint8_t *hdr;
 	size_t hdr_len;
+	/* struct df11_vfile_stats, counted without the cache lock */
+	atomic_uint_fast64_t n_served, n_decoded, n_errors;
 };
 
 /**

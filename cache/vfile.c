@@ -33,6 +33,9 @@ int df11_vfile_new(struct df11_vfile **out, struct df11_cache *c,
 	vf->size = src->ops->size(src);
 	vf->hdr = src->ops->prefix(src, &vf->hdr_len);
 	atomic_init(&vf->refs, 1);
+	atomic_init(&vf->n_served, 0);
+	atomic_init(&vf->n_decoded, 0);
+	atomic_init(&vf->n_errors, 0);
 	*out = vf;
 	return 0;
 }
@@ -73,6 +76,15 @@ uint64_t df11_vfile_size(const struct df11_vfile *vf)
 uint64_t df11_vfile_stored(const struct df11_vfile *vf)
 {
 	return vf->src->ops->stored(vf->src);
+}
+
+void df11_vfile_stats(const struct df11_vfile *vf, struct df11_vfile_stats *st)
+{
+	st->bytes_served =
+	    atomic_load_explicit(&vf->n_served, memory_order_relaxed);
+	st->chunks_decoded =
+	    atomic_load_explicit(&vf->n_decoded, memory_order_relaxed);
+	st->errors = atomic_load_explicit(&vf->n_errors, memory_order_relaxed);
 }
 
 int df11_vfile_check(struct df11_vfile *vf)
@@ -141,6 +153,8 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 	if (df11_vfile_check(vf)) {
 		df11_cache_logf(c, "'%s': source file changed or removed",
 				vf->name);
+		atomic_fetch_add_explicit(&vf->n_errors, 1,
+					  memory_order_relaxed);
 		return -ESTALE;
 	}
 	if (off >= vf->size || !len || !max)
@@ -170,11 +184,15 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 	if (rc) {
 		df11_vfile_return(vf, s, *n);
 		*n = 0;
+		atomic_fetch_add_explicit(&vf->n_errors, 1,
+					  memory_order_relaxed);
 		return rc == -ENOMEM ? -ENOMEM : -EIO;
 	}
 	pthread_mutex_lock(&c->mu);
 	c->st.bytes_served += pos - off;
 	pthread_mutex_unlock(&c->mu);
+	atomic_fetch_add_explicit(&vf->n_served, pos - off,
+				  memory_order_relaxed);
 	return (ssize_t)(pos - off);
 }
 

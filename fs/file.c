@@ -17,6 +17,9 @@
  * sequential reader. The kernel sends concurrent reads on one handle
  * (asynchronous read-ahead, page faults of several threads); the cache
  * updates a cursor under its own lock, so every read passes it.
+ *
+ * The statistics file (fs/stats.c) is made at open: the handle holds the
+ * snapshot, read with direct I/O (its size is not known at lookup).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +39,7 @@
  * @in:     the inode (for log lines)
  * @lock:   guards @stale_logged
  * @cur:    read-ahead state of this open file
+ * @snap, @snap_len: the statistics file's bytes (owned), else NULL
  * @prev, @next: the filesystem's list of open handles (fs->lock)
  */
 struct df11fs_handle {
@@ -45,6 +49,8 @@ struct df11fs_handle {
 	pthread_mutex_t lock;
 	int stale_logged;
 	struct df11_cursor cur;
+	char *snap;
+	size_t snap_len;
 	struct df11fs_handle *prev, *next;
 };
 
@@ -88,6 +94,7 @@ static void handle_free(struct df11fs_handle *h)
 	if (h->fd >= 0)
 		close(h->fd);
 	df11_vfile_put(h->vf);
+	free(h->snap);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -147,8 +154,13 @@ void df11fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h->fd = -1;
 	h->in = in;
-	rc = df11fs_inode_open(&fs->itab, in, &h->vf, &changed);
-	if (rc == 0 && !h->vf) {
+	if (df11fs_stats_ino(fs, ino)) {
+		rc = df11fs_stats_json(fs, &h->snap, &h->snap_len);
+		changed = 1;
+	} else {
+		rc = df11fs_inode_open(&fs->itab, in, &h->vf, &changed);
+	}
+	if (rc == 0 && !h->vf && !h->snap) {
 		h->fd = df11fs_inode_reopen(in, O_RDONLY);
 		rc = h->fd < 0 ? h->fd : 0;
 	}
@@ -166,7 +178,7 @@ void df11fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			   in->path);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = !changed;
-	fi->direct_io = 0;
+	fi->direct_io = h->snap != NULL; /* never for a model file: mmap */
 	handle_link(fs, h);
 	if (fuse_reply_open(req, fi) != 0) {
 		/* interrupted: the kernel will send no release */
@@ -258,6 +270,13 @@ void df11fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)ino;
 	if (h->vf) {
 		read_vfile(req, h, size, off);
+		return;
+	}
+	if (h->snap) {
+		size_t o = off < 0 || (uint64_t)off > h->snap_len ? h->snap_len
+								  : (size_t)off;
+		fuse_reply_buf(req, h->snap + o,
+			       size < h->snap_len - o ? size : h->snap_len - o);
 		return;
 	}
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;

@@ -7,7 +7,11 @@
  *   main.c   checks, mount, session loop, signals, daemon mode, the
  *            kernel read-ahead of the mount
  *   opts.c   the command line, fstab and mount(8) conventions
- *   log.c    one logging function for stderr, syslog and libfuse
+ *   log.c    one logging function for stderr, a log file, syslog and
+ *            libfuse (-o log=)
+ *   loop.c   the fixed pool of FUSE worker threads
+ *   stats.c  statistics: the line logged at exit and on SIGUSR1, the
+ *            JSON file at the mount root (DF11FS_STATS_NAME)
  *   inode.c  the inode table: source (st_dev, st_ino) -> node id, lazily
  *            opened virtual files, change detection (inode_i.h)
  *   ops.c    lookup, getattr, readlink, directories, statfs, and EROFS for
@@ -37,6 +41,9 @@
 /* Largest read request we ask the kernel for (max_read, max_pages). */
 #define DF11FS_MAX_READ (1u << 20)
 
+/* The statistics file at the mount root, not listed by readdir. */
+#define DF11FS_STATS_NAME ".df11fs-stats.json"
+
 struct df11fs_handle;
 
 /**
@@ -47,6 +54,12 @@ struct df11fs_handle;
  * @debug:        -d given: log every decision
  * @mountpoint:   absolute path (borrowed from the configuration)
  * @kernel_ra_kb: kernel read-ahead to set at init, KiB (0: leave it)
+ * @source:       absolute path of SOURCE (borrowed from the configuration)
+ * @max_read:     largest read request, bytes (-o max_read=, at most
+ *                DF11FS_MAX_READ)
+ * @start_ns:     CLOCK_MONOTONIC when the mount was made (uptime)
+ * @stats_ino:    the inode of DF11FS_STATS_NAME: never in the table, never
+ *                freed; its node id is its address
  * @lock:         guards @handles
  * @handles:      open file handles, so that shutdown can free those the
  *                kernel never released (lazy unmount)
@@ -57,7 +70,11 @@ struct df11fs {
 	double attr_timeout;
 	int debug;
 	const char *mountpoint;
+	const char *source;
 	unsigned kernel_ra_kb;
+	unsigned max_read;
+	uint64_t start_ns;
+	struct df11fs_inode stats_ino;
 	pthread_mutex_t lock;
 	struct df11fs_handle *handles;
 };
@@ -75,6 +92,11 @@ struct df11fs {
  * @fake:          called as mount.fuse.df11fs with -f: mount nothing
  * @headers:       -o headers=FILE (official DFloat11 SOURCE), or NULL
  * @shard_size:    -o max_shard_size= (0: 5 GB)
+ * @log:           -o log=FILE|stderr|syslog, or NULL (fs/log.c)
+ * @fsname:        -o fsname= (the first field of /proc/mounts), or NULL:
+ *                 SOURCE
+ * @max_read:      -o max_read= in bytes, 4096 .. DF11FS_MAX_READ
+ *                 (default DF11FS_MAX_READ)
  */
 struct df11fs_conf {
 	char *source, *mountpoint;
@@ -85,6 +107,8 @@ struct df11fs_conf {
 	int foreground, debug, single, fake;
 	char *headers;
 	uint64_t shard_size;
+	char *log, *fsname;
+	unsigned max_read;
 };
 
 /** Results of df11fs_opts_parse() other than 0. */
@@ -116,10 +140,10 @@ void df11fs_set_readahead(const char *mnt, unsigned kb);
 /* ------------------------------------------------------------- log.c */
 
 /**
- * df11fs_log() - one message line: "df11fs: <text>" on stderr, or
- * <text> to syslog (LOG_DAEMON) after df11fs_log_to_syslog(). @prio is a
- * syslog priority; LOG_DEBUG lines are dropped unless debug was enabled.
- * Thread-safe.
+ * df11fs_log() - one message line: "df11fs: <text>" on stderr, with a
+ * timestamp to the -o log= file or stderr, or <text> to syslog
+ * (LOG_DAEMON). @prio is a syslog priority; LOG_DEBUG lines are dropped
+ * unless debug was enabled. Thread-safe.
  */
 void df11fs_log(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -127,8 +151,31 @@ void df11fs_log(int prio, const char *fmt, ...)
 /** df11fs_log_debug() - enable (1) or disable LOG_DEBUG lines. */
 void df11fs_log_debug(int on);
 
+/** df11fs_log_debugging() - 1 when LOG_DEBUG lines are written. */
+int df11fs_log_debugging(void);
+
 /** df11fs_log_to_syslog() - send every later line to syslog. */
 void df11fs_log_to_syslog(void);
+
+/**
+ * df11fs_log_setup() - choose where lines go (fs/log.c has the table):
+ * @spec is -o log= ("stderr", "syslog", a file name) or NULL, @foreground
+ * -f. Call before detaching (a relative FILE is made absolute, stderr is
+ * kept) and before any thread starts. Return: 0, or -errno (logged).
+ */
+int df11fs_log_setup(const char *spec, int foreground);
+
+/** df11fs_log_detached() - after fuse_daemonize(): syslog if chosen. */
+void df11fs_log_detached(void);
+
+/**
+ * df11fs_log_reopen() - open the log file again (SIGHUP; no-op without
+ * one). Thread-safe. Return: 0, or -errno (logged; the old file stays).
+ */
+int df11fs_log_reopen(void);
+
+/** df11fs_log_close() - back to plain stderr; close what setup opened. */
+void df11fs_log_close(void);
 
 /** df11fs_log_install() - route libfuse's own messages through df11fs_log. */
 void df11fs_log_install(void);
@@ -178,9 +225,39 @@ void df11fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 /**
  * df11fs_loop() - serve @se with a fixed pool of @threads workers until
  * the session ends (unmount or signal), calling @tick(@ctx) from the
- * main thread about once a second (NULL: never). Return: 0, or -errno.
+ * main thread at least every 100 ms and after every signal it takes
+ * (NULL: never). Return: 0, or -errno.
  */
 int df11fs_loop(struct fuse_session *se, unsigned threads,
 		void (*tick)(void *ctx), void *ctx);
+
+/* ----------------------------------------------------------- stats.c */
+
+/**
+ * df11fs_stats_line() - the one-line summary logged at exit and on
+ * SIGUSR1 into @buf: "statistics: uptime 12.3 s, hits N, ...".
+ */
+void df11fs_stats_line(struct df11fs *fs, char *buf, size_t len);
+
+/**
+ * df11fs_stats_json() - a snapshot of every figure as a JSON document
+ * (format in df11fs(1), STATISTICS), taken once: what one open of
+ * DF11FS_STATS_NAME reads. Return: 0 and *@out (malloc'd, owned by the
+ * caller, *@len bytes with a final newline), or -ENOMEM.
+ */
+int df11fs_stats_json(struct df11fs *fs, char **out, size_t *len);
+
+/** df11fs_stats_ino() - is node id @ino the statistics file? */
+static inline int df11fs_stats_ino(struct df11fs *fs, fuse_ino_t ino)
+{
+	return ino == (fuse_ino_t)(uintptr_t)&fs->stats_ino;
+}
+
+/**
+ * df11fs_stats_attr() - the statistics file's attributes: read-only,
+ * size 0 (its bytes are made at open and read with direct I/O, like a
+ * /proc file).
+ */
+void df11fs_stats_attr(struct df11fs *fs, struct stat *st);
 
 #endif

@@ -10,6 +10,10 @@
  * replies, until the session ends. All threads read the session's one
  * /dev/fuse descriptor; the kernel hands each request to one of them.
  *
+ * Signals go to the main thread (the workers block them). Between two
+ * waits, at most WAKE_NS apart and after every signal it takes, the main
+ * thread calls the tick, which does what the signal asked (fs/main.c).
+ *
  * Shutdown: a signal (libfuse's handlers call fuse_session_exit) wakes the
  * main thread (or its next check, at most WAKE_NS later), which cancels the
  * workers where they wait for a request; a worker is never cancelled while it
@@ -26,8 +30,7 @@
 #include "fs_i.h"
 
 #define MAX_POOL 1024
-#define WAKE_NS	 (100 * 1000000L)  /* the main thread's longest sleep */
-#define TICK_NS	 (1000 * 1000000L) /* between two calls of the tick */
+#define WAKE_NS	 (100 * 1000000L) /* the main thread's longest sleep */
 
 struct pool {
 	struct fuse_session *se;
@@ -68,7 +71,6 @@ static void *worker(void *arg)
 int df11fs_loop(struct fuse_session *se, unsigned threads,
 		void (*tick)(void *ctx), void *ctx)
 {
-	struct timespec last;
 	struct pool p = {.se = se};
 	pthread_t *tid;
 	sigset_t block, old;
@@ -87,6 +89,7 @@ int df11fs_loop(struct fuse_session *se, unsigned threads,
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (; n < threads; n++)
 		if (pthread_create(&tid[n], NULL, worker, &p))
@@ -102,16 +105,10 @@ int df11fs_loop(struct fuse_session *se, unsigned threads,
 	 * between the check and sem_wait() would interrupt nothing, so the
 	 * wait is bounded and the flag checked again.
 	 */
-	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!fuse_session_exited(se)) {
 		struct timespec t;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (tick && (t.tv_sec - last.tv_sec) * 1000000000L +
-				    (t.tv_nsec - last.tv_nsec) >=
-				TICK_NS) {
-			last = t;
+		if (tick)
 			tick(ctx);
-		}
 		clock_gettime(CLOCK_REALTIME, &t);
 		t.tv_nsec += WAKE_NS;
 		if (t.tv_nsec >= 1000000000L) {

@@ -7,18 +7,31 @@
  * the mount succeeded (so mount(8) sees a failure as an exit status) and
  * before any thread exists (fork keeps only the calling thread); then the
  * cache and its workers start, and the multi-threaded loop runs until the
- * filesystem is unmounted or SIGINT, SIGTERM or SIGHUP arrives.
+ * filesystem is unmounted or SIGINT or SIGTERM arrives.
+ *
+ * Operation: once the mount is made and the cache runs, just before the
+ * loop, -f prints the readiness line "df11fs: mounted SOURCE on
+ * MOUNTPOINT" on stdout and READY=1 goes to $NOTIFY_SOCKET (systemd's
+ * Type=notify); STOPPING=1 when the loop ends. SIGUSR1 logs the
+ * statistics line, SIGHUP reopens the log file; both are only flagged by
+ * their handlers and acted on by the main thread in its tick. The
+ * statistics line is logged at exit too.
  *
  * Exit status: 0 clean unmount, 1 runtime or mount failure, 2 usage.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs_i.h"
@@ -104,8 +117,9 @@ static int add_mount_opts(const struct df11fs_conf *c, struct fuse_args *args)
 	char max_read[32];
 	int rc = -1;
 
-	snprintf(max_read, sizeof(max_read), "max_read=%u", DF11FS_MAX_READ);
-	if (asprintf(&fsname, "fsname=%s", c->source) < 0) {
+	snprintf(max_read, sizeof(max_read), "max_read=%u", c->max_read);
+	if (asprintf(&fsname, "fsname=%s", c->fsname ? c->fsname : c->source) <
+	    0) {
 		fsname = NULL;
 		goto out;
 	}
@@ -199,18 +213,134 @@ void df11fs_set_readahead(const char *mnt, unsigned kb)
 		close(fd);
 }
 
-/* once a second: let go of source files deleted since */
-static void tick(void *ctx)
+/* ------------------------------------------------- signals, readiness */
+
+static volatile sig_atomic_t got_usr1, got_hup;
+
+static void on_signal(int sig)
 {
-	df11fs_itable_sweep(&((struct df11fs *)ctx)->itab);
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_hup = 1;
 }
 
+/*
+ * SIGUSR1 and SIGHUP after fuse_set_signal_handlers(), which makes SIGHUP
+ * end the session: here it must not take the models away.
+ */
+static int set_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL) || sigaction(SIGHUP, &sa, NULL))
+		return -errno;
+	return 0;
+}
+
+static void reset_signals(void)
+{
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+}
+
+/*
+ * sd_notify(3) without libsystemd: one datagram to the AF_UNIX socket
+ * named by $NOTIFY_SOCKET (a leading '@' is the abstract namespace).
+ * Without the variable nothing is sent; a failure is logged at debug.
+ */
+static void notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n;
+	socklen_t len;
+	int fd;
+
+	if (!path || !*path)
+		return;
+	n = strlen(path);
+	if (n >= sizeof(sa.sun_path) || (path[0] != '/' && path[0] != '@')) {
+		df11fs_log(LOG_DEBUG, "NOTIFY_SOCKET '%s' not usable", path);
+		return;
+	}
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+			  (path[0] == '/'));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+			     (struct sockaddr *)&sa, len) < 0)
+		df11fs_log(LOG_DEBUG, "cannot notify '%s': %s", path,
+			   strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void log_stats(struct df11fs *fs)
+{
+	char line[512];
+
+	df11fs_stats_line(fs, line, sizeof(line));
+	df11fs_log(LOG_INFO, "%s", line);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * The main thread, at least every 100 ms: the signals' work, and once a
+ * second letting go of source files deleted since.
+ */
+static void tick(void *ctx)
+{
+	static uint64_t last_sweep;
+	struct df11fs *fs = ctx;
+	uint64_t t = now_ns();
+
+	if (got_hup) {
+		got_hup = 0;
+		df11fs_log_reopen();
+	}
+	if (got_usr1) {
+		got_usr1 = 0;
+		log_stats(fs);
+	}
+	if (t - last_sweep >= 1000000000u) {
+		last_sweep = t;
+		df11fs_itable_sweep(&fs->itab);
+	}
+}
+
+/* -s: one worker serves, the main thread still takes the signals */
 static int session_loop(struct df11fs *fs, struct fuse_session *se,
 			const struct df11fs_conf *c)
 {
-	if (c->single)
-		return fuse_session_loop(se);
-	return df11fs_loop(se, c->threads, tick, fs);
+	return df11fs_loop(se, c->single ? 1 : c->threads, tick, fs);
+}
+
+/* The mount is there and the cache runs: say so, to a script and systemd. */
+static void ready(const struct df11fs_conf *c)
+{
+	char msg[64];
+
+	if (c->foreground) {
+		printf("df11fs: mounted %s on %s\n", c->source, c->mountpoint);
+		fflush(stdout);
+	}
+	df11fs_log(c->foreground && !c->log ? LOG_DEBUG : LOG_INFO,
+		   "mounted '%s' on '%s'", c->source, c->mountpoint);
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%ld", (long)getpid());
+	notify(msg);
 }
 
 /* Mounted and daemonized: start the cache, serve, unmount. */
@@ -226,8 +356,10 @@ static int serve(struct df11fs *fs, struct fuse_session *se,
 		return EXIT_RUNTIME;
 	}
 	fs->itab.cache = fs->cache;
-	df11fs_log(LOG_DEBUG, "serving '%s' on '%s'", c->source, c->mountpoint);
+	ready(c);
 	rc = session_loop(fs, se, c);
+	notify("STOPPING=1");
+	log_stats(fs);
 	/* > 0: the signal that ended the loop; < 0: an error */
 	if (rc < 0) {
 		df11fs_log(LOG_ERR, "session ended: %s", strerror(-rc));
@@ -284,6 +416,10 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 		return EXIT_RUNTIME;
 	}
 	fs.mountpoint = c->mountpoint; /* resolved now */
+	fs.source = c->source;
+	fs.max_read = c->max_read;
+	fs.stats_ino.fd = -1;
+	fs.stats_ino.path = (char *)DF11FS_STATS_NAME;
 	if (pthread_mutex_init(&fs.lock, NULL) != 0) {
 		close(root_fd);
 		free(headers);
@@ -308,6 +444,10 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 	}
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
+	if (set_signals() != 0)
+		goto out_signals;
+	if (df11fs_log_setup(c->log, c->foreground) != 0)
+		goto out_signals;
 	if (fuse_session_mount(se, c->mountpoint) != 0) {
 		df11fs_log(LOG_ERR, "cannot mount '%s' on '%s'", c->source,
 			   c->mountpoint);
@@ -316,11 +456,13 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 	if (fuse_daemonize(c->foreground) != 0)
 		goto out_unmount;
 	if (!c->foreground)
-		df11fs_log_to_syslog();
+		df11fs_log_detached();
+	fs.start_ns = now_ns();
 	status = serve(&fs, se, c);
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
+	reset_signals();
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
@@ -354,5 +496,6 @@ int main(int argc, char **argv)
 	}
 	fuse_opt_free_args(&args);
 	df11fs_conf_free(&conf);
+	df11fs_log_close();
 	return status;
 }

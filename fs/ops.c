@@ -9,6 +9,8 @@
  * Directory listings come from the source directory (readdir with the
  * source's d_off as the offset); readdirplus counts a lookup for every
  * entry it hands over, and gives it back when the entry does not fit.
+ * The statistics file (DF11FS_STATS_NAME, fs/stats.c) is found by lookup
+ * at the root only and never listed; its inode is not in the table.
  * Every handler replies exactly once.
  */
 #include <dirent.h>
@@ -53,7 +55,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	    ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ATOMIC_O_TRUNC);
 	/* max_write also sets max_pages: 1 MiB read requests */
 	conn->max_write = DF11FS_MAX_READ;
-	conn->max_read = DF11FS_MAX_READ;
+	conn->max_read = fs->max_read; /* must equal the mount's max_read= */
 	/* room for read-ahead requests of several files in flight */
 	if (conn->max_background < 32)
 		conn->max_background = 32;
@@ -102,6 +104,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	int rc;
 
+	if (parent == FUSE_ROOT_ID && strcmp(name, DF11FS_STATS_NAME) == 0) {
+		memset(&e, 0, sizeof(e));
+		e.ino = (fuse_ino_t)(uintptr_t)&fs->stats_ino;
+		df11fs_stats_attr(fs, &e.attr);
+		e.attr_timeout = e.entry_timeout = fs->attr_timeout;
+		fuse_reply_entry(req, &e);
+		return;
+	}
 	rc = df11fs_entry_fill(fs, inode_of(req, parent), name, &e);
 	if (rc == -ENOENT) {
 		/* a negative entry, cached like a positive one */
@@ -117,6 +127,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	if (df11fs_stats_ino(df11fs_from_req(req), ino)) {
+		fuse_reply_none(req); /* never freed */
+		return;
+	}
 	df11fs_inode_forget(&df11fs_from_req(req)->itab, inode_of(req, ino),
 			    nlookup);
 	fuse_reply_none(req);
@@ -129,9 +143,11 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	size_t i;
 
 	for (i = 0; i < count; i++)
-		df11fs_inode_forget(&fs->itab,
-				    df11fs_inode_get(&fs->itab, forgets[i].ino),
-				    forgets[i].nlookup);
+		if (!df11fs_stats_ino(fs, forgets[i].ino))
+			df11fs_inode_forget(
+			    &fs->itab,
+			    df11fs_inode_get(&fs->itab, forgets[i].ino),
+			    forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -143,6 +159,11 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	int rc;
 
 	(void)fi;
+	if (df11fs_stats_ino(fs, ino)) {
+		df11fs_stats_attr(fs, &st);
+		fuse_reply_attr(req, &st, fs->attr_timeout);
+		return;
+	}
 	rc = df11fs_inode_attr(&fs->itab, inode_of(req, ino), NULL, &st);
 	if (rc)
 		fuse_reply_err(req, -rc);

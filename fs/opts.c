@@ -31,6 +31,7 @@ struct raw_opts {
 	char *cache_size, *workers, *readahead, *kernel_ra, *threads;
 	char *attr_timeout, *headers, *shard;
 	char *decoder, *gpu_mem;
+	char *log, *fsname, *max_read;
 	char *type, *ns; /* mount(8) -t and -N, ignored */
 	int helper, help, version, n_pos;
 };
@@ -54,6 +55,9 @@ static const struct fuse_opt opt_spec[] = {
     RAW("max_shard_size=%s", shard),
     RAW("decoder=%s", decoder),
     RAW("gpu_mem=%s", gpu_mem),
+    RAW("log=%s", log),
+    RAW("fsname=%s", fsname),
+    RAW("max_read=%s", max_read),
     RAW("-t %s", type),
     RAW("-N %s", ns),
     FUSE_OPT_KEY("-h", KEY_HELP),
@@ -130,6 +134,15 @@ static void usage(void)
 	       "usable: CPU)\n"
 	       "  -o gpu_mem=SIZE        device memory for the GPU decoder "
 	       "(default 1G)\n"
+	       "  -o log=FILE|stderr|syslog  where messages go, with "
+	       "timestamps (default:\n"
+	       "                         stderr with -f, else syslog; FILE "
+	       "is reopened\n"
+	       "                         on SIGHUP)\n"
+	       "  -o fsname=NAME         the first field of /proc/mounts "
+	       "(default SOURCE)\n"
+	       "  -o max_read=SIZE       largest read request, 4K to 1M "
+	       "(default 1M)\n"
 	       "SIZE takes a K, M, G or T suffix (powers of 1024).\n"
 	       "\n");
 }
@@ -242,6 +255,38 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
+/*
+ * -o max_read=: the kernel never sends a read larger than it, and df11fs
+ * never asks for more than DF11FS_MAX_READ (its buffers and max_pages).
+ * Smaller values are honoured (said once), larger ones refused.
+ * Return: 0 or -1 (reported).
+ */
+static int convert_max_read(const struct raw_opts *r, struct df11fs_conf *c)
+{
+	uint64_t v;
+
+	c->max_read = DF11FS_MAX_READ;
+	if (!r->max_read)
+		return 0;
+	if (parse_size(r->max_read, &v)) {
+		df11fs_log(LOG_ERR, "invalid value for option 'max_read'");
+		return -1;
+	}
+	if (v > DF11FS_MAX_READ || v < 4096) {
+		df11fs_log(LOG_ERR,
+			   "max_read=%s: must be between 4096 and %u bytes",
+			   r->max_read, DF11FS_MAX_READ);
+		return -1;
+	}
+	c->max_read = (unsigned)v;
+	if (v < DF11FS_MAX_READ)
+		df11fs_log(LOG_INFO,
+			   "max_read=%s: read requests of at most %u bytes "
+			   "(default %u)",
+			   r->max_read, c->max_read, DF11FS_MAX_READ);
+	return 0;
+}
+
 /* Check and convert the option strings into @c. Return: 0 or -1. */
 static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 {
@@ -283,11 +328,15 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 		if (*end || end == r->attr_timeout || !(c->attr_timeout >= 0))
 			bad = "attr_timeout";
 	}
+	if (r->log && (!*r->log || !(c->log = strdup(r->log))))
+		bad = "log";
+	if (r->fsname && !(c->fsname = strdup(r->fsname)))
+		bad = "fsname";
 	if (bad) {
 		df11fs_log(LOG_ERR, "invalid value for option '%s'", bad);
 		return -1;
 	}
-	return 0;
+	return convert_max_read(r, c);
 }
 
 static void raw_free(struct raw_opts *r)
@@ -302,6 +351,9 @@ static void raw_free(struct raw_opts *r)
 	free(r->shard);
 	free(r->decoder);
 	free(r->gpu_mem);
+	free(r->log);
+	free(r->fsname);
+	free(r->max_read);
 	free(r->type);
 	free(r->ns);
 }
@@ -317,6 +369,7 @@ int df11fs_opts_parse(int argc, char **argv, struct df11fs_conf *conf,
 	conf->kernel_ra = 1u << 20;
 	conf->threads = 16;
 	conf->attr_timeout = 1.0;
+	conf->max_read = DF11FS_MAX_READ;
 	memset(&r, 0, sizeof(r));
 	r.conf = conf;
 	prog = prog ? prog + 1 : argv[0];
@@ -359,5 +412,8 @@ void df11fs_conf_free(struct df11fs_conf *conf)
 	free(conf->source);
 	free(conf->mountpoint);
 	free(conf->headers);
+	free(conf->log);
+	free(conf->fsname);
 	conf->source = conf->mountpoint = conf->headers = NULL;
+	conf->log = conf->fsname = NULL;
 }

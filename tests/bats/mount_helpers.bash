@@ -180,3 +180,15 @@ except OSError as e:
     print(e.errno)
 EOF
 }
+
+# start_df11fs SRC MNT [DF11FS OPTIONS...] - start df11fs -f on MNT like
+# mount_df11fs does (MNT.pid, MNT.log for stderr, recorded for teardown)
+# but wait for nothing; its stdout goes to MNT.out
+start_df11fs() {
+	local src=$1 mnt=$2
+	shift 2
+	mkdir -p "$mnt"
+	"$DF11FS" -f "$@" "$src" "$mnt" </dev/null >"$mnt.out" 2>"$mnt.log" 3>&- &
+	echo "$!" >"$mnt.pid"
+	echo "$mnt" >>"$BATS_FILE_TMPDIR/mounts"
+}
