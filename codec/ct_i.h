@@ -122,6 +122,32 @@ int df11_ct_chunk_bounds(const struct ct_seg *s, uint64_t k, uint64_t *rel,
 			 uint64_t *len);
 
 /**
+ * df11_ct_check_frame() - before a file's header is read: refuse early a
+ * container whose outer header passes DF11_CT_HEADER_MAX (its first bytes
+ * say the length; a scan of the header for the "df11" key, through @rd in
+ * small reads, says it is a container). A plain file, or a container that
+ * spells its key otherwise, passes: df11_ct_check_outer() then decides.
+ * Return: 0, -EBADMSG (reason in @err), or the read callback's error.
+ */
+int df11_ct_check_frame(df11_read_fn rd, void *ctx, uint64_t file_size,
+			char *err, size_t errlen);
+
+/**
+ * df11_ct_check_outer() - the limits of a parsed container's outer header
+ * @outer, of @hdr_len bytes: header length and stream count.
+ * Return: 0, -EBADMSG (reason in @err).
+ */
+int df11_ct_check_outer(const struct df11_st *outer, uint64_t hdr_len,
+			char *err, size_t errlen);
+
+/**
+ * df11_ct_seg_max_chunk() - raise *@max to the largest chunk of @s.
+ * Return: 0; -EBADMSG when a df11 chunk runs backwards or any chunk
+ * decodes to more than DF11_CT_CHUNK_MAX bytes.
+ */
+int df11_ct_seg_max_chunk(const struct ct_seg *s, uint64_t *max);
+
+/**
  * df11_ct_gap_name() - the stream name of the gap at original offset @off,
  * into @buf (DF11_CT_GAP_NAME_MAX bytes).
  */

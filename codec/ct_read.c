@@ -82,33 +82,6 @@ static int read_outer(struct ct_open *o, uint64_t file_size)
 	return rc;
 }
 
-/*
- * The limits a container's outer header must keep (FORMAT.md §6), checked
- * once it is known to be a container and before its index is parsed: the
- * outer header's parse is bounded like any safetensors file's
- * (DF11_ST_MAX_HEADER), everything after it by these.
- */
-static int check_outer(struct ct_open *o)
-{
-	size_t n = df11_st_n_tensors(o->outer);
-
-	if (o->data0 > DF11_CT_HEADER_MAX) {
-		df11_err_set(o->err, o->errlen,
-			     "df11 container header of %" PRIu64
-			     " bytes: more than the limit of %u bytes",
-			     o->data0, DF11_CT_HEADER_MAX);
-		return -EBADMSG;
-	}
-	if (n > DF11_CT_STREAMS_MAX) {
-		df11_err_set(o->err, o->errlen,
-			     "df11 container of %zu streams: more than the "
-			     "limit of %u",
-			     n, DF11_CT_STREAMS_MAX);
-		return -EBADMSG;
-	}
-	return 0;
-}
-
 /* a non-negative JSON integer */
 static int get_u64(const json_t *obj, const char *key, uint64_t *v)
 {
@@ -311,8 +284,9 @@ static int seg_chunked(struct ct_open *o, struct ct_seg *s, const json_t *js)
 
 	if (get_u64(js, DF11_CT_K_CHUNK, &c) || c < DF11_CT_CHUNK_MIN ||
 	    c > DF11_CT_CHUNK_MAX) {
-		df11_err_set(o->err, o->errlen, "segment '%s': bad chunk size",
-			     s->stream);
+		df11_err_set(o->err, o->errlen,
+			     "segment '%s': bad chunk size (%u to %u bytes)",
+			     s->stream, DF11_CT_CHUNK_MIN, DF11_CT_CHUNK_MAX);
 		return -EBADMSG;
 	}
 	s->param = c;
@@ -329,10 +303,8 @@ static int seg_chunked(struct ct_open *o, struct ct_seg *s, const json_t *js)
 		if (!rc)
 			rc = check_lz4_index(o, s);
 	}
-	if (!rc)
-		rc = find_stream(o, s, DF11_CT_F_XXH3, 8 * n, &s->xxh3_off,
-				 &len);
-	return rc;
+	return rc ? rc
+		  : find_stream(o, s, DF11_CT_F_XXH3, 8 * n, &s->xxh3_off, &len);
 }
 
 /* df11: luts and output_positions into a df11_unit */
@@ -499,26 +471,6 @@ static int parse_seg(struct ct_open *o, struct ct_seg *s, size_t i,
 	return -EBADMSG;
 }
 
-/*
- * The largest chunk of @s; df11 chunks must not run backwards, and no
- * chunk may decode to more than DF11_CT_CHUNK_MAX bytes.
- */
-static int seg_max_chunk(const struct ct_seg *s, uint64_t *max)
-{
-	for (uint64_t k = 0; k < s->pub.n_chunks; k++) {
-		uint64_t rel, len;
-
-		if (df11_ct_chunk_bounds(s, k, &rel, &len) ||
-		    len > DF11_CT_CHUNK_MAX)
-			return -EBADMSG;
-		if (len > *max)
-			*max = len;
-		if (s->pub.codec != DF11_CODEC_DF11)
-			break; /* the first chunk is the largest */
-	}
-	return 0;
-}
-
 /* every segment, in order, covering [8 + N, size) exactly */
 static int parse_segments(struct ct_open *o, const json_t *root)
 {
@@ -555,7 +507,7 @@ static int parse_segments(struct ct_open *o, const json_t *root)
 				     s->pub.n_chunks);
 			return -EBADMSG;
 		}
-		if (seg_max_chunk(s, &ct->max_chunk)) {
+		if (df11_ct_seg_max_chunk(s, &ct->max_chunk)) {
 			df11_err_set(o->err, o->errlen,
 				     "segment '%s': a chunk runs backwards or "
 				     "decodes to more than %u bytes",
@@ -596,7 +548,9 @@ int df11_ct_open(struct df11_ct **out, df11_read_fn rd, void *ctx,
 	if (!o.ct)
 		return -ENOMEM;
 	o.ct->stored = file_size;
-	rc = read_outer(&o, file_size);
+	rc = df11_ct_check_frame(rd, ctx, file_size, err, errlen);
+	if (!rc)
+		rc = read_outer(&o, file_size);
 	if (rc)
 		goto fail;
 	rc = -ENOMSG; /* not "unsupported": a plain file, not a container */
@@ -605,7 +559,7 @@ int df11_ct_open(struct df11_ct **out, df11_read_fn rd, void *ctx,
 		df11_err_set(err, errlen, "not a df11 container");
 		goto fail;
 	}
-	if ((rc = check_outer(&o)))
+	if ((rc = df11_ct_check_outer(o.outer, o.data0, err, errlen)))
 		goto fail;
 	rc = -EBADMSG;
 	root = json_loadb(idx, ilen, JSON_REJECT_DUPLICATES, &jerr);
