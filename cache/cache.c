@@ -19,10 +19,12 @@
  * be evicted, pinned entries and twice each DECODING one (its buffer and
  * its decode scratch), and a reader decodes a missing chunk only while
  * held stays within budget + PIN_SLACK; else it waits for a publish or an
- * unpin. Two exceptions keep this free of deadlocks: a thread that holds
- * pins itself (a read lending several chunks) never waits, and a chunk is
- * always admitted when nothing is held. Read-ahead never waits and
- * decodes only what fits in the budget. Decode scratch larger than
+ * unpin. Two rules keep this free of deadlocks: a thread that holds pins
+ * itself (a read lending several chunks) never waits: it gets -EAGAIN and
+ * lends what it has (df11_vfile_lend() returns fewer bytes, its caller
+ * comes again without pins); and a chunk is always admitted when nothing
+ * is held. Read-ahead never waits and decodes only what fits in the
+ * budget. Decode scratch larger than
  * SCRATCH_KEEP is freed after the decode instead of staying with its
  * thread. So decoded bytes in memory stay below budget + PIN_SLACK plus
  * what lending threads hold (one FUSE request's chunks each), whatever
@@ -350,7 +352,8 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 		pthread_cond_wait(&c->done, &c->mu);
 		c->admit_waits--;
 	}
-	if (!e && ahead && !df11_cache_fits_locked(c, ck->len, 1)) {
+	if (!e && !df11_cache_fits_locked(c, ck->len, ahead)) {
+		/* read-ahead, or a thread that holds pins: never waits */
 		pthread_mutex_unlock(&c->mu);
 		*rc = -EAGAIN;
 		return NULL;

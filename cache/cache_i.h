@@ -31,8 +31,8 @@
  * decoded: their buffer and their scratch) stay within the budget plus
  * PIN_SLACK, two of the largest chunks a container may have (16 MiB,
  * docs/FORMAT.md §6); else the reader waits. A thread that already holds
- * pins never waits (no deadlock), nor does the first chunk when nothing
- * is held. Read-ahead never waits: it skips chunks that do not fit in the
+ * pins never waits (no deadlock: it gets -EAGAIN and gives them back),
+ * and the first chunk is admitted when nothing is held. Read-ahead never waits: it skips chunks that do not fit in the
  * budget itself.
  */
 #define PIN_SLACK	  (32ull << 20)
@@ -104,8 +104,10 @@ struct entry *df11_cache_find(struct df11_cache *c, struct df11_vfile *vf,
 
 /**
  * df11_cache_get() - pin chunk @ck of @vf, decoding it here if nobody has
- * it; waits while decoding it would pass the budget plus PIN_SLACK.
- * Return: the pinned entry, or NULL with *@rc set. Lock not held.
+ * it; waits while decoding it would pass the budget plus PIN_SLACK, but
+ * when this thread holds pins already: then NULL and *@rc = -EAGAIN (give
+ * them back and come again). Return: the pinned entry, or NULL with *@rc
+ * set. Lock not held.
  */
 struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
 			     const struct df11_chunk *ck, int *rc);

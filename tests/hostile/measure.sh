@@ -92,13 +92,14 @@ for b in "$@"; do
 	for c in b16 b64; do
 		mnt "$w/$c" cache_size=1M
 		t0=$(now)
+		pids=
 		for i in $(seq 16); do
 			cmp "$w/m/big.safetensors" "$w/$c.orig" >/dev/null 2>&1 &
+			pids="$pids $!"
 		done
 		wait_ok=0
-		for j in $(jobs -p); do
-			[ "$j" = "$pid" ] && continue
-			wait "$j" && wait_ok=$((wait_ok + 1)) || :
+		for j in $pids; do
+			if wait "$j"; then wait_ok=$((wait_ok + 1)); fi
 		done
 		t1=$(now)
 		d=$(xa bytes_decoded) s=$(xa bytes_served)
