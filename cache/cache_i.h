@@ -32,11 +32,11 @@
  * PIN_SLACK, two of the largest chunks a container may have (16 MiB,
  * docs/FORMAT.md §6); else the reader waits. A thread that already holds
  * pins never waits (no deadlock: it gets -EAGAIN and gives them back),
- * and the first chunk is admitted when nothing is held. Read-ahead never waits: it skips chunks that do not fit in the
- * budget itself.
+ * and the first chunk is admitted when nothing is held. Read-ahead never waits:
+ * it skips chunks that do not fit in the budget itself.
  */
-#define PIN_SLACK	  (32ull << 20)
-#define SCRATCH_KEEP	  ((1ull << 20) + BUF_ALIGN) /* larger: freed */
+#define PIN_SLACK    (32ull << 20)
+#define SCRATCH_KEEP ((1ull << 20) + BUF_ALIGN) /* larger: freed */
 
 enum { DECODING, READY, FAILED };
 

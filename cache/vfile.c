@@ -160,7 +160,7 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 			break;
 		if (!(e = df11_cache_get(c, vf, &ck, &rc))) {
 			if (rc == -EAGAIN && *n) /* no room past the budget: */
-				rc = 0;	 /* lend what we have */
+				rc = 0;		 /* lend what we have */
 			break;
 		}
 		uint64_t cend = ck.off + ck.len;

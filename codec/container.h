@@ -182,8 +182,8 @@ struct df11_ctw_opts {
  * (tensors and gaps in file order).
  * Return: 0 and *@out; -EINVAL for @opts out of range (docs/FORMAT.md §3);
  * -EBADMSG; -ENOTSUP for a file beyond the limits of docs/FORMAT.md §6
- * (tensors, chunks: reason in @err), or if a non-empty tensor is named like one of the
- * file's gaps ("df11.gap.<off>": the stream names would clash);
+ * (tensors, chunks: reason in @err), or if a non-empty tensor is named like one
+ * of the file's gaps ("df11.gap.<off>": the stream names would clash);
  * -EOVERFLOW; -ENOMEM.
  */
 int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,

@@ -230,7 +230,8 @@ static int read_lz4(const struct ct_seg *s, uint64_t k, uint64_t len,
 		return rc;
 	bo = df11_le_get64(ix);
 	bl = df11_le_get64(ix + 8) - bo;
-	if (df11_le_get64(ix + 8) <= bo || df11_le_get64(ix + 8) > s->data_len ||
+	if (df11_le_get64(ix + 8) <= bo ||
+	    df11_le_get64(ix + 8) > s->data_len ||
 	    bl > (uint64_t)LZ4_COMPRESSBOUND(len)) {
 		*why = "bad lz4 index";
 		return -EBADMSG;

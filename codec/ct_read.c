@@ -17,10 +17,9 @@
  *                  stay in the file (only the lz4 index's first and last
  *                  entries are checked here) and are read per chunk
  *   limits         FORMAT.md §6, each checked before what it bounds: the
- *                  outer header's length before it is read, tensor and
- *                  stream counts before the index is parsed, segments
- *                  before their table is allocated, chunks, chunk sizes
- *                  and the bytes of df11 tables while segments are parsed
+ *                  header length and stream count before the index is
+ *                  parsed (ct_limit.c), segments before their table is
+ *                  allocated, chunks and df11 tables while parsing them
  *
  * Untrusted counts are checked against the stream sizes the outer header
  * declares (which lie inside the file) before anything is allocated; a
@@ -304,7 +303,8 @@ static int seg_chunked(struct ct_open *o, struct ct_seg *s, const json_t *js)
 			rc = check_lz4_index(o, s);
 	}
 	return rc ? rc
-		  : find_stream(o, s, DF11_CT_F_XXH3, 8 * n, &s->xxh3_off, &len);
+		  : find_stream(o, s, DF11_CT_F_XXH3, 8 * n, &s->xxh3_off,
+				&len);
 }
 
 /* df11: luts and output_positions into a df11_unit */

@@ -231,8 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc) {
 		CHECK(ct == NULL);
 		CHECK(rc == -EBADMSG || rc == -ENOTSUP || rc == -ENOMSG ||
-		      rc == -EOVERFLOW ||
-		      rc == -ENOMEM);
+		      rc == -EOVERFLOW || rc == -ENOMEM);
 		CHECK(rc == -ENOMEM || one_line(err));
 		return 0;
 	}

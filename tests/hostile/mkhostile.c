@@ -125,8 +125,7 @@ static struct stream *stream(struct ct *c, const char *prefix,
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s.%s", prefix, field);
 	s->len = len;
-	json_object_set_new(c->outer, s->name,
-			    u8(c->stored, c->stored + len));
+	json_object_set_new(c->outer, s->name, u8(c->stored, c->stored + len));
 	c->stored += len;
 	return s;
 }
@@ -137,14 +136,13 @@ static void orig_done(struct ct *c)
 	c->ohdr = frame(c->orig, &c->ohdr_len);
 }
 
-static void segment(struct ct *c, uint64_t off, uint64_t len,
-		    const char *codec, const char *name, uint64_t chunk)
+static void segment(struct ct *c, uint64_t off, uint64_t len, const char *codec,
+		    const char *name, uint64_t chunk)
 {
-	json_array_append_new(c->segs,
-			      json_pack("{s:I,s:I,s:s,s:s,s:I}", "off",
-					(json_int_t)off, "len", (json_int_t)len,
-					"codec", codec, "stream", name, "chunk",
-					(json_int_t)chunk));
+	json_array_append_new(
+	    c->segs, json_pack("{s:I,s:I,s:s,s:s,s:I}", "off", (json_int_t)off,
+			       "len", (json_int_t)len, "codec", codec, "stream",
+			       name, "chunk", (json_int_t)chunk));
 }
 
 /* the outer header with the index, then every stream's written bytes */
@@ -195,10 +193,9 @@ static void write_ct(struct ct *c, const char *version, const char *path,
 		if (s->head_len && pwrite(fd, s->head, s->head_len,
 					  (off_t)at) != (ssize_t)s->head_len)
 			die(path);
-		if (s->tail_len &&
-		    pwrite(fd, s->tail, s->tail_len,
-			   (off_t)(at + s->len - s->tail_len)) !=
-			(ssize_t)s->tail_len)
+		if (s->tail_len && pwrite(fd, s->tail, s->tail_len,
+					  (off_t)(at + s->len - s->tail_len)) !=
+				       (ssize_t)s->tail_len)
 			die(path);
 		at += s->len;
 	}
@@ -287,9 +284,9 @@ static void lz4_valid(const char *out, const char *orig, uint64_t n,
 		put64(sums + 8 * k, XXH3_64bits(raw, chunk));
 		if (!(z = realloc(z, zlen + bound)))
 			die("realloc");
-		int zl = LZ4_compress_default((const char *)raw,
-					      (char *)z + zlen, (int)chunk,
-					      (int)bound);
+		int zl =
+		    LZ4_compress_default((const char *)raw, (char *)z + zlen,
+					 (int)chunk, (int)bound);
 		if (zl <= 0 || (uint64_t)zl >= chunk)
 			die("lz4");
 		zlen += (size_t)zl;

@@ -39,8 +39,8 @@ static void test_bitflips(void)
 			    rc != -EOVERFLOW)
 				fprintf(stderr, "flip at %zu: open %d\n", pos,
 					rc);
-			ASSERT(rc == -EBADMSG || rc == -ENOTSUP || rc == -ENOMSG ||
-			       rc == -EOVERFLOW);
+			ASSERT(rc == -EBADMSG || rc == -ENOTSUP ||
+			       rc == -ENOMSG || rc == -EOVERFLOW);
 			caught++;
 		} else {
 			opened++;
@@ -86,6 +86,7 @@ static const struct index_case cases[] = {
     {0, "\"codec\":\"raw\"", "\"codec\":\"lz4\"", -EBADMSG, "stream"},
     {0, "\"chunk\":4096", "\"chunk\":4095", -EBADMSG, "chunk"},
     {0, "\"chunk\":4096", "\"chunk\":67108865", -EBADMSG, "chunk"},
+    {0, "\"chunk\":4096", "\"chunk\":16777217", -EBADMSG, "chunk"},
     {0, "\"stream\":\"ids\",\"chunk\":4096",
      "\"stream\":\"ids\",\"chunk\":8192", -EBADMSG, "lz4_index"},
     {0, "\"blocks_per_chunk\":1", "\"blocks_per_chunk\":0", -EBADMSG, "df11"},
