@@ -124,8 +124,8 @@ int df11_ct_chunk_bounds(const struct ct_seg *s, uint64_t k, uint64_t *rel,
 /**
  * df11_ct_check_frame() - before a file's header is read: refuse early a
  * container whose outer header passes DF11_CT_HEADER_MAX (its first bytes
- * say the length; a scan of the header for the "df11" key, through @rd in
- * small reads, says it is a container). A plain file, or a container that
+ * say the length; a scan of the header for "df11":" through @rd in small
+ * reads says it is a container). A plain file, or a container that
  * spells its key otherwise, passes: df11_ct_check_outer() then decides.
  * Return: 0, -EBADMSG (reason in @err), or the read callback's error.
  */

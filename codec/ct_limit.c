@@ -5,10 +5,12 @@
  * A container is refused before the work a limit bounds is spent:
  *
  *   outer header  its length, from the first 8 bytes, when the header
- *                 names the "df11" key (a scan in small reads, no memory
- *                 held): a container header past DF11_CT_HEADER_MAX is
- *                 never parsed. Plain safetensors files are not limited
- *                 here (DF11_ST_MAX_HEADER is theirs).
+ *                 holds "df11":" as a writer spells the metadata key (a
+ *                 scan in small reads, no memory held): such a header
+ *                 past DF11_CT_HEADER_MAX is never parsed. Plain files
+ *                 are not limited here (DF11_ST_MAX_HEADER is theirs),
+ *                 nor is a container that spells the key otherwise until
+ *                 it is parsed (df11_ct_check_outer()).
  *   streams       the outer header's tensor count, before the index
  *   chunks        every chunk's decoded size, df11 ones included
  *
@@ -23,7 +25,7 @@
 #include "ct_i.h"
 
 #define SCAN_BUF 65536u
-#define KEY	 "\"" DF11_CT_META_KEY "\""
+#define KEY	 "\"" DF11_CT_META_KEY "\":\""
 
 int df11_ct_check_frame(df11_read_fn rd, void *ctx, uint64_t file_size,
 			char *err, size_t errlen)
