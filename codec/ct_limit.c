@@ -39,7 +39,9 @@ int df11_ct_check_frame(df11_read_fn rd, void *ctx, uint64_t file_size,
 	if (file_size < 8 || (rc = rd(ctx, buf, 8, 0)))
 		return 0; /* df11_st_read_header() words it */
 	n = df11_le_get64(buf);
-	if (n <= DF11_CT_HEADER_MAX - 8 || n > file_size - 8)
+	/* past DF11_ST_MAX_HEADER: df11_st_read_header() refuses it */
+	if (n <= DF11_CT_HEADER_MAX - 8 || n > DF11_ST_MAX_HEADER ||
+	    n > file_size - 8)
 		return 0;
 	end = 8 + n;
 	while (at < end) {
