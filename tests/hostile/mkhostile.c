@@ -206,6 +206,11 @@ out:
 	free(idx);
 	json_decref(index);
 	free(b64);
+	json_decref(c->orig);
+	json_decref(c->segs);
+	json_decref(c->outer);
+	free(c->ohdr);
+	free(c->s);
 }
 
 static void ct_init(struct ct *c)
@@ -305,6 +310,10 @@ static void lz4_valid(const char *out, const char *orig, uint64_t n,
 	s->head = sums;
 	s->head_len = 8 * n;
 	write_ct(&c, "1.0", out, 0);
+	free(z);
+	free(sums);
+	free(idx);
+	free(raw);
 }
 
 /* @n one-byte raw tensors (chunk 4096): a valid container of @version */
@@ -337,6 +346,7 @@ static void raw_tensors(const char *out, uint64_t n, const char *version)
 		s->head_len = 8;
 	}
 	write_ct(&c, version, out, 0);
+	free(sums);
 }
 
 static uint64_t num(const char *s)
