@@ -50,7 +50,8 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench_%)
 
 BINS := $(BUILD)/df11 $(BUILD)/df11-genmodel $(BUILD)/df11fs
-TEST_BINS := $(BUILD)/tests/mkofficial $(BUILD)/libdf11gpu-emu.so
+TEST_BINS := $(BUILD)/tests/mkofficial $(BUILD)/libdf11gpu-emu.so \
+             $(BUILD)/tests/mkhostile
 
 .PHONY: all help check unit fuzz-replay bats manlint asan fuzz bench demo \
         install uninstall clean deps format
@@ -107,6 +108,11 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(
 # tests/official/mkofficial*.c write synthetic official DFloat11 directories
 MKOFF_SRC := $(wildcard tests/official/*.c)
 $(BUILD)/tests/mkofficial: $(MKOFF_SRC:%.c=$(BUILD)/%.o) $(OFF_LIB) $(CODEC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# tests/hostile/mkhostile.c writes hostile containers (sparse, huge, many)
+$(BUILD)/tests/mkhostile: $(BUILD)/tests/hostile/mkhostile.o $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

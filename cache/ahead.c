@@ -61,6 +61,7 @@ static unsigned batch_take(struct df11_cache *c, int tail, struct job *jobs,
 	for (unsigned i = 0; i < nj; i++) {
 		struct entry *e;
 		if (ok[i] && !df11_cache_find(c, jobs[i].vf, jobs[i].ck.id) &&
+		    df11_cache_fits_locked(c, jobs[i].ck.len, 1) &&
 		    (e = df11_cache_insert_locked(c, jobs[i].vf, &jobs[i].ck,
 						  &grave)))
 			es[(*n)++] = e;
@@ -144,7 +145,7 @@ static void ahead_one(struct df11_cache *c, struct job *j, int present)
 {
 	if (!present && df11_vfile_check(j->vf) == 0) {
 		int rc;
-		struct entry *e = df11_cache_get(c, j->vf, &j->ck, &rc);
+		struct entry *e = df11_cache_get_ahead(c, j->vf, &j->ck, &rc);
 		if (e) {
 			pthread_mutex_lock(&c->mu);
 			c->st.readahead++;

@@ -15,6 +15,20 @@
  * the bytes of DECODING and READY entries; a new entry evicts unpinned
  * READY entries from the LRU tail until the total fits, so the total
  * passes the budget only by entries that are pinned at that moment.
+ * Those are bounded too (admission): c->held counts the bytes that cannot
+ * be evicted, pinned entries and twice each DECODING one (its buffer and
+ * its decode scratch), and a reader decodes a missing chunk only while
+ * held stays within budget + PIN_SLACK; else it waits for a publish or an
+ * unpin. Two rules keep this free of deadlocks: a thread that holds pins
+ * itself (a read lending several chunks) never waits: it gets -EAGAIN and
+ * lends what it has (df11_vfile_lend() returns fewer bytes, its caller
+ * comes again without pins); and a chunk is always admitted when nothing
+ * is held. Read-ahead never waits and decodes only what fits in the
+ * budget. Decode scratch larger than
+ * SCRATCH_KEEP is freed after the decode instead of staying with its
+ * thread. So decoded bytes in memory stay below budget + PIN_SLACK plus
+ * what lending threads hold (one FUSE request's chunks each), whatever
+ * the number of readers and threads (df11fs(1), MEMORY).
  *
  * Chunk bytes are anonymous mappings, not malloc memory: freeing one gives
  * it back to the kernel at once, so the process's resident size follows
@@ -27,6 +41,9 @@
  * enough. The budget counts buffer capacities.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +54,9 @@
 #include <unistd.h>
 
 #include "cache/cache_i.h"
+
+/* pins this thread took through df11_cache_get*() and still holds */
+static _Thread_local unsigned t_held;
 
 uint64_t df11_now_ns(void)
 {
@@ -227,11 +247,13 @@ void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 		atomic_fetch_add_explicit(&e->vf->n_decoded, 1,
 					  memory_order_relaxed);
 		lru_front(c, e);
+		c->held -= e->cap; /* its scratch */
 	} else {
 		e->state = FAILED;
 		e->err = rc;
 		unhash(c, e);
 		c->st.used -= e->cap;
+		c->held -= 2 * e->cap; /* out of the accounts */
 		c->st.errors++;
 	}
 	pthread_cond_broadcast(&c->done);
@@ -262,6 +284,10 @@ static int fill(struct df11_cache *c, struct entry *e)
 	}
 	if (rc)
 		df11_cache_logf(c, "'%s': %s", e->vf->name, err);
+	if (s && e->cap > SCRATCH_KEEP) { /* no thread keeps a big one */
+		df11_scratch_free(s);
+		pthread_setspecific(c->scratch, NULL);
+	}
 	return rc;
 }
 
@@ -289,9 +315,19 @@ struct entry *df11_cache_insert_locked(struct df11_cache *c,
 	c->tab[bucket(vf, ck->id)] = e;
 	c->st.misses++;
 	c->st.used += e->cap;
+	c->held += 2 * e->cap; /* buffer and scratch until published */
 	if (c->st.used > c->st.peak)
 		c->st.peak = c->st.used;
 	return e;
+}
+
+int df11_cache_fits_locked(const struct df11_cache *c, uint64_t len, int ahead)
+{
+	uint64_t want = (len + BUF_ALIGN - 1) / BUF_ALIGN * BUF_ALIGN * 2;
+
+	if (ahead)
+		return c->held + want <= c->st.budget;
+	return c->held == 0 || c->held + want <= c->st.budget + PIN_SLACK;
 }
 
 /* drop one pin of FAILED @e; the last one hands it back to be freed */
@@ -301,17 +337,32 @@ struct entry *df11_cache_failed_unpin_locked(struct entry *e)
 }
 
 /*
- * Pin chunk @ck of @vf, decoding it here if nobody has it. Returns the
- * pinned entry, or NULL with *@rc set. Called without the lock.
+ * Pin chunk @ck of @vf, decoding it here if nobody has it, once admitted
+ * (see the top of the file; @ahead: never wait, -EAGAIN when it does not
+ * fit). Returns the pinned entry, or NULL with *@rc set. Called without
+ * the lock.
  */
-struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
-			     const struct df11_chunk *ck, int *rc)
+static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
+			 const struct df11_chunk *ck, int ahead, int *rc)
 {
 	struct entry *e, *grave = NULL, *dead = NULL;
 
 	pthread_mutex_lock(&c->mu);
-	if ((e = df11_cache_find(c, vf, ck->id))) {
-		e->pins++;
+	while (!(e = df11_cache_find(c, vf, ck->id)) && !ahead && !t_held &&
+	       !df11_cache_fits_locked(c, ck->len, 0)) {
+		c->admit_waits++;
+		pthread_cond_wait(&c->done, &c->mu);
+		c->admit_waits--;
+	}
+	if (!e && !df11_cache_fits_locked(c, ck->len, ahead)) {
+		/* read-ahead, or a thread that holds pins: never waits */
+		pthread_mutex_unlock(&c->mu);
+		*rc = -EAGAIN;
+		return NULL;
+	}
+	if (e) {
+		if (e->pins++ == 0)
+			c->held += e->cap;
 		if (e->state == READY) {
 			c->st.hits++;
 			lru_unlink(e);
@@ -344,14 +395,32 @@ struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
 	pthread_mutex_unlock(&c->mu);
 	if (dead)
 		entry_free(dead);
+	if (e)
+		t_held++;
 	return e;
+}
+
+struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
+			     const struct df11_chunk *ck, int *rc)
+{
+	return get(c, vf, ck, 0, rc);
+}
+
+struct entry *df11_cache_get_ahead(struct df11_cache *c, struct df11_vfile *vf,
+				   const struct df11_chunk *ck, int *rc)
+{
+	return get(c, vf, ck, 1, rc);
 }
 
 /* unpin @e; a @streamed chunk moves to the LRU tail for reuse (locked) */
 void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e,
 			     int streamed, struct entry **grave)
 {
-	e->pins--;
+	if (--e->pins == 0) {
+		c->held -= e->cap;
+		if (c->admit_waits) /* room for a waiting reader */
+			pthread_cond_broadcast(&c->done);
+	}
 	if (streamed && !e->streamed) {
 		e->streamed = 1;
 		lru_unlink(e);
@@ -372,6 +441,8 @@ void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed)
 	df11_cache_unpin_locked(c, e, streamed, &grave);
 	pthread_mutex_unlock(&c->mu);
 	df11_cache_bury(grave);
+	if (t_held)
+		t_held--;
 }
 
 int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
@@ -384,6 +455,15 @@ int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
 	*out = NULL;
 	if (!c)
 		return -ENOMEM;
+#ifdef __GLIBC__
+	/*
+	 * Scratch past SCRATCH_KEEP is freed after its decode (fill()); with
+	 * glibc's moving mmap threshold such blocks would stay in the
+	 * threads' arenas after the first free, one per thread. A fixed
+	 * threshold maps them, so freeing them gives them back.
+	 */
+	mallopt(M_MMAP_THRESHOLD, (int)SCRATCH_KEEP);
+#endif
 	c->o = o ? *o : (struct df11_cache_opts){0};
 	if (!c->o.budget)
 		c->o.budget = DEFAULT_BUDGET;

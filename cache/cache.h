@@ -10,8 +10,10 @@
  * by every virtual file:
  *
  *  - one memory budget for all decoded bytes; least recently used chunks
- *    are evicted first; chunks being copied out are pinned, so the budget
- *    can be passed by at most (readers + workers) x the largest chunk;
+ *    are evicted first; chunks being copied out are pinned, and a reader
+ *    decodes a missing chunk only while pinned chunks (and twice the
+ *    chunks being decoded: buffer and scratch) stay within the budget
+ *    plus 32 MiB, else it waits; read-ahead stays within the budget;
  *  - single flight: a chunk is decoded once; other readers of that chunk
  *    wait for that decode;
  *  - every chunk is checked against its stored checksum before it enters
@@ -42,8 +44,9 @@
 
 /**
  * struct df11_cache_opts - knobs (zero = default).
- * @budget:     bytes of decoded chunks to keep (default 1 GiB; at least
- *              the largest chunk is always allowed)
+ * @budget:     bytes of decoded chunks to keep (default 1 GiB; one chunk
+ *              is always allowed, and at most 32 MiB of pinned chunks
+ *              past it: see cache.c)
  * @workers:    read-ahead decode threads (default: online CPUs)
  * @readahead:  bytes to decode ahead of a sequential reader (default 32 MiB)
  * @decoder:    DF11_DECODER_AUTO (default): the GPU when one can be

@@ -25,6 +25,18 @@
 #define BUF_ALIGN	  (64u << 10)	/* buffer capacities: multiples of it */
 #define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 4 within */
 #define BATCH_CAP	  (64ull << 20) /* [BATCH_MIN, BATCH_CAP] bytes */
+/*
+ * Admission (cache.c): a new chunk is decoded only while the bytes that
+ * cannot be evicted (pinned chunks, and twice the size of chunks being
+ * decoded: their buffer and their scratch) stay within the budget plus
+ * PIN_SLACK, two of the largest chunks a container may have (16 MiB,
+ * docs/FORMAT.md §6); else the reader waits. A thread that already holds
+ * pins never waits (no deadlock: it gets -EAGAIN and gives them back),
+ * and the first chunk is admitted when nothing is held. Read-ahead never waits:
+ * it skips chunks that do not fit in the budget itself.
+ */
+#define PIN_SLACK    (32ull << 20)
+#define SCRATCH_KEEP ((1ull << 20) + BUF_ALIGN) /* larger: freed */
 
 enum { DECODING, READY, FAILED };
 
@@ -52,6 +64,8 @@ struct df11_cache {
 	struct entry *tab[NBUCKETS];
 	struct entry lru; /* sentinel: lru.next is the most recent */
 	struct df11_cache_stats st;
+	uint64_t held;	      /* bytes not evictable: see PIN_SLACK */
+	unsigned admit_waits; /* readers waiting for room */
 	struct df11_cache_opts o;
 	struct job q[QUEUE_LEN];
 	unsigned qhead, qlen;
@@ -92,10 +106,28 @@ struct entry *df11_cache_find(struct df11_cache *c, struct df11_vfile *vf,
 
 /**
  * df11_cache_get() - pin chunk @ck of @vf, decoding it here if nobody has
- * it. Return: the pinned entry, or NULL with *@rc set. Lock not held.
+ * it; waits while decoding it would pass the budget plus PIN_SLACK, but
+ * when this thread holds pins already: then NULL and *@rc = -EAGAIN (give
+ * them back and come again). Return: the pinned entry, or NULL with *@rc
+ * set. Lock not held.
  */
 struct entry *df11_cache_get(struct df11_cache *c, struct df11_vfile *vf,
 			     const struct df11_chunk *ck, int *rc);
+
+/**
+ * df11_cache_get_ahead() - df11_cache_get() for read-ahead: never waits;
+ * a chunk that is missing and does not fit in the budget is not decoded
+ * (NULL, *@rc = -EAGAIN).
+ */
+struct entry *df11_cache_get_ahead(struct df11_cache *c, struct df11_vfile *vf,
+				   const struct df11_chunk *ck, int *rc);
+
+/**
+ * df11_cache_fits_locked() - may a missing chunk of @len bytes be decoded
+ * now? @ahead: read-ahead (within the budget); else a reader (within the
+ * budget plus PIN_SLACK, or nothing held). Lock held.
+ */
+int df11_cache_fits_locked(const struct df11_cache *c, uint64_t len, int ahead);
 
 /** df11_cache_unpin() - unpin; a @streamed chunk goes to the LRU tail. */
 void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed);

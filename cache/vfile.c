@@ -172,8 +172,11 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 		struct entry *e;
 		if ((rc = vf->src->ops->chunk_find(vf->src, pos, &ck)))
 			break;
-		if (!(e = df11_cache_get(c, vf, &ck, &rc)))
+		if (!(e = df11_cache_get(c, vf, &ck, &rc))) {
+			if (rc == -EAGAIN && *n) /* no room past the budget: */
+				rc = 0;		 /* lend what we have */
 			break;
+		}
 		uint64_t cend = ck.off + ck.len;
 		uint64_t k = (cend < end ? cend : end) - pos;
 		s[(*n)++] =

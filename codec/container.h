@@ -46,11 +46,16 @@ int df11_ct_is_container(const struct df11_st *st);
  * @file_size:  size of the container file
  * @err:        a one-line reason on failure (may be NULL)
  * Reads the outer header, the index, and every unit's luts and
- * output_positions and every segment's checksums and lz4 index (small
- * streams); never the coded data itself.
- * Return: 0 and *@out; -EBADMSG malformed, -ENOTSUP another major version
- * or a file that is not a container, -EOVERFLOW, -ENOMEM, or the read
- * callback's error.
+ * output_positions (at most DF11_CT_TABLES_MAX bytes in all); never the
+ * coded data, nor the checksums and lz4 block offsets (read per chunk).
+ * Refuses a container beyond the limits of docs/FORMAT.md §6 (header,
+ * tensors, segments, chunks, chunk size, tables) before spending what
+ * they bound.
+ * Return: 0 and *@out; -ENOMSG for a safetensors file that is not a
+ * container (no "df11" metadata key: a plain file, not an error);
+ * -ENOTSUP for a container of another major version (an error: never
+ * serve its bytes as they are); -EBADMSG malformed, or beyond a limit of
+ * docs/FORMAT.md §6; -EOVERFLOW, -ENOMEM, or the read callback's error.
  */
 int df11_ct_open(struct df11_ct **out, df11_read_fn rd, void *ctx,
 		 uint64_t file_size, char *err, size_t errlen);
@@ -134,12 +139,14 @@ int df11_ct_chunk_fetch(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
 /**
  * df11_ct_chunk_check() - the second half: given the verdict @rc of the
  * chunk's decode (0 when it needed none), compare the bytes @out of chunk
- * @id with the stored XXH3-64 checksum.
+ * @id with the stored XXH3-64 checksum, read now (8 bytes) through @rd.
  * Return: 0; -EBADMSG for a failed decode or a checksum mismatch (reason
- * naming tensor and offset in @err); -ENOMEM when @rc is; -EINVAL bad @id.
+ * naming tensor and offset in @err); -ENOMEM when @rc is; -EINVAL bad @id;
+ * the read callback's error.
  */
-int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
-			int rc, char *err, size_t errlen);
+int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
+			void *ctx, const void *out, int rc, char *err,
+			size_t errlen);
 
 /**
  * df11_ct_chunk_read() - read, decode (on this thread) and check chunk @id
@@ -174,8 +181,9 @@ struct df11_ctw_opts {
  * Parses and validates the original header and plans the segments
  * (tensors and gaps in file order).
  * Return: 0 and *@out; -EINVAL for @opts out of range (docs/FORMAT.md §3);
- * -EBADMSG; -ENOTSUP if a non-empty tensor is named like one of the
- * file's gaps ("df11.gap.<off>": the stream names would clash);
+ * -EBADMSG; -ENOTSUP for a file beyond the limits of docs/FORMAT.md §6
+ * (tensors, chunks: reason in @err), or if a non-empty tensor is named like one
+ * of the file's gaps ("df11.gap.<off>": the stream names would clash);
  * -EOVERFLOW; -ENOMEM.
  */
 int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,
@@ -222,7 +230,8 @@ int df11_ctw_encode(struct df11_ctw *w, size_t i, const void *data,
  * follow it. *@out is malloc'ed; the caller frees it.
  * @data_len: total bytes appended
  * Return: 0; -EINVAL if a segment was not encoded, or a stream lies past
- * @data_len; -EOVERFLOW if the header would exceed DF11_ST_MAX_HEADER;
+ * @data_len; -EOVERFLOW if the header would pass the container header
+ * limit (docs/FORMAT.md §6, 32 MiB);
  * -ENOMEM.
  */
 int df11_ctw_header(struct df11_ctw *w, uint64_t data_len, uint8_t **out,

@@ -211,15 +211,31 @@ void df11_ct_chunk_range(const struct df11_ct *ct, uint64_t id, uint64_t *off,
 		*seg = si;
 }
 
-/* lz4 chunk @k (@len bytes): a stored block or one LZ4 block */
+/*
+ * lz4 chunk @k (@len bytes): a stored block or one LZ4 block. Its two
+ * offsets are read from .lz4_index now (the index is never loaded) and
+ * must describe a non-empty block inside the stream, at most
+ * LZ4_COMPRESSBOUND(@len) bytes.
+ */
 static int read_lz4(const struct ct_seg *s, uint64_t k, uint64_t len,
 		    df11_read_fn rd, void *ctx, struct df11_scratch *sc,
 		    void *out, const char **why)
 {
-	uint64_t bo = s->lz4_idx[k], bl = s->lz4_idx[k + 1] - bo;
+	uint8_t ix[16];
+	uint64_t bo, bl;
 	uint8_t *src;
 	int rc;
 
+	if ((rc = rd(ctx, ix, sizeof(ix), s->idx_off + 8 * k)))
+		return rc;
+	bo = df11_le_get64(ix);
+	bl = df11_le_get64(ix + 8) - bo;
+	if (df11_le_get64(ix + 8) <= bo ||
+	    df11_le_get64(ix + 8) > s->data_len ||
+	    bl > (uint64_t)LZ4_COMPRESSBOUND(len)) {
+		*why = "bad lz4 index";
+		return -EBADMSG;
+	}
 	if (bl == len)
 		return rd(ctx, out, len, s->data_off + bo);
 	src = df11_scratch_buf(sc, DF11_SCRATCH_LZ4, bl);
@@ -315,11 +331,13 @@ int df11_ct_chunk_fetch(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
 	return rc;
 }
 
-int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
-			int rc, char *err, size_t errlen)
+int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
+			void *ctx, const void *out, int rc, char *err,
+			size_t errlen)
 {
 	const struct ct_seg *s;
 	uint64_t rel, len, k;
+	uint8_t sum[8];
 
 	if (id >= ct->n_chunks)
 		return -EINVAL;
@@ -330,7 +348,12 @@ int df11_ct_chunk_check(const struct df11_ct *ct, uint64_t id, const void *out,
 	s = &ct->segs[seg_of_chunk(ct, id)];
 	k = id - s->pub.chunk0;
 	df11_ct_chunk_bounds(s, k, &rel, &len);
-	if (df11_xxh3(out, len) == df11_le_get64(s->xxh3 + 8 * k))
+	/* the checksums are never loaded: 8 bytes of .xxh3, read now */
+	if ((rc = rd(ctx, sum, sizeof(sum), s->xxh3_off + 8 * k))) {
+		chunk_err(ct, id, "cannot read its checksum", err, errlen);
+		return rc;
+	}
+	if (df11_xxh3(out, len) == df11_le_get64(sum))
 		return 0;
 	return chunk_err(ct, id, "checksum mismatch", err, errlen);
 }

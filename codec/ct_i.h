@@ -44,13 +44,36 @@
 #define DF11_CT_GAP_PREFIX   "df11.gap."
 #define DF11_CT_GAP_NAME_MAX 32 /* prefix + 20 digits + NUL */
 
-/* chunk parameters: raw/lz4 chunk bytes, df11 blocks per chunk */
+/*
+ * chunk parameters: raw/lz4 chunk bytes, df11 blocks per chunk. A reader
+ * refuses any chunk (df11 ones too) that decodes to more than
+ * DF11_CT_CHUNK_MAX bytes: the cache's memory bound (df11fs(1)) holds
+ * because no chunk is larger. The writer keeps df11 chunks under it by
+ * writing at most DF11_CT_BPC_WRITE_MAX blocks per chunk (a block decodes
+ * to at most DF11_BLOCK_BITS weights).
+ */
 #define DF11_CT_CHUNK_MIN     4096u
-#define DF11_CT_CHUNK_MAX     67108864u
+#define DF11_CT_CHUNK_MAX     16777216u
 #define DF11_CT_CHUNK_DEFAULT 1048576u
 #define DF11_CT_BPC_MIN	      1u
 #define DF11_CT_BPC_MAX	      1024u
+#define DF11_CT_BPC_WRITE_MAX 256u /* 256 x 32768 weights x 2 = 16 MiB */
 #define DF11_CT_BPC_DEFAULT   64u
+
+/*
+ * Per-container limits (docs/FORMAT.md §6), checked before the memory or
+ * time they bound is spent: the outer header's length before it is read,
+ * the tensor and stream counts right after it is parsed, the segment count
+ * before the segment table is allocated, chunks and df11 tables while the
+ * segments are parsed. Checksums and lz4 block offsets are never loaded:
+ * a chunk's are read (8 and 16 bytes) when the chunk is.
+ */
+#define DF11_CT_HEADER_MAX   33554432u /* outer header bytes (32 MiB) */
+#define DF11_CT_TENSORS_MAX  16384u    /* tensors of the original file */
+#define DF11_CT_SEGMENTS_MAX (2u * DF11_CT_TENSORS_MAX + 1u)
+#define DF11_CT_STREAMS_MAX  (6u * DF11_CT_SEGMENTS_MAX)
+#define DF11_CT_CHUNKS_MAX   4194304u  /* chunks of one container (2^22) */
+#define DF11_CT_TABLES_MAX   16777216u /* df11 luts + output_positions */
 
 /*
  * struct ct_seg - one segment of an open container.
@@ -59,9 +82,13 @@
  * @param:    raw/lz4: chunk bytes; df11: blocks per chunk
  * @data_off, @data_len: file range of .raw, .lz4 or .encoded_exponent
  * @gaps_off, @sm_off:   file offsets of a df11 unit's .gaps, .sign_mantissa
- * @xxh3:     n_chunks little-endian XXH3-64 checksums (owned)
- * @lz4_idx:  lz4: n_chunks + 1 block offsets, host order (owned)
+ * @xxh3_off: file offset of .xxh3 (n_chunks little-endian XXH3-64)
+ * @idx_off:  lz4: file offset of .lz4_index (n_chunks + 1 uint64 LE)
  * @unit:     df11: the decoder (owned)
+ *
+ * Checksums and lz4 offsets stay in the file: a sparse container may
+ * declare a gigabyte of them in a few kilobytes, so they are read per
+ * chunk (ct_chunk.c), never loaded at open.
  */
 struct ct_seg {
 	struct df11_ct_seg pub;
@@ -69,8 +96,7 @@ struct ct_seg {
 	uint64_t param;
 	uint64_t data_off, data_len;
 	uint64_t gaps_off, sm_off;
-	uint8_t *xxh3;
-	uint64_t *lz4_idx;
+	uint64_t xxh3_off, idx_off;
 	struct df11_unit *unit;
 };
 
@@ -83,6 +109,7 @@ struct df11_ct {
 	struct ct_seg *segs;
 	size_t n_segs;
 	uint64_t n_chunks, max_chunk;
+	uint64_t tables; /* df11 luts + output_positions bytes held */
 };
 
 /**
@@ -93,6 +120,32 @@ struct df11_ct {
  */
 int df11_ct_chunk_bounds(const struct ct_seg *s, uint64_t k, uint64_t *rel,
 			 uint64_t *len);
+
+/**
+ * df11_ct_check_frame() - before a file's header is read: refuse early a
+ * container whose outer header passes DF11_CT_HEADER_MAX (its first bytes
+ * say the length; a scan of the header for "df11":" through @rd in small
+ * reads says it is a container). A plain file, or a container that
+ * spells its key otherwise, passes: df11_ct_check_outer() then decides.
+ * Return: 0, -EBADMSG (reason in @err), or the read callback's error.
+ */
+int df11_ct_check_frame(df11_read_fn rd, void *ctx, uint64_t file_size,
+			char *err, size_t errlen);
+
+/**
+ * df11_ct_check_outer() - the limits of a parsed container's outer header
+ * @outer, of @hdr_len bytes: header length and stream count.
+ * Return: 0, -EBADMSG (reason in @err).
+ */
+int df11_ct_check_outer(const struct df11_st *outer, uint64_t hdr_len,
+			char *err, size_t errlen);
+
+/**
+ * df11_ct_seg_max_chunk() - raise *@max to the largest chunk of @s.
+ * Return: 0; -EBADMSG when a df11 chunk runs backwards or any chunk
+ * decodes to more than DF11_CT_CHUNK_MAX bytes.
+ */
+int df11_ct_seg_max_chunk(const struct ct_seg *s, uint64_t *max);
 
 /**
  * df11_ct_gap_name() - the stream name of the gap at original offset @off,

@@ -12,11 +12,19 @@
  *                  checksum and df11_st_parse(), segment coverage of
  *                  [8 + N, size), each tensor segment against its tensor's
  *                  byte range, every stream's presence and exact size
- *   small streams  checksums, lz4 block offsets, df11 tables and
- *                  output_positions (df11_unit_new()), loaded into memory
+ *   small streams  df11 tables and output_positions (df11_unit_new()),
+ *                  loaded into memory; checksums and lz4 block offsets
+ *                  stay in the file (only the lz4 index's first and last
+ *                  entries are checked here) and are read per chunk
+ *   limits         FORMAT.md §6, each checked before what it bounds: the
+ *                  header length and stream count before the index is
+ *                  parsed (ct_limit.c), segments before their table is
+ *                  allocated, chunks and df11 tables while parsing them
  *
  * Untrusted counts are checked against the stream sizes the outer header
- * declares (which lie inside the file) before anything is allocated, and
+ * declares (which lie inside the file) before anything is allocated; a
+ * sparse file can declare streams of any size in a few kilobytes, so
+ * what is loaded is also bounded by the limits, whatever the file size;
  * every size computation is overflow-checked. What a reader still cannot
  * know at open time (the coded bytes themselves) is caught per chunk by
  * its XXH3-64 checksum in ct_chunk.c.
@@ -32,7 +40,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <lz4.h>
 #include "hash_i.h"
 
 #include "base64.h"
@@ -168,8 +175,15 @@ static int load_header(struct ct_open *o, const json_t *root)
 		goto bad;
 	rc = df11_st_parse(&ct->orig, ct->hdr + 8, n, ct->size - 8 - n, sub,
 			   sizeof(sub));
-	if (rc)
+	if (rc) {
 		df11_err_set(o->err, o->errlen, "original header: %s", sub);
+	} else if (df11_st_n_tensors(ct->orig) > DF11_CT_TENSORS_MAX) {
+		df11_err_set(o->err, o->errlen,
+			     "%zu tensors: more than the limit of %u for one "
+			     "df11 container",
+			     df11_st_n_tensors(ct->orig), DF11_CT_TENSORS_MAX);
+		rc = -EBADMSG;
+	}
 	return rc;
 bad:
 	df11_err_set(o->err, o->errlen,
@@ -233,30 +247,28 @@ static int load(struct ct_open *o, uint64_t off, uint64_t len, uint8_t **buf)
 	return rc;
 }
 
-/* the lz4 block offsets: from 0 to the stream's end, each block sane */
-static int load_lz4_index(struct ct_open *o, struct ct_seg *s, uint64_t off)
+/*
+ * The lz4 block offsets run from 0 to the stream's end: the first and the
+ * last are checked here, every block's when its chunk is read (ct_chunk.c:
+ * the index is never loaded). The stream must also hold a byte per block.
+ */
+static int check_lz4_index(struct ct_open *o, struct ct_seg *s)
 {
-	uint64_t n = s->pub.n_chunks, c = s->param, *idx;
-	uint8_t *raw;
+	uint64_t n = s->pub.n_chunks;
+	uint8_t first[8], last[8];
 	int rc;
 
-	rc = load(o, off, 8 * (n + 1), &raw);
-	s->lz4_idx = (uint64_t *)(void *)raw;
-	if (rc)
-		return rc;
-	idx = s->lz4_idx;
-	for (uint64_t k = 0; k <= n; k++)
-		idx[k] = df11_le_get64(raw + 8 * k);
-	if (idx[0] != 0 || idx[n] != s->data_len)
+	if (s->data_len < n)
 		goto bad;
-	for (uint64_t k = 0; k < n; k++) {
-		uint64_t clen = s->pub.len - k * c < c ? s->pub.len - k * c : c;
-
-		if (idx[k + 1] <= idx[k] ||
-		    idx[k + 1] - idx[k] > (uint64_t)LZ4_COMPRESSBOUND(clen))
-			goto bad;
+	if ((rc = o->rd(o->ctx, first, 8, s->idx_off)) ||
+	    (rc = o->rd(o->ctx, last, 8, s->idx_off + 8 * n))) {
+		df11_err_set(o->err, o->errlen,
+			     "cannot read the container at offset %" PRIu64,
+			     s->idx_off);
+		return rc;
 	}
-	return 0;
+	if (df11_le_get64(first) == 0 && df11_le_get64(last) == s->data_len)
+		return 0;
 bad:
 	df11_err_set(o->err, o->errlen, "segment '%s': bad lz4 index",
 		     s->stream);
@@ -266,13 +278,14 @@ bad:
 /* raw and lz4: fixed-size chunks */
 static int seg_chunked(struct ct_open *o, struct ct_seg *s, const json_t *js)
 {
-	uint64_t c, n, off, len;
+	uint64_t c, n, len;
 	int rc;
 
 	if (get_u64(js, DF11_CT_K_CHUNK, &c) || c < DF11_CT_CHUNK_MIN ||
 	    c > DF11_CT_CHUNK_MAX) {
-		df11_err_set(o->err, o->errlen, "segment '%s': bad chunk size",
-			     s->stream);
+		df11_err_set(o->err, o->errlen,
+			     "segment '%s': bad chunk size (%u to %u bytes)",
+			     s->stream, DF11_CT_CHUNK_MIN, DF11_CT_CHUNK_MAX);
 		return -EBADMSG;
 	}
 	s->param = c;
@@ -285,15 +298,13 @@ static int seg_chunked(struct ct_open *o, struct ct_seg *s, const json_t *js)
 				 &s->data_len);
 		if (!rc)
 			rc = find_stream(o, s, DF11_CT_F_LZ4_INDEX, 8 * (n + 1),
-					 &off, &len);
+					 &s->idx_off, &len);
 		if (!rc)
-			rc = load_lz4_index(o, s, off);
+			rc = check_lz4_index(o, s);
 	}
-	if (!rc)
-		rc = find_stream(o, s, DF11_CT_F_XXH3, 8 * n, &off, &len);
-	if (!rc)
-		rc = load(o, off, len, &s->xxh3);
-	return rc;
+	return rc ? rc
+		  : find_stream(o, s, DF11_CT_F_XXH3, 8 * n, &s->xxh3_off,
+				&len);
 }
 
 /* df11: luts and output_positions into a df11_unit */
@@ -307,6 +318,15 @@ static int seg_unit(struct ct_open *o, struct ct_seg *s, uint64_t luts_off,
 
 	if (luts_len > DF11_MAX_LUTS * 256)
 		goto bad;
+	/* what df11_unit_new() keeps: about the bytes it is given */
+	if (luts_len + op_len > DF11_CT_TABLES_MAX - o->ct->tables) {
+		df11_err_set(o->err, o->errlen,
+			     "segment '%s': df11 tables over the limit of %u "
+			     "bytes for one container",
+			     s->stream, DF11_CT_TABLES_MAX);
+		return -EBADMSG;
+	}
+	o->ct->tables += luts_len + op_len;
 	if ((rc = load(o, luts_off, luts_len, &luts)) ||
 	    (rc = load(o, op_off, op_len, &op)))
 		goto out;
@@ -336,7 +356,7 @@ out:
 static int seg_df11(struct ct_open *o, struct ct_seg *s, const json_t *js)
 {
 	uint64_t g, n = s->pub.len / 2, nb, gl, luts_off, luts_len, op_off,
-		    op_len, off, len;
+		    op_len, len;
 	int rc;
 
 	if (get_u64(js, DF11_CT_K_BPC, &g) || g < DF11_CT_BPC_MIN ||
@@ -350,7 +370,9 @@ static int seg_df11(struct ct_open *o, struct ct_seg *s, const json_t *js)
 	if (rc)
 		return rc;
 	nb = df11_div_up(s->data_len, DF11_BLOCK_BYTES);
-	if (nb == 0 || __builtin_mul_overflow(nb, DF11_GAPS_PER_BLOCK, &gl)) {
+	/* codes are at most 32 bits: 4 bytes a weight, then one block */
+	if (nb == 0 || s->data_len > 4 * n + DF11_BLOCK_BYTES ||
+	    __builtin_mul_overflow(nb, DF11_GAPS_PER_BLOCK, &gl)) {
 		df11_err_set(o->err, o->errlen,
 			     "segment '%s': bad encoded_exponent", s->stream);
 		return -EBADMSG;
@@ -369,9 +391,8 @@ static int seg_df11(struct ct_open *o, struct ct_seg *s, const json_t *js)
 			     s->stream, op_len, nb);
 		return -EBADMSG;
 	}
-	if ((rc = find_stream(o, s, DF11_CT_F_XXH3, 8 * s->pub.n_chunks, &off,
-			      &len)) ||
-	    (rc = load(o, off, len, &s->xxh3)))
+	if ((rc = find_stream(o, s, DF11_CT_F_XXH3, 8 * s->pub.n_chunks,
+			      &s->xxh3_off, &len)))
 		return rc;
 	return seg_unit(o, s, luts_off, luts_len, op_off, op_len);
 }
@@ -450,22 +471,6 @@ static int parse_seg(struct ct_open *o, struct ct_seg *s, size_t i,
 	return -EBADMSG;
 }
 
-/* the largest chunk of @s; df11 chunks must not run backwards */
-static int seg_max_chunk(const struct ct_seg *s, uint64_t *max)
-{
-	for (uint64_t k = 0; k < s->pub.n_chunks; k++) {
-		uint64_t rel, len;
-
-		if (df11_ct_chunk_bounds(s, k, &rel, &len))
-			return -EBADMSG;
-		if (len > *max)
-			*max = len;
-		if (s->pub.codec != DF11_CODEC_DF11)
-			break; /* the first chunk is the largest */
-	}
-	return 0;
-}
-
 /* every segment, in order, covering [8 + N, size) exactly */
 static int parse_segments(struct ct_open *o, const json_t *root)
 {
@@ -477,6 +482,13 @@ static int parse_segments(struct ct_open *o, const json_t *root)
 
 	if (!json_is_array(arr))
 		goto bad;
+	if (n > DF11_CT_SEGMENTS_MAX) {
+		df11_err_set(o->err, o->errlen,
+			     "df11 container of %zu segments: more than the "
+			     "limit of %u",
+			     n, DF11_CT_SEGMENTS_MAX);
+		return -EBADMSG;
+	}
 	ct->segs = calloc(n ? n : 1, sizeof(*ct->segs));
 	if (!ct->segs)
 		return -ENOMEM;
@@ -487,17 +499,25 @@ static int parse_segments(struct ct_open *o, const json_t *root)
 		rc = parse_seg(o, s, i, json_array_get(arr, i), off);
 		if (rc)
 			return rc;
-		if (seg_max_chunk(s, &ct->max_chunk))
-			goto bad;
+		if (s->pub.n_chunks > DF11_CT_CHUNKS_MAX - ct->n_chunks) {
+			df11_err_set(o->err, o->errlen,
+				     "df11 container of more than %u chunks "
+				     "(segment '%s' has %" PRIu64 ")",
+				     DF11_CT_CHUNKS_MAX, s->stream,
+				     s->pub.n_chunks);
+			return -EBADMSG;
+		}
+		if (df11_ct_seg_max_chunk(s, &ct->max_chunk)) {
+			df11_err_set(o->err, o->errlen,
+				     "segment '%s': a chunk runs backwards or "
+				     "decodes to more than %u bytes",
+				     s->stream, DF11_CT_CHUNK_MAX);
+			return -EBADMSG;
+		}
 		off += s->pub.len;
 		n_named += s->pub.tensor != NULL;
 		s->pub.chunk0 = ct->n_chunks;
-		if (__builtin_add_overflow(ct->n_chunks, s->pub.n_chunks,
-					   &ct->n_chunks)) {
-			df11_err_set(o->err, o->errlen,
-				     "bad df11 index: too many chunks");
-			return -EOVERFLOW;
-		}
+		ct->n_chunks += s->pub.n_chunks; /* <= DF11_CT_CHUNKS_MAX */
 	}
 	for (size_t i = 0; i < df11_st_n_tensors(ct->orig); i++) {
 		const struct df11_st_tensor *t = df11_st_tensor(ct->orig, i);
@@ -528,15 +548,19 @@ int df11_ct_open(struct df11_ct **out, df11_read_fn rd, void *ctx,
 	if (!o.ct)
 		return -ENOMEM;
 	o.ct->stored = file_size;
-	rc = read_outer(&o, file_size);
+	rc = df11_ct_check_frame(rd, ctx, file_size, err, errlen);
+	if (!rc)
+		rc = read_outer(&o, file_size);
 	if (rc)
 		goto fail;
-	rc = -ENOTSUP;
+	rc = -ENOMSG; /* not "unsupported": a plain file, not a container */
 	idx = df11_st_meta(o.outer, DF11_CT_META_KEY, &ilen);
 	if (!idx) {
 		df11_err_set(err, errlen, "not a df11 container");
 		goto fail;
 	}
+	if ((rc = df11_ct_check_outer(o.outer, o.data0, err, errlen)))
+		goto fail;
 	rc = -EBADMSG;
 	root = json_loadb(idx, ilen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(root)) {
@@ -566,8 +590,6 @@ void df11_ct_free(struct df11_ct *ct)
 		struct ct_seg *s = &ct->segs[i];
 
 		df11_unit_free(s->unit);
-		free(s->lz4_idx);
-		free(s->xxh3);
 		free(s->stream);
 	}
 	free(ct->segs);

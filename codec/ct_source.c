@@ -61,7 +61,8 @@ static int cs_fetch(const struct df11_source *s, uint64_t id,
 static int cs_check(const struct df11_source *s, uint64_t id, const void *out,
 		    int rc, char *err, size_t errlen)
 {
-	return df11_ct_chunk_check(CS(s)->ct, id, out, rc, err, errlen);
+	return df11_ct_chunk_check(CS(s)->ct, id, CS(s)->rd, CS(s)->ctx, out,
+				   rc, err, errlen);
 }
 
 static void cs_free(struct df11_source *s)

@@ -102,9 +102,25 @@ static int plan(struct df11_ctw *w, uint64_t data0, char *err, size_t errlen)
 {
 	size_t nt = df11_st_n_tensors(w->st);
 	const size_t *order = df11_st_order(w->st);
-	uint64_t cur = data0;
+	uint64_t cur = data0, chunks;
 	int rc;
 
+	if (nt > DF11_CT_TENSORS_MAX) {
+		df11_err_set(err, errlen,
+			     "%zu tensors: more than the limit of %u for one "
+			     "df11 container",
+			     nt, DF11_CT_TENSORS_MAX);
+		return -ENOTSUP;
+	}
+	/* raw and lz4 chunks; df11 ones are fewer at the default settings */
+	chunks = df11_div_up(w->size - data0, w->chunk) + 2 * nt + 1;
+	if (chunks > DF11_CT_CHUNKS_MAX) {
+		df11_err_set(err, errlen,
+			     "%" PRIu64 " chunks of %" PRIu64 " bytes: more "
+			     "than the limit of %u for one df11 container",
+			     chunks, w->chunk, DF11_CT_CHUNKS_MAX);
+		return -ENOTSUP;
+	}
 	w->segs = calloc(2 * nt + 1, sizeof(*w->segs));
 	if (!w->segs)
 		return -ENOMEM;
@@ -142,7 +158,7 @@ int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,
 	*out = NULL;
 	if (opts && ((opts->chunk && (opts->chunk < DF11_CT_CHUNK_MIN ||
 				      opts->chunk > DF11_CT_CHUNK_MAX)) ||
-		     opts->blocks_per_chunk > DF11_CT_BPC_MAX)) {
+		     opts->blocks_per_chunk > DF11_CT_BPC_WRITE_MAX)) {
 		df11_err_set(err, errlen, "chunk parameters out of range");
 		return -EINVAL;
 	}
@@ -555,7 +571,7 @@ int df11_ctw_header(struct df11_ctw *w, uint64_t data_len, uint8_t **out,
 	tlen = strlen(text);
 	n = (tlen + 7) & ~(size_t)7; /* 8 + n is a multiple of 8 */
 	rc = -EOVERFLOW;
-	if (n > DF11_ST_MAX_HEADER)
+	if (n > DF11_CT_HEADER_MAX - 8) /* FORMAT.md §6 */
 		goto out;
 	rc = -ENOMEM;
 	*out = malloc(8 + n);

@@ -430,7 +430,7 @@ static void probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
 		in->kind = DF11FS_K_CONTAINER;
 		df11fs_log(LOG_DEBUG, "'%s': container, %llu bytes", in->path,
 			   (unsigned long long)df11_vfile_size(vf));
-	} else if (rc == -ENOTSUP) {
+	} else if (rc == -ENOMSG) { /* not a container; -ENOTSUP is broken */
 		in->kind = DF11FS_K_PLAIN;
 	} else {
 		in->kind = DF11FS_K_BAD;

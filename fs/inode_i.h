@@ -27,7 +27,7 @@
  * A regular file whose name ends in ".safetensors" is probed lazily (on
  * the first lookup or getattr, never at mount): df11_vfile_open decides
  * whether it is a container (shown with the original size, decoded on
- * read), a plain file (-ENOTSUP: shown as it is), or a broken container
+ * read), a plain file (-ENOMSG: shown as it is), or a broken container
  * (shown with its stored size; open fails with EIO, the reason is logged
  * once). The probe is df11_store_ct_open. The probe is repeated when the
  * source's identity, size, mtime or ctime change.

@@ -97,7 +97,7 @@ const char *df11_store_type_name(mode_t mode);
  * enum df11_store_kind - what a directory entry of a source tree is.
  * @DF11_STORE_NATIVE:   a regular *.safetensors file: a native container
  *                       or a plain safetensors file (df11_store_ct_open
- *                       tells: -ENOTSUP for a plain one)
+ *                       tells: -ENOMSG for a plain one)
  * @DF11_STORE_OFFICIAL: a directory whose config.json (a regular file)
  *                       has a "dfloat11_config" key
  * @DF11_STORE_PLAIN:    any other regular file
@@ -194,7 +194,8 @@ size_t df11_store_set_sweep(struct df11_store_set *set);
  *         it must outlive @src (df11_vfile_new(..., src,
  *         df11_store_set_check, df11_store_set_put, set, ...) does that)
  * @err:   a one-line reason on failure (may be NULL)
- * Return: 0; -ENOTSUP for a plain safetensors file; the errors of
+ * Return: 0; -ENOMSG for a plain safetensors file (-ENOTSUP is a
+ * container of another major version: an error); the errors of
  * df11_store_openat and df11_ct_open.
  */
 int df11_store_ct_open(int dirfd, const char *name, unsigned flags,

@@ -14,7 +14,8 @@
 # keep it as a regression test for `make fuzz-replay`.
 #
 # Environment: CC (default clang), FUZZ_FLAGS (extra libFuzzer options,
-# e.g. "-jobs=4 -workers=4").
+# e.g. "-jobs=4 -workers=4"), FUZZ_TARGETS (names to run, e.g.
+# "fuzz_container"; default every target).
 # Exit status: 0 when every target ran clean, 1 when one crashed or failed
 # to build, 2 on bad usage.
 set -eu
@@ -58,6 +59,10 @@ for src in tests/fuzz/fuzz_*.c; do
 	[ -e "$src" ] || continue
 	found=1
 	name=$(basename "$src" .c)
+	case " ${FUZZ_TARGETS:-$name} " in
+	*" $name "*) ;;
+	*) continue ;;
+	esac
 	bin=$out/$name
 	echo "== build $name"
 	# shellcheck disable=SC2086

@@ -6,6 +6,8 @@
  * back through df11_vfile_read: whole, at random ranges, from 8 threads at
  * once under a budget far smaller than the file, sequentially (read-ahead),
  * then damaged (EIO for the damaged chunk only) and replaced (ESTALE).
+ * Then 24 threads read a container of 4 MiB chunks under a 1 MiB budget:
+ * the chunks they pin stay within the budget plus the cache's slack.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,9 +75,10 @@ static struct buf make_original(uint64_t seed)
 	return b;
 }
 
-static void write_container(const char *path, const struct buf *orig)
+static void write_container(const char *path, const struct buf *orig,
+			    uint64_t chunk)
 {
-	struct df11_ctw_opts o = {.chunk = 4096, .blocks_per_chunk = 2};
+	struct df11_ctw_opts o = {.chunk = chunk, .blocks_per_chunk = 2};
 	struct df11_ctw *w;
 	struct buf data = {0};
 	uint64_t hl = 0;
@@ -107,13 +110,14 @@ struct reader {
 	const struct buf *orig;
 	uint64_t seed;
 	int bad;
+	int n; /* reads (0: 300) */
 };
 
 static void *random_reads(void *arg)
 {
 	struct reader *r = arg;
 	uint8_t *b = malloc(1 << 17);
-	for (int k = 0; k < 300; k++) {
+	for (int k = 0; k < (r->n ? r->n : 300); k++) {
 		uint64_t off = test_rand(&r->seed) % r->orig->len;
 		size_t len = 1 + test_rand(&r->seed) % (1 << 17);
 		ssize_t n = df11_vfile_read(r->vf, b, len, off, NULL);
@@ -167,7 +171,7 @@ static void test_reads(const char *path, const struct buf *orig)
 	pthread_t t[8];
 	struct reader r[8];
 	for (int k = 0; k < 8; k++) {
-		r[k] = (struct reader){vf, orig, 1000 + k, 0};
+		r[k] = (struct reader){vf, orig, 1000 + k, 0, 0};
 		pthread_create(&t[k], NULL, random_reads, &r[k]);
 	}
 	for (int k = 0; k < 8; k++) {
@@ -233,6 +237,61 @@ static void test_damage(const char *path, const struct buf *orig)
 	free(all);
 }
 
+/* an original file of one U8 tensor of @n random bytes */
+static struct buf make_random(size_t n, uint64_t seed)
+{
+	char json[160];
+	int k = snprintf(json, sizeof(json),
+			 "{\"x\":{\"dtype\":\"U8\",\"shape\":[%zu],"
+			 "\"data_offsets\":[0,%zu]}}",
+			 n, n);
+	size_t hl = (size_t)(k + 7) / 8 * 8;
+	struct buf b = {malloc(8 + hl + n), 8 + hl + n};
+
+	for (int i = 0; i < 8; i++)
+		b.p[i] = (uint8_t)((uint64_t)hl >> (8 * i));
+	memset(b.p + 8, ' ', hl);
+	memcpy(b.p + 8, json, (size_t)k);
+	for (size_t i = 8 + hl; i < b.len; i++)
+		b.p[i] = (uint8_t)(test_rand(&seed) >> 32);
+	return b;
+}
+
+/*
+ * 24 readers of 4 MiB chunks, 1 MiB budget: before admission, every
+ * reader pinned its chunks (two across a chunk boundary) and the cache
+ * held ~100 MiB; now the bytes are right and the decoded bytes held stay
+ * within the budget plus the 32 MiB slack of cache/cache_i.h.
+ */
+static void test_admission(const char *path, const struct buf *orig)
+{
+	struct df11_cache_opts o = {
+	    .budget = 1 << 20, .workers = 2, .readahead = 1 << 20};
+	struct df11_cache *c;
+	struct df11_cache_stats st;
+	pthread_t t[24];
+	struct reader r[24];
+
+	ASSERT_EQ(df11_cache_new(&c, &o, NULL, NULL), 0);
+	struct df11_vfile *vf = open_vf(c, path);
+	for (int k = 0; k < 24; k++) {
+		r[k] = (struct reader){vf, orig, 77 + k, 0, 12};
+		pthread_create(&t[k], NULL, random_reads, &r[k]);
+	}
+	for (int k = 0; k < 24; k++) {
+		pthread_join(t[k], NULL);
+		ASSERT_EQ(r[k].bad, 0);
+	}
+	df11_cache_stats(c, &st);
+	printf("  admission: budget %llu, peak %llu, misses %llu\n",
+	       (unsigned long long)st.budget, (unsigned long long)st.peak,
+	       (unsigned long long)st.misses);
+	ASSERT(st.peak <= st.budget + (32u << 20));
+	ASSERT_EQ(st.errors, 0);
+	df11_vfile_put(vf);
+	df11_cache_free(c);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/df11-cache-XXXXXX";
@@ -240,9 +299,13 @@ int main(void)
 	struct buf orig = make_original(7);
 
 	close(fd);
-	write_container(path, &orig);
+	write_container(path, &orig, 4096);
 	test_reads(path, &orig);
 	test_damage(path, &orig);
+	free(orig.p);
+	orig = make_random(64 << 20, 11);
+	write_container(path, &orig, 4 << 20);
+	test_admission(path, &orig);
 	unlink(path);
 	free(orig.p);
 	TEST_DONE();
