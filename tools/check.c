@@ -10,7 +10,8 @@
  * containers. So each command first looks at what it was given and says,
  * in one line, what is wrong and what to do instead:
  *
- *   - compress: DST is not SRC nor inside it (resolved paths); SRC holds
+ *   - compress: DST is not SRC nor inside it (resolved paths); SRC is not
+ *     an official DFloat11 directory (tools/official_i.h); it holds
  *     *.safetensors files; none of them is a container already (by its
  *     content: the "df11" key of the outer header's __metadata__, never
  *     by its name). Their headers are read and parsed here, so a malformed
@@ -34,6 +35,7 @@
 
 #include "codec/container.h"
 #include "codec/safetensors.h"
+#include "tools/official_i.h"
 #include "tools/tool_i.h"
 
 /* The directory that will hold @dst, resolved, plus @dst's last name. */
@@ -157,6 +159,17 @@ int df11_check_compress(struct df11_check *c, const struct df11_tree *t,
 	rc = check_dst(t->root, dst);
 	if (rc)
 		return rc;
+	rc = df11_off_dir_probe(t->root);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		df11_fail(DF11_EX_USAGE,
+			  "'%s' is an official DFloat11 directory, compressed "
+			  "already: compress the original BF16 model, or "
+			  "decompress this one",
+			  t->root);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct df11_entry *e = &t->v[i];
 		char *path;
