@@ -168,3 +168,54 @@ EOF
 	run -0 --separate-stderr df11 compress -q "$M" "$BATS_TEST_TMPDIR/o2"
 	[ -z "$stderr" ]
 }
+
+# bar_frames COLS OUT CMD... - run df11 CMD on a pty of COLS columns (0:
+# size unknown, then $COLUMNS says); the frames of the progress bar,
+# one a line, into OUT
+bar_frames() {
+	local cols=$1 out=$2 cmd
+	shift 2
+	command -v script >/dev/null || skip "no script(1)"
+	printf -v cmd '%q ' "$DF11" "$@"
+	timeout -k 5 "$DEADLINE" script -qec "stty cols $cols rows 24; $cmd" \
+		/dev/null >"$out.raw"
+	python3 - "$out.raw" >"$out" <<'PY'
+import re, sys
+s = open(sys.argv[1], "rb").read().decode()
+for seg in re.split(r"[\r\n]", s.replace("\x1b[K", "")):
+    if seg.startswith("compressing"):
+        print(seg)
+PY
+}
+
+# narrow FRAMES - every frame leaves the 40th column free (no wrap)
+narrow() {
+	awk 'length($0) >= 40 { print "too wide: " $0; bad = 1 }
+	     END { exit bad }' "$1"
+}
+
+@test "the progress bar fits 40 columns and shows no ETA before 1% is done" {
+	local big=$BATS_FILE_TMPDIR/big f=$BATS_TEST_TMPDIR/frames
+
+	[ -d "$big" ] || genmodel -S 128M "$big"
+	bar_frames 40 "$f" compress -j 1 "$big" "$BATS_TEST_TMPDIR/o1"
+	[ -s "$f" ] || skip "done before the first frame"
+	cat "$f"
+	narrow "$f"
+	# a pty of unknown size: $COLUMNS
+	COLUMNS=40 bar_frames 0 "$f" compress -j 1 "$big" "$BATS_TEST_TMPDIR/o2"
+	narrow "$f"
+	bar_frames 100 "$f" compress -j 1 "$big" "$BATS_TEST_TMPDIR/o3"
+	cat "$f"
+	python3 - "$f" <<'PY'
+import re, sys
+unit = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
+        "kB": 1e3, "MB": 1e6, "GB": 1e9}
+for line in open(sys.argv[1]):
+    assert len(line.rstrip("\n")) < 100, "too wide: " + line
+    m = re.search(r"([\d.]+) (\w+)/([\d.]+) (\w+)", line)
+    done = float(m[1]) * unit[m[2]] / (float(m[3]) * unit[m[4]])
+    assert done >= 0.01 or not re.search(r"ETA +\d", line), \
+        "ETA before 1%: " + line
+PY
+}
