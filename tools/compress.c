@@ -434,7 +434,7 @@ int df11_cmd_compress(const struct df11_opts *o, const char *src,
 		      const char *dst)
 {
 	struct cjob j = {.o = o};
-	struct df11_check chk;
+	struct df11_check chk = {0};
 	int rc;
 
 	rc = df11_tree_scan(&j.src, src);

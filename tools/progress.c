@@ -130,7 +130,7 @@ static void draw(void)
 	uint64_t done = atomic_load(&g.done_bytes);
 	uint64_t nf = atomic_load(&g.done_files);
 	double secs = df11_prog_seconds(), rate = 0;
-	char f[N_F][48], a[32], b[32], eta[24] = "", line[512], bar[BAR_MAX];
+	char f[N_F][64], a[32], b[32], eta[24] = "", line[512], bar[BAR_MAX];
 	int cols = term_cols() - 1, width, fill, len, at = 0;
 	bool on[N_F] = {true, true, true, true};
 
