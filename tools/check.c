@@ -17,6 +17,7 @@
  *     by its name). Their headers are read and parsed here, so a malformed
  *     header or a Git LFS pointer (tools/input.c) is reported before DST
  *     is created, with the message the pipeline would give.
+ *   - decompress: OUT is not DST nor inside it, as for compress;
  *   - decompress, verify: at least one container, unless a file could not
  *     be read or parsed: then the pipeline reports that file, with the
  *     context it has (verify goes on with the other files).
@@ -78,8 +79,7 @@ static bool below(const char *path, const char *root)
 	return !strncmp(path, root, n) && (path[n] == '\0' || path[n] == '/');
 }
 
-/* Refuse a DST that is SRC or lies inside it. */
-static int check_dst(const char *src, const char *dst)
+int df11_check_outside(const char *src, const char *dst)
 {
 	char *rs = realpath(src, NULL), *rd = resolve_dst(dst);
 	int rc = 0;
@@ -88,12 +88,12 @@ static int check_dst(const char *src, const char *dst)
 		if (!strcmp(rs, rd))
 			df11_fail(DF11_EX_USAGE,
 				  "'%s' is the source itself: give a new "
-				  "directory outside it as DST",
+				  "directory outside it",
 				  dst);
 		else
 			df11_fail(DF11_EX_USAGE,
 				  "'%s' is inside the source '%s': give a "
-				  "directory outside it as DST",
+				  "directory outside it",
 				  dst, src);
 		rc = -EINVAL;
 	}
@@ -156,7 +156,7 @@ int df11_check_compress(struct df11_check *c, const struct df11_tree *t,
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	rc = check_dst(t->root, dst);
+	rc = df11_check_outside(t->root, dst);
 	if (rc)
 		return rc;
 	rc = df11_off_dir_probe(t->root);

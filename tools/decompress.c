@@ -136,7 +136,8 @@ int df11_cmd_decompress(const struct df11_opts *o, const char *dst,
 	struct native n = {&t, NULL, NULL, false};
 	int rc;
 
-	if (df11_tree_scan(&t, dst) || df11_check_native(&t, "decompress")) {
+	if (df11_check_outside(dst, out) || df11_tree_scan(&t, dst) ||
+	    df11_check_native(&t, "decompress")) {
 		df11_tree_free(&t);
 		return df11_status();
 	}

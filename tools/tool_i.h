@@ -309,6 +309,15 @@ struct df11_check {
 };
 
 /**
+ * df11_check_outside() - refuse an output directory @dst that is the
+ * input directory @src or lies inside it (the input would gain a
+ * subdirectory), comparing resolved paths; a @dst whose parent does not
+ * resolve is left to the output code to report. Reports the refusal.
+ * Return: 0; -EINVAL (usage class).
+ */
+int df11_check_outside(const char *src, const char *dst);
+
+/**
  * df11_check_compress() - before compress writes anything: refuse a DST
  * that is SRC (@t->root) or lies inside it, a SRC without *.safetensors
  * files, and one that holds df11 containers already (by content); read

@@ -99,7 +99,7 @@ lfs_pointer() {
 
 	cp -r "$M" "$s"
 	before=$(tree_sums "$s")
-	refused 2 "'$s/out' is inside the source '$s': give a directory outside it as DST" \
+	refused 2 "'$s/out' is inside the source '$s': give a directory outside it" \
 		compress -q "$s" "$s/out"
 	no_output "$s/out"
 	mkdir "$s/sub"
@@ -109,7 +109,7 @@ lfs_pointer() {
 	ln -s "$s" "$BATS_TEST_TMPDIR/link"
 	refused 2 "'$BATS_TEST_TMPDIR/link/y' is inside the source*" \
 		compress -q "$s" "$BATS_TEST_TMPDIR/link/y"
-	refused 2 "'$s' is the source itself: give a new directory outside it as DST" \
+	refused 2 "'$s' is the source itself: give a new directory outside it" \
 		compress -q "$s" "$s"
 	refused 2 "'$s/./' is the source itself*" compress -q "$s" "$s/./"
 	(cd "$s" && run -2 "$DF11" compress -q . ./out2 &&
@@ -218,4 +218,24 @@ for line in open(sys.argv[1]):
     assert done >= 0.01 or not re.search(r"ETA +\d", line), \
         "ETA before 1%: " + line
 PY
+}
+
+@test "decompress with OUT inside DST: 2, DST unchanged" {
+	local c=$BATS_TEST_TMPDIR/c o=$BATS_TEST_DIRNAME/../data/official/llama-tiny/df11
+	local before
+
+	cp -r "$D" "$c"
+	before=$(tree_sums "$c")
+	refused 2 "'$c/out' is inside the source '$c': give a directory outside it" \
+		decompress -q "$c" "$c/out"
+	no_output "$c/out"
+	refused 2 "'$c' is the source itself: give a new directory outside it" \
+		decompress -q "$c" "$c"
+	[ "$(tree_sums "$c")" = "$before" ]
+	[ -d "$o" ] || skip "no official fixture"
+	cp -r "$o" "$BATS_TEST_TMPDIR/off"
+	chmod -R u+w "$BATS_TEST_TMPDIR/off"
+	refused 2 "'$BATS_TEST_TMPDIR/off/out' is inside the source*" \
+		decompress -q "$BATS_TEST_TMPDIR/off" "$BATS_TEST_TMPDIR/off/out"
+	no_output "$BATS_TEST_TMPDIR/off/out"
 }
