@@ -434,11 +434,14 @@ int df11_cmd_compress(const struct df11_opts *o, const char *src,
 		      const char *dst)
 {
 	struct cjob j = {.o = o};
+	struct df11_check chk = {0};
 	int rc;
 
 	rc = df11_tree_scan(&j.src, src);
 	if (!rc)
 		rc = df11_index_check(&j.src);
+	if (!rc)
+		rc = df11_check_compress(&chk, &j.src, dst);
 	if (!rc)
 		rc = df11_outdir_begin(&j.out, dst);
 	if (rc)
@@ -464,6 +467,9 @@ int df11_cmd_compress(const struct df11_opts *o, const char *src,
 		rc = df11_outdir_commit(&j.out, &j.src.root_st);
 	if (!rc && !o->quiet)
 		summary(&j, df11_prog_seconds());
+	if (!rc)
+		df11_check_note(&chk, src, atomic_load(&j.ct_in),
+				atomic_load(&j.ct_out));
 out:
 	df11_pool_free(j.pool);
 	if (rc)

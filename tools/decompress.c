@@ -136,8 +136,11 @@ int df11_cmd_decompress(const struct df11_opts *o, const char *dst,
 	struct native n = {&t, NULL, NULL, false};
 	int rc;
 
-	if (df11_tree_scan(&t, dst))
+	if (df11_check_outside(dst, out) || df11_tree_scan(&t, dst) ||
+	    df11_check_native(&t, "decompress")) {
+		df11_tree_free(&t);
 		return df11_status();
+	}
 	rc = df11_job_main(o, &t, out, &front, &n);
 	df11_tree_free(&t);
 	return rc;
@@ -150,7 +153,8 @@ int df11_cmd_verify(const struct df11_opts *o, const char *dst, const char *src)
 	struct native n = {&t, src ? &st : NULL, src, true};
 	int rc = DF11_EX_IO;
 
-	if (!df11_tree_scan(&t, dst) && (!src || !df11_tree_scan(&st, src))) {
+	if (!df11_tree_scan(&t, dst) && !df11_check_native(&t, "verify") &&
+	    (!src || !df11_tree_scan(&st, src))) {
 		if (src)
 			df11_trees_compare(&t, &st);
 		rc = df11_job_main(o, NULL, NULL, &front, &n);

@@ -61,7 +61,8 @@ static const char usage_text[] =
     "      --json    info as JSON\n"
     "      --headers FILE  official DST: the original files' headers\n"
     "                    ('df11 headers' output): rebuild them exactly\n"
-    "      --max-shard-size SIZE  official DST: largest shard (5G)\n"
+    "      --max-shard-size SIZE  official DST: largest shard\n"
+    "                    (default 5G; K, M, G: powers of 1000)\n"
     "\n"
     "exit status: 0 ok, 1 data mismatch, 2 usage, 3 I/O error,\n"
     "             4 malformed input, 5 unsupported\n";

@@ -6,7 +6,8 @@
  * ".safetensors" file the 8-byte length prefix and the JSON header, which
  * is then parsed to tell a df11 container from a plain safetensors file.
  * Both are read and explained by codec/ (df11_st_read_header(),
- * df11_st_parse()).
+ * df11_st_parse()). A Git LFS pointer in place of the file is named as
+ * such, with the command that fetches the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,21 @@
 #include "codec/safetensors.h"
 #include "tools/tool_i.h"
 
+/*
+ * Is @in a Git LFS pointer (a clone without `git lfs pull`)? Such a file
+ * is a few lines of text starting with this line; read as safetensors,
+ * "version " is a header length of 2336927755350992246 bytes.
+ */
+static bool is_lfs_pointer(struct df11_input *in)
+{
+	static const char magic[] = "version https://git-lfs.github.com/spec/";
+	char buf[sizeof(magic) - 1];
+
+	return in->size >= sizeof(buf) && in->size < 4096 &&
+	       !df11_pread_full(in->fd, buf, sizeof(buf), 0) &&
+	       !memcmp(buf, magic, sizeof(buf));
+}
+
 /* Read the prefix and header bytes of a safetensors file into @in->hdr. */
 static int read_header(struct df11_input *in)
 {
@@ -27,6 +43,13 @@ static int read_header(struct df11_input *in)
 
 	rc = df11_st_read_header(df11_pread_cb, &in->rd, in->size, &in->hdr,
 				 &in->hdr_len, why, sizeof(why));
+	if (rc == -EBADMSG && is_lfs_pointer(in)) {
+		df11_fail(DF11_EX_MALFORMED,
+			  "'%s' is a Git LFS pointer, not the file: fetch it "
+			  "with git lfs pull",
+			  in->path);
+		return rc;
+	}
 	if (rc == -EBADMSG)
 		return df11_fail_codec(rc, in->path, why);
 	if (rc)

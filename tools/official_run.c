@@ -144,6 +144,8 @@ int df11_off_cmd_decompress(const struct df11_opts *o, const char *dir,
 {
 	static const struct df11_front f = {build_decompress, decompressed};
 
+	if (df11_check_outside(dir, out))
+		return df11_status();
 	return run(o, dir, dir, out, NULL, &f);
 }
 

@@ -5,7 +5,10 @@
  * The bar is one line on stdout, drawn only when stdout is a terminal and
  * -q was not given:
  *
- *   compressing [#########.........]  2/5 files  1.2/3.4 GB  410 MB/s  ETA 0:05
+ *   compressing [#########.....]  2/5 files  1.2/3.4 GiB  410 MB/s  ETA    0:05
+ *
+ * Sizes are in powers of 1024 with IEC symbols (KiB, MiB, GiB: the K, M, G
+ * that df11fs reads); rates in MB/s, 10^6 bytes a second.
  *
  * Workers only bump two atomic counters; a thread redraws the line ten
  * times a second, so the cost does not depend on how often work is
@@ -17,6 +20,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -24,6 +28,10 @@
 #include "tools/tool_i.h"
 
 #define TICK_NS 100000000L /* 10 redraws a second */
+#define BAR_MAX	     30		/* columns of the bar itself */
+#define BAR_MIN	     5		/* narrower than this, no bar */
+#define RATE_SECS    1.0	/* a rate is measured over this at least */
+#define ETA_FRACTION 0.01	/* ...and an ETA over this much of the work */
 
 static struct {
 	pthread_mutex_t mu; /* the terminal: drawing and printing */
@@ -41,16 +49,16 @@ static struct {
 
 const char *df11_human(uint64_t bytes, char *buf, size_t len)
 {
-	static const char *const unit[] = {"kB", "MB", "GB", "TB", "PB"};
+	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
 	double v = (double)bytes;
 	int u = -1;
 
-	if (bytes < 1000) {
+	if (bytes < 1024) {
 		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
 		return buf;
 	}
-	while (v >= 999.95 && u < 4) {
-		v /= 1000;
+	while (v >= 1023.95 && u < 4) {
+		v /= 1024;
 		u++;
 	}
 	snprintf(buf, len, "%.1f %s", v, unit[u]);
@@ -66,13 +74,20 @@ double df11_prog_seconds(void)
 	       (double)(t.tv_nsec - g.t0.tv_nsec) / 1e9;
 }
 
-static unsigned term_cols(void)
+/*
+ * The width of the terminal on stdout; $COLUMNS when the terminal does not
+ * say (a pty of unknown size reports 0), else 80.
+ */
+static int term_cols(void)
 {
+	const char *env = getenv("COLUMNS");
 	struct winsize ws;
+	long v;
 
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
-	return 80;
+	v = env ? strtol(env, NULL, 10) : 0;
+	return v > 0 && v < 10000 ? (int)v : 80;
 }
 
 int df11_digits(uint64_t v)
@@ -86,44 +101,79 @@ int df11_digits(uint64_t v)
 	return n;
 }
 
+/* @secs as "m:ss", or "h:mm:ss" from an hour on, into @buf. */
+static void clock_text(char *buf, size_t len, double secs)
+{
+	unsigned long t = secs < 3.6e7 ? (unsigned long)secs : 35999999ul;
+
+	if (t >= 3600)
+		snprintf(buf, len, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60,
+			 t % 60);
+	else
+		snprintf(buf, len, "%lu:%02lu", t / 60, t % 60);
+}
+
 /*
  * Draw the bar; called with g.mu held. Fields have fixed widths so that
- * the line does not jitter; the bar takes what the terminal has left.
+ * the line does not jitter; the bar takes what the terminal has left, up
+ * to BAR_MAX. The rate is shown once it is measured over RATE_SECS, the
+ * ETA once that much time and ETA_FRACTION of the work are behind (an ETA
+ * from the first header bytes alone would say hours). The line never
+ * reaches the last column, so the terminal never wraps it: on a narrow
+ * terminal the bar goes first, then the files, the ETA and the rate, and
+ * what still does not fit is cut.
  */
 static void draw(void)
 {
+	enum { F_FILES, F_BYTES, F_RATE, F_ETA, N_F };
+	static const int drop[] = {F_FILES, F_ETA, F_RATE, F_BYTES};
 	uint64_t done = atomic_load(&g.done_bytes);
 	uint64_t nf = atomic_load(&g.done_files);
 	double secs = df11_prog_seconds(), rate = 0;
-	char tail[160], a[32], b[32], eta[32] = "--:--", bar[64];
-	int cols = (int)term_cols(), width, fill, tl;
+	char f[N_F][64], a[32], b[32], eta[24] = "", line[512], bar[BAR_MAX];
+	int cols = term_cols() - 1, width, fill, len, at = 0;
+	bool on[N_F] = {true, true, true, true};
 
 	if (done > g.bytes)
 		done = g.bytes;
-	if (secs > 0.2)
+	if (secs >= RATE_SECS)
 		rate = (double)done / secs;
-	if (rate > 0 && done > 0) {
-		unsigned long left =
-		    (unsigned long)((double)(g.bytes - done) / rate);
-
-		snprintf(eta, sizeof(eta), "%lu:%02lu", left / 60, left % 60);
-	}
+	if (rate > 0 && (double)done >= ETA_FRACTION * (double)g.bytes)
+		clock_text(eta, sizeof(eta), (double)(g.bytes - done) / rate);
 	df11_human(g.bytes, b, sizeof(b));
-	snprintf(tail, sizeof(tail),
-		 "%*llu/%llu files  %*s/%s  %5.0f MB/s  ETA %5s",
+	snprintf(f[F_FILES], sizeof(f[0]), "%*llu/%llu files",
 		 df11_digits(g.files), (unsigned long long)nf,
-		 (unsigned long long)g.files, (int)strlen(b) + 1,
-		 df11_human(done, a, sizeof(a)), b, rate / 1e6, eta);
-	tl = (int)(strlen(tail) + strlen(g.verb)) + 6;
-	width = cols - tl - 1;
-	width = width > 30 ? 30 : width;
-	fill = g.bytes ? (int)((double)done / (double)g.bytes * width) : width;
-	for (int i = 0; i < width; i++)
-		bar[i] = i < fill ? '#' : '.';
-	if (width >= 5)
-		printf("\r%s [%.*s]  %s\033[K", g.verb, width, bar, tail);
+		 (unsigned long long)g.files);
+	snprintf(f[F_BYTES], sizeof(f[0]), "%*s/%s", (int)strlen(b),
+		 df11_human(done, a, sizeof(a)), b);
+	if (rate > 0)
+		snprintf(f[F_RATE], sizeof(f[0]), "%5.0f MB/s", rate / 1e6);
 	else
-		printf("\r%s  %.*s\033[K", g.verb, cols - 12, tail);
+		snprintf(f[F_RATE], sizeof(f[0]), "   -- MB/s");
+	snprintf(f[F_ETA], sizeof(f[0]), "ETA %5s", *eta ? eta : "--:--");
+	len = (int)strlen(g.verb);
+	for (int i = 0; i < N_F; i++)
+		len += 2 + (int)strlen(f[i]);
+	width = cols - len - 3; /* " [" and "]" */
+	width = width > BAR_MAX ? BAR_MAX : width;
+	for (int k = 0; width < BAR_MIN && len > cols && k < N_F; k++) {
+		on[drop[k]] = false;
+		len -= 2 + (int)strlen(f[drop[k]]);
+	}
+	at = snprintf(line, sizeof(line), "%s", g.verb);
+	if (width >= BAR_MIN) {
+		fill = g.bytes ? (int)((double)done / (double)g.bytes * width)
+			       : width;
+		for (int i = 0; i < width; i++)
+			bar[i] = i < fill ? '#' : '.';
+		at += snprintf(line + at, sizeof(line) - (size_t)at, " [%.*s]",
+			       width, bar);
+	}
+	for (int i = 0; i < N_F; i++)
+		if (on[i])
+			at += snprintf(line + at, sizeof(line) - (size_t)at,
+				       "  %s", f[i]);
+	printf("\r%.*s\033[K", cols > 0 ? cols : 0, line);
 	fflush(stdout);
 	g.drawn = true;
 }

@@ -116,7 +116,10 @@ int df11_digits(uint64_t v);
 /** df11_prog_printf() - df11_prog_line() on stdout, printf style. */
 void df11_prog_printf(const char *fmt, ...) DF11_PRINTF(1, 2);
 
-/** df11_human() - @bytes as "7.3 MB" (decimal units) into @buf. */
+/**
+ * df11_human() - @bytes as "7.3 MiB" (powers of 1024, IEC symbols: B,
+ * KiB, MiB, GiB, TiB, PiB) into @buf. Return: @buf.
+ */
 const char *df11_human(uint64_t bytes, char *buf, size_t len);
 
 /* --------------------------------------------------------------- pool.c */
@@ -293,6 +296,54 @@ void df11_input_close(struct df11_input *in);
  * (DF11_EX_MALFORMED). Return: 0, -EBADMSG, -errno.
  */
 int df11_index_check(const struct df11_tree *t);
+
+/* -------------------------------------------------------------- check.c */
+
+/**
+ * struct df11_check - what df11_check_compress() learnt of SRC.
+ * @n_files: its *.safetensors files
+ * @n_bf16:  their tensors with BF16 weights (the ones DF11 codes)
+ */
+struct df11_check {
+	size_t n_files, n_bf16;
+};
+
+/**
+ * df11_check_outside() - refuse an output directory @dst that is the
+ * input directory @src or lies inside it (the input would gain a
+ * subdirectory), comparing resolved paths; a @dst whose parent does not
+ * resolve is left to the output code to report. Reports the refusal.
+ * Return: 0; -EINVAL (usage class).
+ */
+int df11_check_outside(const char *src, const char *dst);
+
+/**
+ * df11_check_compress() - before compress writes anything: refuse a DST
+ * that is SRC (@t->root) or lies inside it, a SRC without *.safetensors
+ * files, and one that holds df11 containers already (by content); read
+ * and parse every safetensors header (malformed ones and Git LFS pointers
+ * are reported as the pipeline would). Reports errors, one line each.
+ * Return: 0 and *@c; -EINVAL (usage class), -EBADMSG, -errno.
+ */
+int df11_check_compress(struct df11_check *c, const struct df11_tree *t,
+			const char *dst);
+
+/**
+ * df11_check_note() - after compress: when no tensor of SRC was BF16,
+ * warn on stderr that nothing was DF11-coded, with the sizes @in -> @out
+ * of the containers and their ratio. Not an error: the status is kept.
+ */
+void df11_check_note(const struct df11_check *c, const char *src, uint64_t in,
+		     uint64_t out);
+
+/**
+ * df11_check_native() - before decompress or verify (@cmd) of native tree
+ * @t: refuse a tree with no df11 container (a plain model, or no model)
+ * unless some *.safetensors file could not be read or parsed (the
+ * pipeline reports those). Reads headers silently. Reports the refusal.
+ * Return: 0; -EINVAL (usage class), -ENOMEM.
+ */
+int df11_check_native(const struct df11_tree *t, const char *cmd);
 
 /* --------------------------------------------------------------- walk.c */
 
