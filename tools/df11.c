@@ -62,6 +62,7 @@ static const char usage_text[] =
     "      --headers FILE  official DST: the original files' headers\n"
     "                    ('df11 headers' output): rebuild them exactly\n"
     "      --max-shard-size SIZE  official DST: largest shard (5G)\n"
+    "      --follow-symlinks  also follow links that resolve outside SRC\n"
     "\n"
     "exit status: 0 ok, 1 data mismatch, 2 usage, 3 I/O error,\n"
     "             4 malformed input, 5 unsupported\n";
@@ -223,6 +224,7 @@ static int parse_opts(int argc, char **argv, bool info, struct df11_opts *o,
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"headers", required_argument, NULL, 'H'},
 	    {"max-shard-size", required_argument, NULL, 'S'},
+	    {"follow-symlinks", no_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -251,6 +253,9 @@ static int parse_opts(int argc, char **argv, bool info, struct df11_opts *o,
 			break;
 		case 'J':
 			o->json = true;
+			break;
+		case 'L':
+			o->follow_symlinks = true;
 			break;
 		case 'H':
 			o->headers = optarg;
