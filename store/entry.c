@@ -34,8 +34,7 @@ int df11_store_is_safetensors(const char *name)
 /* @p past JSON whitespace, at most @end */
 static const char *skip_ws(const char *p, const char *end)
 {
-	while (p < end &&
-	       (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
 }

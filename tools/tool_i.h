@@ -358,8 +358,7 @@ int df11_tree_scan(struct df11_tree *t, const char *root);
  * DF11_WALK_FOLLOW_OUT; sets entry.container (tools/walk.c, top).
  * Return: 0, -ENOTSUP (links refused), -errno.
  */
-int df11_tree_scan_links(struct df11_tree *t, const char *root,
-			 unsigned flags);
+int df11_tree_scan_links(struct df11_tree *t, const char *root, unsigned flags);
 
 /**
  * df11_tree_links() - create the kept links of @t below @dir, with their

@@ -337,8 +337,7 @@ static void mark_link_targets(struct df11_tree *t)
 	}
 }
 
-int df11_tree_scan_links(struct df11_tree *t, const char *root,
-			 unsigned flags)
+int df11_tree_scan_links(struct df11_tree *t, const char *root, unsigned flags)
 {
 	struct ancestor me;
 	int rc;
