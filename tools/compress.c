@@ -8,14 +8,14 @@
  * place at the end, every file and directory fsynced before, so a DST that
  * exists is complete.
  *
- * Symbolic links (tools/walk.c): a relative link that resolves inside SRC
- * is written again as a link with the same target, and a regular file that
- * such a link named "*.safetensors" resolves to is compressed under its own
- * name. A Hugging Face cache ("models--org--name/" or the folder holding
- * several) so keeps its layout: every blob once, containers for the blobs
- * that snapshots name "*.safetensors", snapshots/ links and refs/ as they
- * are. Links that resolve outside SRC are refused before any work starts,
- * unless --follow-symlinks.
+ * Symbolic links (tools/walk.c): a link that resolves inside SRC is
+ * written again as a link (the same relative target; an absolute one made
+ * relative), and a regular file that such a link named "*.safetensors"
+ * resolves to is compressed under its own name. A Hugging Face cache
+ * ("models--org--name/" or the folder holding several) so keeps its layout:
+ * every blob once, containers for the blobs that snapshots name
+ * "*.safetensors", snapshots/ links and refs/ as they are. Links that resolve
+ * outside SRC are refused before any work starts, unless --follow-symlinks.
  *
  * A container is built in three steps:
  *

@@ -310,8 +310,8 @@ int df11_index_check(const struct df11_tree *t);
  * struct df11_entry - a file, directory or kept link of a tree.
  * @rel:  path relative to the root, '/'-separated, malloc'ed
  * @st:   stat() of the entry (links followed); lstat() of a kept link
- * @link: a link kept as a link (DF11_WALK_KEEP_LINKS): its target as
- *        readlink gives it, malloc'ed; NULL for anything else
+ * @link: a link kept as a link (DF11_WALK_KEEP_LINKS): the target to
+ *        write (readlink's, or made relative), malloc'ed; NULL otherwise
  * @dest: a kept link: the root-relative path it resolves to, malloc'ed
  * @container: a regular file to compress: named "*.safetensors", or a
  *        kept link of such a name resolves to it (a hub blob)
@@ -352,8 +352,8 @@ int df11_tree_scan(struct df11_tree *t, const char *root);
 
 /**
  * df11_tree_scan_links() - df11_tree_scan() that, with
- * DF11_WALK_KEEP_LINKS in @flags, keeps relative links resolving inside
- * @root as link entries, follows absolute ones, and refuses links
+ * DF11_WALK_KEEP_LINKS in @flags, keeps links resolving inside @root as
+ * link entries (absolute targets made relative), and refuses links
  * resolving outside (each reported, DF11_EX_UNSUPPORTED) unless
  * DF11_WALK_FOLLOW_OUT; sets entry.container (tools/walk.c, top).
  * Return: 0, -ENOTSUP (links refused), -errno.

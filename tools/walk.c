@@ -9,12 +9,12 @@
  * an ancestor is an error (ELOOP). df11_tree_scan_links(), which compress
  * and decompress use, decides by where a link resolves (realpath):
  *
- *   - a relative link that resolves inside the root is kept as a link
- *     (never descended into): written again with the same target, it
- *     resolves the same way in the output tree ("snapshots/<rev>/x ->
- *     ../../blobs/<sha256>");
- *   - an absolute link that resolves inside the root is followed (its
- *     target would name the input tree);
+ *   - a link that resolves inside the root is kept as a link (never
+ *     descended into). A relative target that reaches the same entry when
+ *     read in the output tree is written again as it is
+ *     ("snapshots/<rev>/x -> ../../blobs/<sha256>"); any other (absolute,
+ *     or through other links) becomes "../" for each directory level of
+ *     the link, then the entry's path from the root;
  *   - a link that resolves outside the root is refused, one line each,
  *     and the walk fails with DF11_EX_UNSUPPORTED, unless
  *     DF11_WALK_FOLLOW_OUT (--follow-symlinks) asks to follow it; so is
@@ -175,6 +175,69 @@ static char *hub_blobs(const char *real)
 }
 
 /*
+ * Does relative @target, read from the directory of @crel, name @dest by
+ * its path alone ("a/b" + "../c" is "a/c")? Both are root-relative.
+ */
+static bool lexically(const char *crel, const char *target, const char *dest)
+{
+	char buf[2 * PATH_MAX];
+	const char *c = target, *slash = strrchr(crel, '/');
+	size_t n = slash ? (size_t)(slash - crel) : 0;
+
+	if (target[0] == '/' || n >= sizeof(buf))
+		return false;
+	memcpy(buf, crel, n);
+	buf[n] = '\0';
+	for (; *c; c += strcspn(c, "/"), c += *c == '/') {
+		size_t w = strcspn(c, "/");
+		char *up;
+
+		if (w == 0 || (w == 1 && c[0] == '.'))
+			continue;
+		if (w == 2 && c[0] == '.' && c[1] == '.') {
+			if (!n)
+				return false; /* above the root */
+			up = strrchr(buf, '/');
+			n = up ? (size_t)(up - buf) : 0;
+			buf[n] = '\0';
+			continue;
+		}
+		if (n + 1 + w >= sizeof(buf))
+			return false;
+		if (n)
+			buf[n++] = '/';
+		memcpy(buf + n, c, w);
+		n += w;
+		buf[n] = '\0';
+	}
+	return strcmp(buf, dest) == 0;
+}
+
+/* The target to write for kept link @crel -> @target, resolving to @dest. */
+static char *kept_target(const char *crel, const char *target, const char *dest)
+{
+	size_t depth = 0, len;
+	char *p;
+
+	if (lexically(crel, target, dest))
+		return strdup(target);
+	for (const char *c = crel; (c = strchr(c, '/')); c++)
+		depth++;
+	len = 3 * depth + strlen(dest) + 2;
+	p = malloc(len);
+	if (!p)
+		return NULL;
+	p[0] = '\0';
+	for (size_t i = 0; i < depth; i++)
+		strcat(p, "../");
+	strcat(p, *dest ? dest : depth ? "" : ".");
+	len = strlen(p);
+	if (len > 1 && p[len - 1] == '/')
+		p[len - 1] = '\0';
+	return p;
+}
+
+/*
  * What to do with entry @crel (@full) under DF11_WALK_KEEP_LINKS (see the
  * top of the file). Return: 1 when the entry is done (kept as a link, or
  * refused and reported), 0 to follow it, -errno (reported).
@@ -197,16 +260,17 @@ static int link_policy(struct df11_tree *t, char *crel, const char *full)
 	real = realpath(full, NULL);
 	if (!real)
 		return df11_fail_sys(-errno, "resolve", full);
-	if (under(real, t->real) && target[0] != '/') {
+	if (under(real, t->real)) {
 		size_t k = strlen(t->real);
+		const char *dest = real[k] ? real + k + (k > 1) : "";
 		struct df11_entry *e;
 
 		rc = add(t, crel, &lst);
 		if (rc)
 			goto out;
 		e = &t->v[t->n - 1];
-		e->link = strdup(target);
-		e->dest = strdup(real[k] ? real + k + (k > 1) : "");
+		e->link = kept_target(crel, target, dest);
+		e->dest = strdup(dest);
 		rc = e->link && e->dest ? 1 : -ENOMEM;
 		if (rc < 0) {
 			t->n--;
@@ -214,7 +278,7 @@ static int link_policy(struct df11_tree *t, char *crel, const char *full)
 			free(e->dest);
 			e->rel = NULL; /* the caller frees crel */
 		}
-	} else if (under(real, t->real) || (t->flags & DF11_WALK_FOLLOW_OUT) ||
+	} else if ((t->flags & DF11_WALK_FOLLOW_OUT) ||
 		   (t->blobs && under(real, t->blobs))) {
 		rc = 0;
 	} else {
