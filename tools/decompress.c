@@ -179,8 +179,10 @@ int df11_cmd_decompress(const struct df11_opts *o, const char *dst,
 	struct native n = {&t, NULL, NULL, false};
 	int rc;
 
-	if (df11_tree_scan_links(&t, dst, walk_flags(o)))
+	if (df11_tree_scan_links(&t, dst, walk_flags(o))) {
+		df11_tree_free(&t);
 		return df11_status();
+	}
 	rc = df11_job_main(o, &t, out, &front, &n);
 	df11_tree_free(&t);
 	return rc;
