@@ -332,8 +332,8 @@ int df11fs_inode_lookup(struct df11fs_itable *t, struct df11fs_inode *parent,
 		*out = found;
 		return 0;
 	}
-	in = inode_new(fd, st, path,
-		       df11_store_classify(-1, name, st) == DF11_STORE_NATIVE);
+	/* every regular file: a container by name or by content (probe) */
+	in = inode_new(fd, st, path, S_ISREG(st->st_mode));
 	if (!in) {
 		pthread_mutex_unlock(&t->lock);
 		rc = -ENOMEM;
@@ -408,6 +408,11 @@ static void probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
 	free(in->why);
 	in->why = NULL;
 	in->vst = *src;
+	if (!df11_store_is_safetensors(in->path) &&
+	    !df11_store_sniff_at(in->fd, "", 0)) {
+		in->kind = DF11FS_K_PLAIN; /* no name, no df11 metadata */
+		return;
+	}
 	rc = df11_store_ct_open(in->fd, "", 0, &s, &set, err, sizeof(err));
 	if (rc == -EACCES || rc == -EPERM || rc == -ENOENT || rc == -ESTALE ||
 	    rc == -ELOOP || rc == -ENXIO || rc == -EISDIR) {

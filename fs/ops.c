@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -171,6 +172,53 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &st, fs->attr_timeout);
 }
 
+/*
+ * An absolute link target under SOURCE would make the kernel resolve it
+ * outside the mount, to the stored bytes (a raw container): rewrite
+ * "<SOURCE>/rest" to the relative "../../rest" that reaches the same
+ * entry inside the mount, from link @in. SOURCE is the root descriptor's
+ * canonical path; a target with "." or ".." components is left as it is.
+ */
+static void abs_to_rel(struct df11fs *fs, const struct df11fs_inode *in,
+		       char *buf, size_t len)
+{
+	char root[PATH_MAX], fdp[32], out[PATH_MAX + 1];
+	const char *rest, *c;
+	size_t rl, k = 0;
+	ssize_t n;
+
+	if (buf[0] != '/')
+		return;
+	snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", fs->itab.root->fd);
+	n = readlink(fdp, root, sizeof(root) - 1);
+	if (n <= 0 || root[0] != '/')
+		return;
+	root[n] = '\0';
+	rl = n == 1 ? 0 : (size_t)n; /* SOURCE "/" */
+	if (strncmp(buf, root, rl) || (buf[rl] != '/' && buf[rl] != '\0'))
+		return;
+	for (rest = buf + rl; *rest == '/'; rest++)
+		;
+	for (c = rest; *c; c += strcspn(c, "/"), c += *c == '/') {
+		size_t w = strcspn(c, "/");
+
+		if ((w == 1 && c[0] == '.') || (w == 2 && !strncmp(c, "..", 2)))
+			return;
+	}
+	for (c = in->path; (c = strchr(c, '/')); c++)
+		k += (size_t)snprintf(out + k, sizeof(out) - k, "../");
+	if (k >= sizeof(out) || (size_t)snprintf(out + k, sizeof(out) - k, "%s",
+						 *rest ? rest
+						 : k   ? ""
+						     : ".") >= sizeof(out) - k)
+		return;
+	k = strlen(out);
+	if (k > 1 && out[k - 1] == '/')
+		out[k - 1] = '\0'; /* "../" of a target that is SOURCE */
+	if (strlen(out) < len)
+		strcpy(buf, out);
+}
+
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct df11fs_inode *in = inode_of(req, ino);
@@ -187,6 +235,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		return;
 	}
 	buf[n] = '\0';
+	abs_to_rel(df11fs_from_req(req), in, buf, sizeof(buf));
 	fuse_reply_readlink(req, buf);
 }
 

@@ -2,6 +2,11 @@
 /*
  * store/entry.c - what the entries of a source directory are, the sorted
  * listing of a directory, and native containers opened as sources
+ *
+ * A container is recognised by its name ("*.safetensors") or by its
+ * content (df11_store_sniff): Hugging Face hub blobs are named by their
+ * hash. The sniff reads 8 bytes of every regular file, and up to 4 KiB of
+ * those whose length prefix is plausible, so plain files stay cheap.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +16,8 @@
 #include <unistd.h>
 
 #include "codec/container.h"
+#include "codec/le.h"
+#include "codec/safetensors.h"
 #include "codec/source.h"
 #include "official/official.h"
 #include "store/store_i.h"
@@ -22,6 +29,63 @@ int df11_store_is_safetensors(const char *name)
 	size_t n = strlen(name), k = sizeof(SUFFIX) - 1;
 
 	return n > k && strcmp(name + n - k, SUFFIX) == 0;
+}
+
+/* @p past JSON whitespace, at most @end */
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* @p past whitespace and then @tok; NULL when @tok is not there */
+static const char *expect(const char *p, const char *end, const char *tok)
+{
+	size_t n = strlen(tok);
+
+	p = skip_ws(p, end);
+	if ((size_t)(end - p) < n || memcmp(p, tok, n))
+		return NULL;
+	return p + n;
+}
+
+int df11_store_sniff(int fd, uint64_t size)
+{
+	char buf[DF11_STORE_SNIFF_MAX];
+	const char *p = buf, *end;
+	uint8_t pre[8];
+	uint64_t n;
+	size_t k;
+
+	if (size < 8 + 2 || df11_store_pread(fd, pre, sizeof(pre), 0))
+		return 0;
+	n = df11_le_get64(pre);
+	if (n < 2 || n > DF11_ST_MAX_HEADER || n > size - 8)
+		return 0;
+	k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
+	if (df11_store_pread(fd, buf, k, 8))
+		return 0;
+	end = buf + k;
+	p = expect(p, end, "{");
+	p = p ? expect(p, end, "\"__metadata__\"") : NULL;
+	p = p ? expect(p, end, ":") : NULL;
+	p = p ? expect(p, end, "{") : NULL;
+	p = p ? expect(p, end, "\"" DF11_CT_META_KEY "\"") : NULL;
+	p = p ? expect(p, end, ":") : NULL;
+	return p != NULL;
+}
+
+int df11_store_sniff_at(int dirfd, const char *name, unsigned flags)
+{
+	struct stat st;
+	int fd, r;
+
+	if (df11_store_openat(dirfd, name, flags, &fd, &st))
+		return 0;
+	r = df11_store_sniff(fd, (uint64_t)st.st_size);
+	close(fd);
+	return r;
 }
 
 int df11_store_probe(int dirfd, unsigned flags)

@@ -133,6 +133,29 @@ int df11_store_probe(int dirfd, unsigned flags);
 /** df11_store_is_safetensors() - does @name end in ".safetensors"? */
 int df11_store_is_safetensors(const char *name);
 
+#define DF11_STORE_SNIFF_MAX 4096u /* header bytes df11_store_sniff reads */
+
+/**
+ * df11_store_sniff() - does open regular file @fd of @size bytes look like
+ * a native container by its content, whatever its name (Hugging Face hub
+ * blobs have none)? Cheap for any file: the 8-byte length prefix must give
+ * a plausible header length N (2 <= N <= DF11_ST_MAX_HEADER, 8 + N <=
+ * @size), then at most the first DF11_STORE_SNIFF_MAX bytes of the JSON
+ * header are read, which must open with the key "__metadata__" whose
+ * object opens with the key "df11" (JSON whitespace allowed; df11
+ * compress writes both first, docs/FORMAT.md). A yes is a guess that
+ * df11_store_ct_open() / df11_ct_open() then checks in full. Thread-safe.
+ * Return: 1 yes, 0 no (also when a read fails).
+ */
+int df11_store_sniff(int fd, uint64_t size);
+
+/**
+ * df11_store_sniff_at() - df11_store_sniff() of the file @name of @dirfd,
+ * opened through df11_store_openat() (@name "" reopens an O_PATH @dirfd).
+ * Return: 1 yes, 0 no (not a regular file, cannot open, not a container).
+ */
+int df11_store_sniff_at(int dirfd, const char *name, unsigned flags);
+
 /**
  * struct df11_store_name - one entry of df11_store_list().
  * @name: the file name (owned by the list)

@@ -5,7 +5,17 @@
  * Every "*.safetensors" file of SRC becomes a df11 container of the same
  * name (docs/FORMAT.md); every other file is copied byte for byte, with its
  * mode bits and times. DST is built in "DST.df11-tmp.<pid>" and renamed into
- * place at the end, so a DST that exists is complete.
+ * place at the end, every file and directory fsynced before, so a DST that
+ * exists is complete.
+ *
+ * Symbolic links (tools/walk.c): a link that resolves inside SRC is
+ * written again as a link (the same relative target; an absolute one made
+ * relative), and a regular file that such a link named "*.safetensors"
+ * resolves to is compressed under its own name. A Hugging Face cache
+ * ("models--org--name/" or the folder holding several) so keeps its layout:
+ * every blob once, containers for the blobs that snapshots name
+ * "*.safetensors", snapshots/ links and refs/ as they are. Links that resolve
+ * outside SRC are refused before any work starts, unless --follow-symlinks.
  *
  * A container is built in three steps:
  *
@@ -44,6 +54,7 @@
 #include <unistd.h>
 
 #include "codec/container.h"
+#include "codec/safetensors.h"
 #include "tools/tool_i.h"
 
 #define BUDGET_MIN (64ull << 20)
@@ -211,8 +222,14 @@ static int write_container(struct cfile *f)
 	if (rc)
 		goto out_fd;
 	rc = df11_set_attrs(out, &f->in.st);
-	if (rc)
+	if (rc) {
 		df11_fail_sys(rc, "set the attributes of", f->dst);
+		goto out_fd;
+	}
+	if (fsync(out) < 0) {
+		rc = df11_fail_sys(-errno, "write", f->dst);
+		goto out_fd;
+	}
 	df11_prog_add(f->in.hdr_len);
 	atomic_fetch_add(&f->j->ct_in, f->in.size);
 	atomic_fetch_add(&f->j->ct_out, hlen + data_len);
@@ -330,6 +347,24 @@ static int submit_segments(struct cfile *f)
 	return 0;
 }
 
+/*
+ * The header of a file whose own name does not end in ".safetensors" (a
+ * hub blob: the kept link that resolves to it has that name).
+ */
+static int read_header(struct df11_input *in)
+{
+	char why[160] = "";
+	int rc;
+
+	rc = df11_st_read_header(df11_pread_cb, &in->rd, in->size, &in->hdr,
+				 &in->hdr_len, why, sizeof(why));
+	if (rc == -EBADMSG)
+		return df11_fail_codec(rc, in->path, why);
+	if (rc)
+		return df11_fail_sys(rc, "read", in->path);
+	return 0;
+}
+
 /* Step 1, on the main thread: start the container for entry @e. */
 static int compress_file(struct cjob *j, const struct df11_entry *e)
 {
@@ -353,6 +388,8 @@ static int compress_file(struct cjob *j, const struct df11_entry *e)
 	f->dst = df11_path_join(j->out.tmp, e->rel);
 	rc = df11_input_open(&f->in, src, DF11_IN_HEADER);
 	free(src);
+	if (!rc && !f->in.hdr)
+		rc = read_header(&f->in); /* a blob named by a link */
 	if (rc)
 		goto fail;
 	rc = f->dst ? open_data(f) : df11_fail_sys(-ENOMEM, "create", e->rel);
@@ -389,8 +426,8 @@ static int run_files(struct cjob *j)
 		if (atomic_load(&j->failed))
 			return -EIO;
 		if (!S_ISREG(e->st.st_mode))
-			continue;
-		if (df11_is_safetensors(e->rel)) {
+			continue; /* directories and kept links: made apart */
+		if (e->container) {
 			rc = compress_file(j, e);
 			if (rc)
 				return rc;
@@ -436,8 +473,11 @@ int df11_cmd_compress(const struct df11_opts *o, const char *src,
 	struct cjob j = {.o = o};
 	struct df11_check chk = {0};
 	int rc;
+	unsigned walk = DF11_WALK_KEEP_LINKS;
 
-	rc = df11_tree_scan(&j.src, src);
+	if (o->follow_symlinks)
+		walk |= DF11_WALK_FOLLOW_OUT;
+	rc = df11_tree_scan_links(&j.src, src, walk);
 	if (!rc)
 		rc = df11_index_check(&j.src);
 	if (!rc)
@@ -461,6 +501,8 @@ int df11_cmd_compress(const struct df11_opts *o, const char *src,
 		rc = -EINTR;
 	else if (!rc && atomic_load(&j.failed))
 		rc = -EIO;
+	if (!rc)
+		rc = df11_tree_links(&j.src, j.out.tmp);
 	if (!rc)
 		rc = df11_tree_dir_attrs(&j.src, j.out.tmp);
 	if (!rc)

@@ -4,7 +4,10 @@
  * on a native tree: the job list (tools/job_i.h) and the summaries
  *
  * Every container of DST becomes a source (df11_ct_source), every other
- * file a plain file of the job; the pipeline in job.c does the rest. The
+ * file a plain file of the job; a container is named "*.safetensors" or
+ * recognised by its content (df11_store_sniff: hub blobs have no
+ * extension). Links kept by compress are written again as links
+ * (tools/walk.c); the pipeline in job.c does the rest. The
  * containers are all opened first (df11_ct_open validates the index and
  * reads the small streams): a malformed or unsupported file is reported
  * before any output exists, and the sizes are known for the progress bar.
@@ -14,10 +17,41 @@
  * verify without SRC catches any flipped bit of the coded data.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "codec/container.h"
+#include "store/store.h"
 #include "tools/job_i.h"
+
+/* Is @path a container by its content (a hub blob has no extension)? */
+static bool sniff(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	bool r = false;
+
+	if (fd < 0)
+		return false; /* the copy reports it */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r = df11_store_sniff(fd, (uint64_t)st.st_size) == 1;
+	close(fd);
+	return r;
+}
+
+/* Open the container of open file @in whose name gave no hint. */
+static int open_blob(struct df11_input *in)
+{
+	char err[512] = "";
+	int rc;
+
+	rc = df11_ct_open(&in->ct, df11_pread_cb, &in->rd, in->size, err,
+			  sizeof(err));
+	if (rc)
+		return df11_fail_codec(rc, in->path, err);
+	return 0;
+}
 
 /* Add file @e of @t to @j; @ref: the file of SRC to compare with. */
 static int add_file(struct df11_job *j, const struct df11_tree *t,
@@ -31,7 +65,7 @@ static int add_file(struct df11_job *j, const struct df11_tree *t,
 
 	if (!path)
 		return df11_fail_sys(-ENOMEM, "read", e->rel);
-	if (!df11_is_safetensors(e->rel)) {
+	if (!df11_is_safetensors(e->rel) && !sniff(path)) {
 		rc = df11_job_add_copy(j, e->rel, path, &e->st, ref);
 		free(path);
 		return rc;
@@ -39,6 +73,8 @@ static int add_file(struct df11_job *j, const struct df11_tree *t,
 	in = malloc(sizeof(*in));
 	rc = in ? df11_input_open(in, path, DF11_IN_PARSE)
 		: df11_fail_sys(-ENOMEM, "read", e->rel);
+	if (!rc && !in->sth)
+		rc = open_blob(in); /* a container without the name */
 	if (rc || !in->ct) {
 		if (in)
 			df11_input_close(in);
@@ -128,6 +164,13 @@ static void verified(const struct df11_job_stats *s, void *ctx)
 	    src ? ", equal to '" : "", src ? src : "", src ? "'" : "", mbps(s));
 }
 
+#define KEEP_READ (DF11_WALK_KEEP_LINKS | DF11_WALK_FOLLOW_OUT)
+
+static unsigned walk_flags(const struct df11_opts *o)
+{
+	return o->follow_symlinks ? KEEP_READ : DF11_WALK_KEEP_LINKS;
+}
+
 int df11_cmd_decompress(const struct df11_opts *o, const char *dst,
 			const char *out)
 {
@@ -136,7 +179,8 @@ int df11_cmd_decompress(const struct df11_opts *o, const char *dst,
 	struct native n = {&t, NULL, NULL, false};
 	int rc;
 
-	if (df11_check_outside(dst, out) || df11_tree_scan(&t, dst) ||
+	if (df11_check_outside(dst, out) ||
+	    df11_tree_scan_links(&t, dst, walk_flags(o)) ||
 	    df11_check_native(&t, "decompress")) {
 		df11_tree_free(&t);
 		return df11_status();
@@ -153,8 +197,10 @@ int df11_cmd_verify(const struct df11_opts *o, const char *dst, const char *src)
 	struct native n = {&t, src ? &st : NULL, src, true};
 	int rc = DF11_EX_IO;
 
-	if (!df11_tree_scan(&t, dst) && !df11_check_native(&t, "verify") &&
-	    (!src || !df11_tree_scan(&st, src))) {
+	/* verify writes nothing: links out of the trees are only read */
+	if (!df11_tree_scan_links(&t, dst, KEEP_READ) &&
+	    !df11_check_native(&t, "verify") &&
+	    (!src || !df11_tree_scan_links(&st, src, KEEP_READ))) {
 		if (src)
 			df11_trees_compare(&t, &st);
 		rc = df11_job_main(o, NULL, NULL, &front, &n);

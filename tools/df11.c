@@ -63,6 +63,7 @@ static const char usage_text[] =
     "                    ('df11 headers' output): rebuild them exactly\n"
     "      --max-shard-size SIZE  official DST: largest shard\n"
     "                    (default 5G; K, M, G: powers of 1000)\n"
+    "      --follow-symlinks  also follow links that resolve outside SRC\n"
     "\n"
     "exit status: 0 ok, 1 data mismatch, 2 usage, 3 I/O error,\n"
     "             4 malformed input, 5 unsupported\n";
@@ -224,6 +225,7 @@ static int parse_opts(int argc, char **argv, bool info, struct df11_opts *o,
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"headers", required_argument, NULL, 'H'},
 	    {"max-shard-size", required_argument, NULL, 'S'},
+	    {"follow-symlinks", no_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -252,6 +254,9 @@ static int parse_opts(int argc, char **argv, bool info, struct df11_opts *o,
 			break;
 		case 'J':
 			o->json = true;
+			break;
+		case 'L':
+			o->follow_symlinks = true;
 			break;
 		case 'H':
 			o->headers = optarg;

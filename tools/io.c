@@ -18,6 +18,11 @@
  * removed last, so a crash in that step leaves a name that says the tree
  * is not complete. An interrupted or failed run removes the temporary
  * tree; a crash leaves only a directory whose name says what it is.
+ *
+ * Durability: every output file is fsynced before it is closed (here,
+ * tools/compress.c, tools/job.c), every directory of the temporary tree
+ * before the rename, and the directory holding the new name after it, so
+ * that after a power loss a destination that exists is complete.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -178,6 +183,8 @@ int df11_copy_file(const char *src, const char *dst, const struct stat *st)
 	rc = df11_set_attrs(out, st);
 	if (rc)
 		df11_fail_sys(rc, "set the attributes of", dst);
+	if (!rc && fsync(out) < 0)
+		rc = df11_fail_sys(-errno, "write", dst);
 out_out:
 	if (close(out) < 0 && !rc)
 		rc = df11_fail_sys(-errno, "write", dst);
@@ -203,6 +210,48 @@ static int open_up(const char *path, const struct stat *st, int flag,
 	if (flag == FTW_D && (st->st_mode & 0700) != 0700)
 		chmod(path, 0700); /* so that its entries can be removed */
 	return 0;
+}
+
+int df11_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
+
+	if (fd < 0)
+		return df11_fail_sys(-errno, "open", path);
+	if (fsync(fd) < 0)
+		rc = df11_fail_sys(-errno, "write", path);
+	close(fd);
+	return rc;
+}
+
+static int sync_dir(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag != FTW_D && flag != FTW_DP)
+		return 0;
+	return df11_fsync_path(path) ? 1 : 0;
+}
+
+/* fsync directory @path and every directory below it; reports errors */
+static int sync_dirs(const char *path)
+{
+	int r = nftw(path, sync_dir, 32, FTW_PHYS | FTW_DEPTH);
+
+	if (r < 0)
+		return df11_fail_sys(-errno, "read", path);
+	return r ? -EIO : 0;
+}
+
+/* the directory that holds @path ("." for a bare name), malloc'ed */
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
 void df11_rmtree(const char *path)
@@ -323,20 +372,24 @@ out:
 int df11_outdir_commit(struct df11_outdir *o, const struct stat *st)
 {
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	char *parent;
 	int rc = 0;
 
 	if (o->inside) {
-		if ((rc = commit_inside(o)))
+		if ((rc = sync_dirs(o->tmp)) || (rc = commit_inside(o)))
 			return rc;
 		if (chmod(o->final, st->st_mode & 07777) < 0 ||
 		    utimensat(AT_FDCWD, o->final, ts, 0) < 0)
 			df11_fail_sys(-errno, "set the attributes of",
 				      o->final);
+		rc = df11_fsync_path(o->final);
 		goto done;
 	}
 	if (chmod(o->tmp, st->st_mode & 07777) < 0 ||
 	    utimensat(AT_FDCWD, o->tmp, ts, 0) < 0)
 		return df11_fail_sys(-errno, "set the attributes of", o->tmp);
+	if ((rc = sync_dirs(o->tmp)))
+		return rc;
 	if (rename(o->tmp, o->final) < 0) {
 		rc = -errno;
 		if (rc == -ENOTEMPTY || rc == -EEXIST || rc == -ENOTDIR)
@@ -347,6 +400,10 @@ int df11_outdir_commit(struct df11_outdir *o, const struct stat *st)
 			df11_fail_sys(rc, "rename to", o->final);
 		return rc;
 	}
+	parent = parent_of(o->final);
+	rc = parent ? df11_fsync_path(parent)
+		    : df11_fail_sys(-ENOMEM, "write", o->final);
+	free(parent);
 done:
 	free(o->tmp);
 	free(o->final);

@@ -259,6 +259,8 @@ static void file_finish(struct xfile *f)
 		rc = good && e->attrs ? df11_set_attrs(f->out_fd, &e->st) : 0;
 		if (rc)
 			df11_fail_sys(rc, "set the attributes of", f->out);
+		else if (good && fsync(f->out_fd) < 0) /* before the rename */
+			rc = df11_fail_sys(-errno, "write", f->out);
 		if (close(f->out_fd) < 0 && good && !rc)
 			rc = df11_fail_sys(-errno, "write", f->out);
 		if (rc) {
@@ -480,6 +482,8 @@ static int job_run(struct df11_job *j, const struct df11_tree *dirs,
 	rc = df11_tree_mkdirs(dirs, od.tmp);
 	if (!rc)
 		rc = run(j, "decompressing");
+	if (!rc)
+		rc = df11_tree_links(dirs, od.tmp);
 	if (!rc)
 		rc = df11_tree_dir_attrs(dirs, od.tmp);
 	if (!rc)

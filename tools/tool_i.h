@@ -51,6 +51,7 @@ struct df11_opts {
 	bool json;	     /* info --json */
 	const char *headers; /* --headers FILE (official directories) */
 	uint64_t shard_size; /* --max-shard-size (official), 0: 5 GB */
+	bool follow_symlinks; /* --follow-symlinks: links out of SRC too */
 };
 
 /* ------------------------------------------------------------- df11.c */
@@ -212,6 +213,12 @@ int df11_copy_file(const char *src, const char *dst, const struct stat *st);
  */
 int df11_set_attrs(int fd, const struct stat *st);
 
+/**
+ * df11_fsync_path() - fsync file or directory @path (opened read-only).
+ * Reports errors. Return: 0, -errno.
+ */
+int df11_fsync_path(const char *path);
+
 /** df11_rmtree() - remove @path and everything below it (best effort). */
 void df11_rmtree(const char *path);
 
@@ -237,7 +244,10 @@ int df11_outdir_begin(struct df11_outdir *o, const char *dst);
 
 /**
  * df11_outdir_commit() - give the temporary directory the mode bits and
- * times of @st and rename it to its final name. Reports errors.
+ * times of @st, fsync it and every directory below it (the files were
+ * fsynced when closed), rename it to its final name and fsync the parent
+ * (built in place: rename its entries into @final, then fsync @final).
+ * Reports errors.
  * Return: 0, -errno.
  */
 int df11_outdir_commit(struct df11_outdir *o, const struct stat *st);
@@ -348,13 +358,20 @@ int df11_check_native(const struct df11_tree *t, const char *cmd);
 /* --------------------------------------------------------------- walk.c */
 
 /**
- * struct df11_entry - a file or directory of a tree (symlinks followed).
+ * struct df11_entry - a file, directory or kept link of a tree.
  * @rel:  path relative to the root, '/'-separated, malloc'ed
- * @st:   stat() of the entry
+ * @st:   stat() of the entry (links followed); lstat() of a kept link
+ * @link: a link kept as a link (DF11_WALK_KEEP_LINKS): the target to
+ *        write (readlink's, or made relative), malloc'ed; NULL otherwise
+ * @dest: a kept link: the root-relative path it resolves to, malloc'ed
+ * @container: a regular file to compress: named "*.safetensors", or a
+ *        kept link of such a name resolves to it (a hub blob)
  */
 struct df11_entry {
 	char *rel;
 	struct stat st;
+	char *link, *dest;
+	bool container;
 };
 
 /**
@@ -369,7 +386,13 @@ struct df11_tree {
 	struct df11_entry *v;
 	size_t n, cap;
 	uint64_t n_files, bytes; /* regular files and their total size */
+	unsigned flags;		 /* DF11_WALK_* */
+	char *real, *blobs;	 /* realpath of @root; a snapshot's blobs/ */
+	size_t refused;		 /* links out of @root refused */
 };
+
+#define DF11_WALK_KEEP_LINKS 1u /* keep links inside the root, refuse out */
+#define DF11_WALK_FOLLOW_OUT 2u /* ...but follow links out of the root */
 
 /**
  * df11_tree_scan() - walk directory @root recursively, following symbolic
@@ -377,6 +400,22 @@ struct df11_tree {
  * Reports errors. Return: 0, -errno.
  */
 int df11_tree_scan(struct df11_tree *t, const char *root);
+
+/**
+ * df11_tree_scan_links() - df11_tree_scan() that, with
+ * DF11_WALK_KEEP_LINKS in @flags, keeps links resolving inside @root as
+ * link entries (absolute targets made relative), and refuses links
+ * resolving outside (each reported, DF11_EX_UNSUPPORTED) unless
+ * DF11_WALK_FOLLOW_OUT; sets entry.container (tools/walk.c, top).
+ * Return: 0, -ENOTSUP (links refused), -errno.
+ */
+int df11_tree_scan_links(struct df11_tree *t, const char *root, unsigned flags);
+
+/**
+ * df11_tree_links() - create the kept links of @t below @dir, with their
+ * targets as read and their times. Reports errors. Return: 0, -errno.
+ */
+int df11_tree_links(const struct df11_tree *t, const char *dir);
 
 /** df11_tree_free() - free what df11_tree_scan() built. */
 void df11_tree_free(struct df11_tree *t);
