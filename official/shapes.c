@@ -321,11 +321,23 @@ int off_shapes(struct df11_off *m, char *err, size_t errlen)
 		if (!what)
 			f = family(m, &type, &what);
 		if (!f) {
-			df11_err_set(err, errlen,
-				     "cannot resolve the shape of '%s': no "
-				     "bias, and %s '%s' has no shape rules; %s",
-				     t->name, what, type ? type : "(none)",
-				     m->arch == m->config ? HINT_CH : HINT);
+			if (type)
+				df11_err_set(err, errlen,
+					     "cannot resolve the shape of '%s': "
+					     "no bias, and %s '%s' has no shape "
+					     "rules; %s",
+					     t->name, what, type,
+					     m->arch == m->config ? HINT_CH
+								  : HINT);
+			else
+				df11_err_set(err, errlen,
+					     "cannot resolve the shape of '%s': "
+					     "no bias, and %s names no "
+					     "architecture (model_type or "
+					     "_class_name); %s",
+					     t->name, m->arch_name,
+					     m->arch == m->config ? HINT_CH
+								  : HINT);
 			return need(m, -ENOTSUP);
 		}
 		if ((rc = from_rules(m, f, what, type, t, err, errlen)))

@@ -10,6 +10,9 @@
 #ifndef DF11_TOOLS_OFFICIAL_I_H
 #define DF11_TOOLS_OFFICIAL_I_H
 
+#include <stdbool.h>
+
+#include "official/official.h"
 #include "tools/tool_i.h"
 
 struct df11_off;
@@ -27,11 +30,18 @@ int df11_off_dir_probe(const char *dir);
  * symlinks; a *.safetensors entry that is not a regular file (a FIFO,
  * socket, device, or a link to one) fails the open, reported as one line
  * naming it (DF11_EX_UNSUPPORTED); one that cannot be opened (a dangling
- * link, no permission) is DF11_EX_IO. Reports errors.
+ * link, no permission) is DF11_EX_IO. Reports errors. With @partial
+ * (df11 info), a model whose shapes are unknown opens anyway
+ * (df11_off_unresolved() says why); the caller reports that.
  * Return: 0 and *@out (free with df11_off_free), -errno.
  */
-int df11_off_dir_open(const char *dir, const struct df11_opts *o,
+int df11_off_dir_open(const char *dir, const struct df11_opts *o, bool partial,
 		      struct df11_off **out);
+
+/* what the user can give when shapes are unknown (after the reason) */
+#define DF11_OFF_HINT                                                          \
+	" (write them with 'df11 headers ORIGINAL_DIR > h.json', then give "   \
+	"--headers h.json or save them as DIR/" DF11_OFF_ORIG_HEADERS ")"
 
 /**
  * df11_off_slurp() - read file @path (at most @max bytes) into a new

@@ -185,7 +185,7 @@ int df11_off_cmd_info(const struct df11_opts *o, const char *dir)
 	struct df11_off *m;
 	json_t *files;
 
-	if (df11_off_dir_open(dir, o, &m))
+	if (df11_off_dir_open(dir, o, true, &m))
 		return df11_status();
 	files = json_array();
 	if (!df11_tree_scan(&t, dir)) {
@@ -195,6 +195,10 @@ int df11_off_cmd_info(const struct df11_opts *o, const char *dir)
 			df11_info_emit(o, dir, "official", df11_off_version(m),
 				       units_json(m), json_incref(files));
 	}
+	/* listed as far as known; the weight files need the shapes */
+	if (df11_off_unresolved(m))
+		df11_fail(DF11_EX_UNSUPPORTED, "'%s': %s%s", dir,
+			  df11_off_unresolved(m), DF11_OFF_HINT);
 	json_decref(files);
 	df11_tree_free(&t);
 	df11_off_free(m);

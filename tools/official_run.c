@@ -131,7 +131,7 @@ static int run(const struct df11_opts *o, const char *dir, const char *tree,
 	struct official x = {.o = o, .src = src};
 	int rc = DF11_EX_IO;
 
-	if (!df11_off_dir_open(dir, o, &x.m) &&
+	if (!df11_off_dir_open(dir, o, false, &x.m) &&
 	    (!tree || !df11_tree_scan(&x.t, tree)))
 		rc = df11_job_main(o, &x.t, out, f, &x);
 	df11_tree_free(&x.t);
