@@ -282,6 +282,7 @@ static int synth(struct df11_off *m, uint64_t cap, char *err, size_t errlen)
 		if (!m->partial || m->need != DF11_OFF_NEED_HEADERS)
 			goto out;
 		/* df11 info: the units without the weight files */
+		m->unresolved_rc = rc;
 		rc = (m->unresolved = strdup(err ? err : "")) ? 0 : -ENOMEM;
 		goto out;
 	}

@@ -186,8 +186,10 @@ void df11_off_tensor(const struct df11_off *m, size_t i,
 	t->vfile = x->vfile;
 }
 
-const char *df11_off_unresolved(const struct df11_off *m)
+const char *df11_off_unresolved(const struct df11_off *m, int *rc)
 {
+	if (rc)
+		*rc = m->unresolved_rc;
 	return m->unresolved;
 }
 

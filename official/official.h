@@ -257,9 +257,11 @@ void df11_off_tensor(const struct df11_off *m, size_t i,
 /**
  * df11_off_unresolved() - why the shapes are unknown, for a model opened
  * with @partial whose shapes could not be resolved (borrowed); NULL when
- * every shape is known.
+ * every shape is known. *@rc (may be NULL): what df11_off_open() would
+ * have returned without @partial (-ENOTSUP, or -EBADMSG when the config
+ * or a bias contradicts the weights).
  */
-const char *df11_off_unresolved(const struct df11_off *m);
+const char *df11_off_unresolved(const struct df11_off *m, int *rc);
 
 /**
  * df11_off_diffusers() - is the model laid out as diffusers writes it

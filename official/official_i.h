@@ -113,6 +113,7 @@ struct df11_off {
 	bool diffusers;	       /* laid out as diffusers' save_pretrained */
 	bool partial;	       /* keep the model when shapes are unknown */
 	char *unresolved;      /* why shapes are unknown (partial only) */
+	int unresolved_rc;     /* and the error it stands for */
 	char *version;
 	regex_t *re;
 	size_t n_pat;

@@ -13,6 +13,7 @@
  * "units" lists every compressed unit with the tensors cut from it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,7 @@ int df11_off_cmd_info(const struct df11_opts *o, const char *dir)
 	struct df11_tree t = {0};
 	struct df11_off *m;
 	json_t *files;
+	int rc;
 
 	if (df11_off_dir_open(dir, o, true, &m))
 		return df11_status();
@@ -196,9 +198,13 @@ int df11_off_cmd_info(const struct df11_opts *o, const char *dir)
 				       units_json(m), json_incref(files));
 	}
 	/* listed as far as known; the weight files need the shapes */
-	if (df11_off_unresolved(m))
-		df11_fail(DF11_EX_UNSUPPORTED, "'%s': %s%s", dir,
-			  df11_off_unresolved(m), DF11_OFF_HINT);
+	if (df11_off_unresolved(m, &rc)) {
+		char why[1024];
+
+		snprintf(why, sizeof(why), "%s%s", df11_off_unresolved(m, NULL),
+			 DF11_OFF_HINT);
+		df11_fail_codec(rc, dir, why);
+	}
 	json_decref(files);
 	df11_tree_free(&t);
 	df11_off_free(m);
