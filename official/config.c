@@ -245,7 +245,8 @@ int off_parse_orig(struct df11_off *m, const char *txt, size_t len, char *err,
 	}
 	if (json_object_get(j, "dfloat11_config")) {
 		df11_err_set(err, errlen,
-			     DF11_OFF_ORIG_CONFIG ": has dfloat11_config (it "
+			     DF11_OFF_ORIG_CONFIG
+			     ": has dfloat11_config (it "
 			     "must be the original model's config.json)");
 		json_decref(j);
 		return -EBADMSG;
@@ -259,9 +260,12 @@ int off_parse_orig(struct df11_off *m, const char *txt, size_t len, char *err,
 
 /* the first component of the diffusers transformers' block lists */
 static const char *const diffusers_blocks[] = {
-    "transformer_blocks.",	 "single_transformer_blocks.",
-    "blocks.",			 "double_stream_blocks.",
-    "single_stream_blocks.",	 "joint_transformer_blocks.",
+    "transformer_blocks.",
+    "single_transformer_blocks.",
+    "blocks.",
+    "double_stream_blocks.",
+    "single_stream_blocks.",
+    "joint_transformer_blocks.",
     NULL,
 };
 
@@ -275,7 +279,8 @@ static bool dconf_only(const json_t *c)
 
 void off_detect_layout(struct df11_off *m)
 {
-	m->diffusers = json_string_value(json_object_get(m->arch, "_class_name"));
+	m->diffusers =
+	    json_string_value(json_object_get(m->arch, "_class_name")) != NULL;
 	if (m->diffusers || m->arch != m->config || !dconf_only(m->config))
 		return;
 	for (size_t i = 0; i < m->n_units && !m->diffusers; i++)

@@ -22,9 +22,10 @@
  * own offsets; bytes that no tensor covers read as zeros.
  *
  * config.json is original-config.json verbatim when the user supplied
- * it; otherwise config.json loses the "dfloat11_config" key. The key is cut out of the
- * text, so everything else (order, indent, number spelling) stays as the
- * official tool wrote it, i.e. as transformers did.
+ * it; otherwise config.json loses the "dfloat11_config" key. The key is
+ * cut out of the text, so everything else (order, indent, number
+ * spelling) stays as the official tool wrote it, i.e. as transformers
+ * did.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -249,7 +250,6 @@ static int index_write(struct df11_off *m, const char *base, json_t *wmap,
 	char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	size_t n = s ? strlen(s) : 0;
 	int rc = -ENOMEM;
-
 
 	if (v && s && (v->prefix = malloc(n + 1))) {
 		memcpy(v->prefix, s, n);

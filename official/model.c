@@ -107,9 +107,9 @@ int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 	if (!rc && !(rc = off_read_files(m, files, err, errlen)) &&
 	    !(rc = off_build_tensors(m, err, errlen))) {
 		off_detect_layout(m);
-		rc = off_layout(m, o ? o->headers : NULL,
-				o ? o->headers_len : 0, o ? o->shard_size : 0,
-				err, errlen);
+		rc =
+		    off_layout(m, o ? o->headers : NULL, o ? o->headers_len : 0,
+			       o ? o->shard_size : 0, err, errlen);
 	}
 	m->config_txt = NULL; /* borrowed for the call only */
 	m->orig_txt = NULL;

@@ -39,7 +39,7 @@
 /* the original's config.json, copied by the user into the directory */
 #define DF11_OFF_ORIG_CONFIG "original-config.json"
 /* `df11 headers ORIGINAL_DIR` output, saved by the user in the directory */
-#define DF11_OFF_ORIG_HEADERS "original-headers.json"
+#define DF11_OFF_ORIG_HEADERS  "original-headers.json"
 #define DF11_OFF_MAX_FILES     100000u
 #define DF11_OFF_HEADERS_MAX   DF11_ST_MAX_HEADER /* headers file bytes */
 

@@ -106,8 +106,8 @@ struct df11_off {
 	json_t *config;
 	const char *config_txt;
 	size_t config_len;
-	json_t *arch;	       /* the architecture config: config or orig */
-	const char *orig_txt;  /* original-config.json, borrowed in open */
+	json_t *arch;	      /* the architecture config: config or orig */
+	const char *orig_txt; /* original-config.json, borrowed in open */
 	size_t orig_len;
 	const char *arch_name; /* "config.json" or "original-config.json" */
 	bool diffusers;	       /* laid out as diffusers' save_pretrained */
@@ -160,9 +160,9 @@ extern const struct off_family off_families[];
 /**
  * off_shapes() - give every piece without a shape one: from its plain
  * bias tensor (an nn.Linear: [len(bias), n / len(bias)]), else from the
- * family rules of the architecture config. Return: 0; -ENOTSUP when a rule is missing; -EBADMSG when a
- * product differs from the piece's size; both set m->need to
- * DF11_OFF_NEED_HEADERS.
+ * family rules of the architecture config. Return: 0; -ENOTSUP when a rule is
+ * missing; -EBADMSG when a product differs from the piece's size; both set
+ * m->need to DF11_OFF_NEED_HEADERS.
  */
 int off_shapes(struct df11_off *m, char *err, size_t errlen);
 

@@ -322,22 +322,22 @@ int off_shapes(struct df11_off *m, char *err, size_t errlen)
 			f = family(m, &type, &what);
 		if (!f) {
 			if (type)
-				df11_err_set(err, errlen,
-					     "cannot resolve the shape of '%s': "
-					     "no bias, and %s '%s' has no shape "
-					     "rules; %s",
-					     t->name, what, type,
-					     m->arch == m->config ? HINT_CH
-								  : HINT);
+				df11_err_set(
+				    err, errlen,
+				    "cannot resolve the shape of '%s': "
+				    "no bias, and %s '%s' has no shape "
+				    "rules; %s",
+				    t->name, what, type,
+				    m->arch == m->config ? HINT_CH : HINT);
 			else
-				df11_err_set(err, errlen,
-					     "cannot resolve the shape of '%s': "
-					     "no bias, and %s names no "
-					     "architecture (model_type or "
-					     "_class_name); %s",
-					     t->name, m->arch_name,
-					     m->arch == m->config ? HINT_CH
-								  : HINT);
+				df11_err_set(
+				    err, errlen,
+				    "cannot resolve the shape of '%s': "
+				    "no bias, and %s names no "
+				    "architecture (model_type or "
+				    "_class_name); %s",
+				    t->name, m->arch_name,
+				    m->arch == m->config ? HINT_CH : HINT);
 			return need(m, -ENOTSUP);
 		}
 		if ((rc = from_rules(m, f, what, type, t, err, errlen)))

@@ -59,6 +59,22 @@ void df11_names_free(char **names, size_t n);
 int df11_off_cmd_decompress(const struct df11_opts *o, const char *dir,
 			    const char *out);
 
+/**
+ * df11_off_pipeline_probe() - is @dir a diffusers pipeline folder (a
+ * model_index.json file) with at least one official DFloat11 component
+ * directory? Return: 1, 0, or < 0 (reported: a component in the 0.1
+ * layout, an unreadable directory).
+ */
+int df11_off_pipeline_probe(const char *dir);
+
+/**
+ * df11_off_cmd_decompress_pipeline() - decompress pipeline folder @dir:
+ * each official component as its model, every other file copied; exit
+ * status.
+ */
+int df11_off_cmd_decompress_pipeline(const struct df11_opts *o, const char *dir,
+				     const char *out);
+
 /** df11_off_cmd_verify() - verify an official dir (@src may be NULL). */
 int df11_off_cmd_verify(const struct df11_opts *o, const char *dir,
 			const char *src);

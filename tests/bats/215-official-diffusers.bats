@@ -243,6 +243,19 @@ assert [f["name"] for f in d["files"]] == ["config.json"], d["files"]
 	run -0 ls "$m/transformer"
 	[ "$output" = "$(printf 'config.json\ndiffusion_pytorch_model.safetensors')" ]
 	[ "$(sha "$m/transformer/diffusion_pytorch_model.safetensors")" = "$SUM" ]
+
+	# df11 decompress writes the same tree
+	df11 decompress -q "$p" "$BATS_TEST_TMPDIR/o"
+	run -0 find "$BATS_TEST_TMPDIR/o" -type f -printf '%P\n'
+	[ "$(sort <<<"$output")" = "$(printf '%s\n' model_index.json \
+		text_encoder/config.json transformer/config.json \
+		transformer/diffusion_pytorch_model.safetensors \
+		vae/config.json vae/diffusion_pytorch_model.safetensors)" ]
+	for f in model_index.json text_encoder/config.json vae/config.json \
+		vae/diffusion_pytorch_model.safetensors transformer/config.json \
+		transformer/diffusion_pytorch_model.safetensors; do
+		cmp "$BATS_TEST_TMPDIR/o/$f" "$m/$f"
+	done
 }
 
 @test "original-config.json / original-headers.json that are not regular files: refused, naming them" {

@@ -134,7 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(rc == 0 || rc == -ENOMEM);
 		if (rc)
 			return 0;
-		CHECK(df11_off_n_vfiles(m) == 1 && df11_off_unresolved(m, NULL));
+		CHECK(df11_off_n_vfiles(m) == 1 &&
+		      df11_off_unresolved(m, NULL));
 	}
 	CHECK(df11_off_n_vfiles(m) >= 1);
 	read_all(m);

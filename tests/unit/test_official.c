@@ -334,42 +334,42 @@ static void test_bias(void)
 	uint64_t r, c;
 
 	/* the bias gives out_features: the config's [256, 256] */
-	ASSERT_EQ(open_bias("BF16", "[256]", 512, &r, &c, &need, err,
-			    sizeof(err)),
-		  0);
+	ASSERT_EQ(
+	    open_bias("BF16", "[256]", 512, &r, &c, &need, err, sizeof(err)),
+	    0);
 	ASSERT_EQ(r, 256);
 	ASSERT_EQ(c, 256);
 	ASSERT_EQ(need, DF11_OFF_NEED_NONE);
 	/* the bias decides, before the config rules: 65536 = 128 x 512 */
-	ASSERT_EQ(open_bias("BF16", "[128]", 256, &r, &c, &need, err,
-			    sizeof(err)),
-		  0);
+	ASSERT_EQ(
+	    open_bias("BF16", "[128]", 256, &r, &c, &need, err, sizeof(err)),
+	    0);
 	ASSERT_EQ(r, 128);
 	ASSERT_EQ(c, 512);
 	/* 65536 weights are no multiple of 300 */
-	ASSERT_EQ(open_bias("BF16", "[300]", 600, &r, &c, &need, err,
-			    sizeof(err)),
-		  -EBADMSG);
+	ASSERT_EQ(
+	    open_bias("BF16", "[300]", 600, &r, &c, &need, err, sizeof(err)),
+	    -EBADMSG);
 	ASSERT_EQ(need, DF11_OFF_NEED_HEADERS);
 	ASSERT(strstr(err, "'model.layers.0.self_attn.q_proj.weight': 65536 "
 			   "weights do not fit its bias") != NULL);
 	ASSERT(strstr(err, "original headers") != NULL);
 	/* not BF16 */
-	ASSERT_EQ(open_bias("F32", "[256]", 1024, &r, &c, &need, err,
-			    sizeof(err)),
-		  -EBADMSG);
+	ASSERT_EQ(
+	    open_bias("F32", "[256]", 1024, &r, &c, &need, err, sizeof(err)),
+	    -EBADMSG);
 	ASSERT(strstr(err, "(F32, 1 dims, 256 values") != NULL);
-	ASSERT_EQ(open_bias("F16", "[256]", 512, &r, &c, &need, err,
-			    sizeof(err)),
-		  -EBADMSG);
+	ASSERT_EQ(
+	    open_bias("F16", "[256]", 512, &r, &c, &need, err, sizeof(err)),
+	    -EBADMSG);
 	/* empty: no division by zero, refused */
 	ASSERT_EQ(open_bias("BF16", "[0]", 0, &r, &c, &need, err, sizeof(err)),
 		  -EBADMSG);
 	ASSERT(strstr(err, "0 values") != NULL);
 	/* not a vector */
-	ASSERT_EQ(open_bias("BF16", "[16, 16]", 512, &r, &c, &need, err,
-			    sizeof(err)),
-		  -EBADMSG);
+	ASSERT_EQ(
+	    open_bias("BF16", "[16, 16]", 512, &r, &c, &need, err, sizeof(err)),
+	    -EBADMSG);
 	ASSERT_EQ(open_bias("BF16", "[]", 2, &r, &c, &need, err, sizeof(err)),
 		  -EBADMSG);
 	/* a bias longer than the weights */
