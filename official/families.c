@@ -103,8 +103,66 @@ static const struct off_rule flux_rules[] = {
 
 static const char *const flux_names[] = {"FluxTransformer2DModel", NULL};
 
+/*
+ * transformers MixtralForCausalLM (modeling_mixtral.py, checkpoint names):
+ * the LLM attention; per layer a router block_sparse_moe.gate
+ * [num_local_experts, hidden] and experts w1, w3 [intermediate, hidden],
+ * w2 [hidden, intermediate].
+ */
+static const struct off_var mixtral_vars[] = {
+    {"hidden", "hidden_size"},
+    {"heads", "num_attention_heads"},
+    {"kv", "num_key_value_heads | heads"},
+    {"head_dim", "head_dim | hidden / heads"},
+    {"inter", "intermediate_size"},
+    {"vocab", "vocab_size"},
+    {"experts", "num_local_experts"},
+    {NULL, NULL},
+};
+
+static const struct off_rule mixtral_rules[] = {
+    {"block_sparse_moe.gate", "experts", "hidden"},
+    {"block_sparse_moe.experts.*.w1", "inter", "hidden"},
+    {"block_sparse_moe.experts.*.w3", "inter", "hidden"},
+    {"block_sparse_moe.experts.*.w2", "hidden", "inter"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const mixtral_names[] = {"mixtral", NULL};
+
+/*
+ * transformers Qwen3MoeForCausalLM (modeling_qwen3_moe.py): the Qwen3
+ * attention; sparse layers have a router mlp.gate [num_experts, hidden]
+ * and experts mlp.experts.N.{gate,up,down}_proj of moe_intermediate_size;
+ * dense layers (mlp_only_layers, decoder_sparse_step) an MLP of
+ * intermediate_size, which the LLM rules give.
+ */
+static const struct off_var qwen3_moe_vars[] = {
+    {"hidden", "hidden_size"},
+    {"heads", "num_attention_heads"},
+    {"kv", "num_key_value_heads | heads"},
+    {"head_dim", "head_dim | hidden / heads"},
+    {"inter", "intermediate_size"},
+    {"vocab", "vocab_size"},
+    {"moe", "moe_intermediate_size"},
+    {"experts", "num_experts"},
+    {NULL, NULL},
+};
+
+static const struct off_rule qwen3_moe_rules[] = {
+    {"mlp.gate", "experts", "hidden"},
+    {"mlp.experts.*.gate_proj", "moe", "hidden"},
+    {"mlp.experts.*.up_proj", "moe", "hidden"},
+    {"mlp.experts.*.down_proj", "hidden", "moe"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const qwen3_moe_names[] = {"qwen3_moe", NULL};
+
 const struct off_family off_families[] = {
-    {llm_names, "text_config", llm_vars, llm_rules},
-    {flux_names, NULL, flux_vars, flux_rules},
-    {NULL, NULL, NULL, NULL},
+    {llm_names, "text_config", llm_vars, llm_rules, NULL},
+    {flux_names, NULL, flux_vars, flux_rules, NULL},
+    {mixtral_names, NULL, mixtral_vars, mixtral_rules, llm_rules},
+    {qwen3_moe_names, NULL, qwen3_moe_vars, qwen3_moe_rules, llm_rules},
+    {NULL, NULL, NULL, NULL, NULL},
 };

@@ -134,6 +134,7 @@ struct df11_off {
  *         ("text_config"), or NULL
  * @vars:  named expressions (NULL-ended)
  * @rules: module path patterns and their [rows, cols] (NULL-ended)
+ * @more:  rules tried after @rules (a family built on another), or NULL
  */
 struct off_var {
 	const char *name, *expr;
@@ -147,7 +148,7 @@ struct off_family {
 	const char *const *names;
 	const char *sub;
 	const struct off_var *vars;
-	const struct off_rule *rules;
+	const struct off_rule *rules, *more;
 };
 
 /* every family, ended by one whose @names is NULL */

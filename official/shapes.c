@@ -192,6 +192,16 @@ static int path_match(const char *p, const char *s, size_t n)
 	return !anchored || !comp(s, n, k + 1, &b, &bl);
 }
 
+/* the first rule of @rules (may be NULL) matching module path @s */
+static const struct off_rule *find_rule(const struct off_rule *rules,
+					const char *s, size_t n)
+{
+	for (const struct off_rule *ru = rules; ru && ru->pattern; ru++)
+		if (path_match(ru->pattern, s, n))
+			return ru;
+	return NULL;
+}
+
 /* the family of the architecture config, its name in *@type */
 static const struct off_family *family(const struct df11_off *m,
 				       const char **type, const char **what)
@@ -263,6 +273,7 @@ static int from_rules(struct df11_off *m, const struct off_family *f,
 	struct eval x = {m->arch, f, NULL, 0};
 	const json_t *sub = f->sub ? json_object_get(m->arch, f->sub) : NULL;
 	size_t n = strlen(t->name);
+	const struct off_rule *ru;
 	uint64_t r = 0, c = 0, prod;
 	int rc = -ENOENT;
 
@@ -270,14 +281,10 @@ static int from_rules(struct df11_off *m, const struct off_family *f,
 		x.c = sub;
 	if (n < 8 || strcmp(t->name + n - 7, ".weight"))
 		goto unknown;
-	for (const struct off_rule *ru = f->rules; ru->pattern; ru++) {
-		if (!path_match(ru->pattern, t->name, n - 7))
-			continue;
-		rc = eval_expr(&x, ru->rows, strlen(ru->rows), &r);
-		if (!rc)
-			rc = eval_expr(&x, ru->cols, strlen(ru->cols), &c);
-		break;
-	}
+	if (!(ru = find_rule(f->rules, t->name, n - 7)))
+		ru = find_rule(f->more, t->name, n - 7);
+	if (ru && !(rc = eval_expr(&x, ru->rows, strlen(ru->rows), &r)))
+		rc = eval_expr(&x, ru->cols, strlen(ru->cols), &c);
 	if (rc || !r || !c)
 		goto unknown;
 	if (__builtin_mul_overflow(r, c, &prod) || prod != t->n_elems) {
