@@ -228,7 +228,7 @@ static void drop_tied(struct df11_off *m)
 	};
 	long i;
 
-	if (!tied(m->config))
+	if (!tied(m->arch))
 		return;
 	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
 		if ((i = off_find(m, pairs[k][0])) >= 0 &&
