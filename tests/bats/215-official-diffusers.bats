@@ -282,3 +282,26 @@ assert [f["name"] for f in d["files"]] == ["config.json"], d["files"]
 	# the other model of the mount still reads
 	[ "$(sha "$m/e/diffusion_pytorch_model.safetensors")" = "$SUM" ]
 }
+
+@test "an LLM whose config.json holds only dfloat11_config: original-config.json gives shapes and ties" {
+	local data=$BATS_TEST_DIRNAME/../data/official f d
+	for f in llama-tiny qwen3-tiny; do
+		d=$BATS_TEST_TMPDIR/$f
+		cp -r "$data/$f/df11" "$d"
+		chmod -R u+w "$d"
+		python3 - "$d/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+json.dump({"dfloat11_config": c["dfloat11_config"]}, open(sys.argv[1], "w"), indent=2)
+PY
+		run -5 df11 decompress -q "$d" "$BATS_TEST_TMPDIR/x"
+		[[ $output == *"names no architecture"*"original-config.json"* ]]
+		cp "$data/$f/orig/config.json" "$d/original-config.json"
+		df11 decompress -q "$d" "$BATS_TEST_TMPDIR/$f.out"
+		run -0 python3 "$CMP" "$BATS_TEST_TMPDIR/$f.out" "$data/$f/orig"
+		cmp "$BATS_TEST_TMPDIR/$f.out/config.json" "$data/$f/orig/config.json"
+		[ ! -e "$BATS_TEST_TMPDIR/$f.out/original-config.json" ]
+		# an LLM stays model.safetensors, not the diffusers name
+		[ -e "$BATS_TEST_TMPDIR/$f.out/model.safetensors" ]
+	done
+}
