@@ -22,7 +22,9 @@
  * holds a lookup, keeps a reference on the offdir, and is served by a
  * df11_vfile over the file's df11_source, whose staleness check is the
  * model's file set (every opened file unchanged). -o headers=FILE applies
- * to the official directory that is SOURCE itself.
+ * to the official directory that is SOURCE itself; an
+ * original-headers.json or original-config.json in a model directory
+ * (read by the store) applies to that model.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -129,7 +131,9 @@ static int offdir_open(struct df11fs_itable *t, struct df11fs_inode *dir,
 			   dir->path, err[0] ? err : strerror(-rc),
 			   need == DF11_OFF_NEED_HEADERS
 			       ? " (write them with 'df11 headers ORIGINAL_DIR"
-				 " > h.json', then mount with -o headers=h.json)"
+				 " > h.json', then save them as "
+				 "DIR/" DF11_OFF_ORIG_HEADERS
+				 " or mount with -o headers=h.json)"
 			       : "");
 		offdir_put(d);
 		return rc;

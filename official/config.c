@@ -45,6 +45,8 @@ bool df11_off_legacy(const char *const *names, size_t n)
 bool df11_off_hides(const char *name)
 {
 	return !strcmp(name, "config.json") ||
+	       !strcmp(name, DF11_OFF_ORIG_CONFIG) ||
+	       !strcmp(name, DF11_OFF_ORIG_HEADERS) ||
 	       ends_with(name, ".safetensors") ||
 	       ends_with(name, ".safetensors.index.json");
 }
@@ -219,5 +221,71 @@ int off_parse_config(struct df11_off *m, const char *config, size_t len,
 	}
 	m->config_txt = config;
 	m->config_len = len;
+	m->arch = m->config;
+	m->arch_name = "config.json";
 	return parse_dconf(m, err, errlen);
+}
+
+int off_parse_orig(struct df11_off *m, const char *txt, size_t len, char *err,
+		   size_t errlen)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (len > DF11_ST_MAX_HEADER) {
+		df11_err_set(err, errlen, DF11_OFF_ORIG_CONFIG ": too large");
+		return -EBADMSG;
+	}
+	j = json_loadb(txt, len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(j)) {
+		df11_err_set(err, errlen, DF11_OFF_ORIG_CONFIG ": %s",
+			     j ? "not an object" : je.text);
+		json_decref(j);
+		return -EBADMSG;
+	}
+	if (json_object_get(j, "dfloat11_config")) {
+		df11_err_set(err, errlen,
+			     DF11_OFF_ORIG_CONFIG
+			     ": has dfloat11_config (it "
+			     "must be the original model's config.json)");
+		json_decref(j);
+		return -EBADMSG;
+	}
+	m->arch = j;
+	m->arch_name = DF11_OFF_ORIG_CONFIG;
+	m->orig_txt = txt;
+	m->orig_len = len;
+	return 0;
+}
+
+/* the first component of the diffusers transformers' block lists */
+static const char *const diffusers_blocks[] = {
+    "transformer_blocks.",
+    "single_transformer_blocks.",
+    "blocks.",
+    "double_stream_blocks.",
+    "single_stream_blocks.",
+    "joint_transformer_blocks.",
+    NULL,
+};
+
+/* does config.json hold nothing but dfloat11_config (and model_type)? */
+static bool dconf_only(const json_t *c)
+{
+	size_t n = json_object_size(c);
+
+	return n == 1 || (n == 2 && json_object_get(c, "model_type"));
+}
+
+void off_detect_layout(struct df11_off *m)
+{
+	m->diffusers =
+	    json_string_value(json_object_get(m->arch, "_class_name")) != NULL;
+	if (m->diffusers || m->arch != m->config || !dconf_only(m->config))
+		return;
+	for (size_t i = 0; i < m->n_units && !m->diffusers; i++)
+		for (int k = 0; diffusers_blocks[k]; k++)
+			if (!strncmp(m->units[i].path, diffusers_blocks[k],
+				     strlen(diffusers_blocks[k])))
+				m->diffusers = true;
 }

@@ -5,9 +5,12 @@
  * Without the original headers the BF16 model is laid out as
  * save_pretrained would: tensors sorted by name, cut into shards of at
  * most shard_size bytes (a tensor larger than that gets a shard of its
- * own), one "model.safetensors" or "model-0000i-of-0000N.safetensors"
- * plus "model.safetensors.index.json" ({"metadata": {"total_size"},
- * "weight_map"}, indent 2, sorted keys, as transformers writes it). Each
+ * own), one "B.safetensors" or "B-0000i-of-0000N.safetensors" plus
+ * "B.safetensors.index.json" ({"metadata": {"total_size"}, "weight_map"},
+ * indent 2, sorted keys, final newline, as transformers and diffusers
+ * write it). B is "model" (transformers, 5 GB shards by default) or
+ * "diffusion_pytorch_model" (diffusers, 10 GB: ModelMixin.save_pretrained's
+ * default, huggingface_hub's split_torch_state_dict_into_shards). Each
  * header is compact JSON with {"__metadata__": {"format": "pt"}}, padded
  * with spaces to a multiple of 8. A tied lm_head copy (config
  * tie_word_embeddings true, the embedding present) is left out, as the
@@ -18,9 +21,11 @@
  * original file is rebuilt with its own header bytes, every tensor at its
  * own offsets; bytes that no tensor covers read as zeros.
  *
- * config.json loses the "dfloat11_config" key. The key is cut out of the
- * text, so everything else (order, indent, number spelling) stays as the
- * official tool wrote it, i.e. as transformers did.
+ * config.json is original-config.json verbatim when the user supplied
+ * it; otherwise config.json loses the "dfloat11_config" key. The key is
+ * cut out of the text, so everything else (order, indent, number
+ * spelling) stays as the official tool wrote it, i.e. as transformers
+ * did.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -223,7 +228,7 @@ static void drop_tied(struct df11_off *m)
 	};
 	long i;
 
-	if (!tied(m->config))
+	if (!tied(m->arch))
 		return;
 	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
 		if ((i = off_find(m, pairs[k][0])) >= 0 &&
@@ -232,9 +237,14 @@ static void drop_tied(struct df11_off *m)
 }
 
 /* the index json as transformers writes it (indent 2, sorted, newline) */
-static int index_write(struct df11_off *m, json_t *wmap, uint64_t total)
+static int index_write(struct df11_off *m, const char *base, json_t *wmap,
+		       uint64_t total)
 {
-	struct off_vfile *v = vfile_add(m, "model.safetensors.index.json");
+	struct off_vfile *v;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s.safetensors.index.json", base);
+	v = vfile_add(m, name);
 	json_t *j = json_pack("{s:{s:I}, s:O}", "metadata", "total_size",
 			      (json_int_t)total, "weight_map", wmap);
 	char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
@@ -256,15 +266,26 @@ static int index_write(struct df11_off *m, json_t *wmap, uint64_t total)
 /* Group the shown tensors into shards of at most @cap bytes. */
 static int synth(struct df11_off *m, uint64_t cap, char *err, size_t errlen)
 {
+	const char *base = m->diffusers ? "diffusion_pytorch_model" : "model";
 	size_t n_sh = 0, *start = NULL, i;
 	uint64_t cur = 0, total = 0;
 	json_t *wmap = json_object();
 	char name[64];
 	int rc;
 
-	drop_tied(m);
-	if ((rc = off_shapes(m, err, errlen)))
+	if (!cap)
+		cap = m->diffusers ? DF11_OFF_SHARD_DIFFUSERS
+				   : DF11_OFF_SHARD_DEFAULT;
+	if (!m->diffusers)
+		drop_tied(m);
+	if ((rc = off_shapes(m, err, errlen))) {
+		if (!m->partial || m->need != DF11_OFF_NEED_HEADERS)
+			goto out;
+		/* df11 info: the units without the weight files */
+		m->unresolved_rc = rc;
+		rc = (m->unresolved = strdup(err ? err : "")) ? 0 : -ENOMEM;
 		goto out;
+	}
 	rc = -ENOMEM;
 	start = calloc(m->n_tensors + 2, sizeof(*start));
 	if (!start || !wmap)
@@ -290,16 +311,16 @@ static int synth(struct df11_off *m, uint64_t cap, char *err, size_t errlen)
 	for (i = 0, rc = 0; i < (n_sh ? n_sh : 1) && !rc; i++) {
 		if (n_sh > 1)
 			snprintf(name, sizeof(name),
-				 "model-%05zu-of-%05zu.safetensors", i + 1,
+				 "%s-%05zu-of-%05zu.safetensors", base, i + 1,
 				 n_sh);
 		else
-			snprintf(name, sizeof(name), "model.safetensors");
+			snprintf(name, sizeof(name), "%s.safetensors", base);
 		rc =
 		    shard_write(m, n_sh ? start[i] : 0, n_sh ? start[i + 1] : 0,
 				name, n_sh > 1 ? wmap : NULL);
 	}
 	if (!rc && n_sh > 1)
-		rc = index_write(m, wmap, total);
+		rc = index_write(m, base, wmap, total);
 out:
 	json_decref(wmap);
 	free(start);
@@ -315,7 +336,11 @@ int off_layout(struct df11_off *m, const char *headers, size_t headers_len,
 	int rc;
 
 	v = vfile_add(m, "config.json");
-	if (!v || (rc = off_config_strip(m, &cfg, &cfg_len)))
+	if (v && m->orig_txt && (cfg = malloc(m->orig_len + 1))) {
+		memcpy(cfg, m->orig_txt, m->orig_len);
+		cfg_len = m->orig_len;
+	} else if (!v || m->orig_txt ||
+		   (rc = off_config_strip(m, &cfg, &cfg_len)))
 		return -ENOMEM;
 	v->prefix = (uint8_t *)cfg;
 	v->prefix_len = cfg_len;

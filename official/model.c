@@ -4,7 +4,7 @@
  * reference counting and the read-only accessors
  *
  * df11_off_open() runs the steps of reader.c (config, headers, units,
- * pieces), official_shapes.c (shapes) and official_layout.c (virtual
+ * pieces), shapes.c (shapes) and layout.c (virtual
  * files) in that order; any failure frees everything, including the
  * caller's read contexts (opts->ctx_free), so that the caller never has
  * to tell which of them the model took.
@@ -33,6 +33,9 @@ static void model_free(struct df11_off *m)
 		regfree(&m->re[i]);
 	free(m->re);
 	free(m->version);
+	free(m->unresolved);
+	if (m->arch != m->config)
+		json_decref(m->arch);
 	json_decref(m->config);
 	for (size_t i = 0; i < m->n_files; i++) {
 		df11_st_free(m->files[i].st);
@@ -96,14 +99,20 @@ int df11_off_open(struct df11_off **out, const char *config, size_t config_len,
 	m = model_new(files, n_files, o);
 	if (!m)
 		return -ENOMEM;
-	if (!(rc = off_parse_config(m, config, config_len, err, errlen)) &&
-	    !(rc = off_read_files(m, files, err, errlen)) &&
-	    !(rc = off_build_tensors(m, err, errlen)))
-		rc = off_layout(
-		    m, o ? o->headers : NULL, o ? o->headers_len : 0,
-		    o && o->shard_size ? o->shard_size : DF11_OFF_SHARD_DEFAULT,
-		    err, errlen);
+	m->partial = o && o->partial;
+	rc = off_parse_config(m, config, config_len, err, errlen);
+	if (!rc && o && o->orig_config)
+		rc = off_parse_orig(m, o->orig_config, o->orig_config_len, err,
+				    errlen);
+	if (!rc && !(rc = off_read_files(m, files, err, errlen)) &&
+	    !(rc = off_build_tensors(m, err, errlen))) {
+		off_detect_layout(m);
+		rc =
+		    off_layout(m, o ? o->headers : NULL, o ? o->headers_len : 0,
+			       o ? o->shard_size : 0, err, errlen);
+	}
 	m->config_txt = NULL; /* borrowed for the call only */
+	m->orig_txt = NULL;
 	if (rc) {
 		if (rc == -ENOMEM)
 			df11_err_set(err, errlen, "out of memory");
@@ -175,6 +184,18 @@ void df11_off_tensor(const struct df11_off *m, size_t i,
 	t->unit = x->unit;
 	t->file = x->unit < 0 ? m->files[x->file].name : NULL;
 	t->vfile = x->vfile;
+}
+
+const char *df11_off_unresolved(const struct df11_off *m, int *rc)
+{
+	if (rc)
+		*rc = m->unresolved_rc;
+	return m->unresolved;
+}
+
+bool df11_off_diffusers(const struct df11_off *m)
+{
+	return m->diffusers;
 }
 
 const char *df11_off_version(const struct df11_off *m)

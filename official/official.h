@@ -34,6 +34,12 @@
 #include "codec/source.h"
 
 #define DF11_OFF_SHARD_DEFAULT 5000000000ull /* save_pretrained's "5GB" */
+/* diffusers ModelMixin.save_pretrained's max_shard_size "10GB" */
+#define DF11_OFF_SHARD_DIFFUSERS 10000000000ull
+/* the original's config.json, copied by the user into the directory */
+#define DF11_OFF_ORIG_CONFIG "original-config.json"
+/* `df11 headers ORIGINAL_DIR` output, saved by the user in the directory */
+#define DF11_OFF_ORIG_HEADERS  "original-headers.json"
 #define DF11_OFF_MAX_FILES     100000u
 #define DF11_OFF_HEADERS_MAX   DF11_ST_MAX_HEADER /* headers file bytes */
 
@@ -75,7 +81,15 @@ enum df11_off_need {
 /**
  * struct df11_off_opts - knobs (zero = default).
  * @headers, @headers_len: the text written by `df11 headers`, or NULL
- * @shard_size:  largest shard without headers (default 5 GB)
+ * @orig_config, @orig_config_len: the original model's config.json
+ *               (DF11_OFF_ORIG_CONFIG), or NULL: used for the shapes
+ *               and shown as config.json
+ * @shard_size:  largest shard without headers (default 5 GB, 10 GB for a
+ *               diffusers model)
+ * @partial:     keep a model whose shapes cannot be resolved: it opens
+ *               with its units and tensors, config.json as its only
+ *               virtual file, and df11_off_unresolved() saying why
+ *               (df11 info); its sources are not for reading weights
  * @ctx_free:    called once for every file's @ctx when the model is freed
  *               (also when df11_off_open() fails), may be NULL
  * @need:        out, may be NULL: what would get past a failure
@@ -84,7 +98,10 @@ enum df11_off_need {
 struct df11_off_opts {
 	const char *headers;
 	size_t headers_len;
+	const char *orig_config;
+	size_t orig_config_len;
 	uint64_t shard_size;
+	bool partial;
 	void (*ctx_free)(void *ctx);
 	enum df11_off_need *need;
 };
@@ -162,7 +179,8 @@ void df11_off_free(struct df11_off *m);
 /**
  * df11_off_hides() - is the file @name of the directory replaced by the
  * virtual listing (config.json, every *.safetensors and
- * *.safetensors.index.json)? Other files are shown as they are.
+ * *.safetensors.index.json, original-config.json and
+ * original-headers.json)? Other files are shown as they are.
  */
 bool df11_off_hides(const char *name);
 
@@ -235,6 +253,23 @@ size_t df11_off_n_tensors(const struct df11_off *m);
 /** df11_off_tensor() - tensor @i (pieces of unit 0 first, then ...). */
 void df11_off_tensor(const struct df11_off *m, size_t i,
 		     struct df11_off_tensor_info *t);
+
+/**
+ * df11_off_unresolved() - why the shapes are unknown, for a model opened
+ * with @partial whose shapes could not be resolved (borrowed); NULL when
+ * every shape is known. *@rc (may be NULL): what df11_off_open() would
+ * have returned without @partial (-ENOTSUP, or -EBADMSG when the config
+ * or a bias contradicts the weights).
+ */
+const char *df11_off_unresolved(const struct df11_off *m, int *rc);
+
+/**
+ * df11_off_diffusers() - is the model laid out as diffusers writes it
+ * (diffusion_pytorch_model*.safetensors)? A config with "_class_name",
+ * or a config holding only dfloat11_config whose units are named like
+ * diffusers transformer blocks.
+ */
+bool df11_off_diffusers(const struct df11_off *m);
 
 /** df11_off_version() - dfloat11_config.version (borrowed). */
 const char *df11_off_version(const struct df11_off *m);

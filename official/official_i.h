@@ -5,7 +5,8 @@
  *   config.c   config.json, dfloat11_config, pattern_dict regexes
  *   reader.c   files, units and their pieces
  *   model.c    open, free, accessors
- *   shapes.c   shapes from config.json (architecture rules)
+ *   shapes.c   shapes from biases and from the architecture rules
+ *   families.c the architecture rules, one table per family (data)
  *   hfile.c    the df11-headers file: format, version, writer, loader
  *   headers.c  virtual files from the original headers
  *   layout.c   virtual files: headers, shards, index, config.json
@@ -105,6 +106,14 @@ struct df11_off {
 	json_t *config;
 	const char *config_txt;
 	size_t config_len;
+	json_t *arch;	      /* the architecture config: config or orig */
+	const char *orig_txt; /* original-config.json, borrowed in open */
+	size_t orig_len;
+	const char *arch_name; /* "config.json" or "original-config.json" */
+	bool diffusers;	       /* laid out as diffusers' save_pretrained */
+	bool partial;	       /* keep the model when shapes are unknown */
+	char *unresolved;      /* why shapes are unknown (partial only) */
+	int unresolved_rc;     /* and the error it stands for */
 	char *version;
 	regex_t *re;
 	size_t n_pat;
@@ -118,15 +127,43 @@ struct df11_off {
 	enum df11_off_need need; /* set where a failure has a remedy */
 };
 
+/*
+ * Shape rules of one architecture family (families.c has the syntax).
+ * @names: the model_type / _class_name values it covers (NULL-ended)
+ * @sub:   a sub-object of the config that holds the keys when present
+ *         ("text_config"), or NULL
+ * @vars:  named expressions (NULL-ended)
+ * @rules: module path patterns and their [rows, cols] (NULL-ended)
+ * @more:  rules tried after @rules (a family built on another), or NULL
+ */
+struct off_var {
+	const char *name, *expr;
+};
+
+struct off_rule {
+	const char *pattern, *rows, *cols;
+};
+
+struct off_family {
+	const char *const *names;
+	const char *sub;
+	const struct off_var *vars;
+	const struct off_rule *rules, *more;
+};
+
+/* every family, ended by one whose @names is NULL */
+extern const struct off_family off_families[];
+
 /* weights per chunk of a piece: 64 blocks, as the native container */
 #define OFF_BLOCKS_PER_CHUNK 64u
 #define OFF_RAW_CHUNK	     (1u << 20)
 
 /**
- * off_shapes() - give every piece without a shape one from the config
- * rules. Return: 0; -ENOTSUP when a rule is missing; -EBADMSG when a
- * product differs from the piece's size; both set m->need to
- * DF11_OFF_NEED_HEADERS.
+ * off_shapes() - give every piece without a shape one: from its plain
+ * bias tensor (an nn.Linear: [len(bias), n / len(bias)]), else from the
+ * family rules of the architecture config. Return: 0; -ENOTSUP when a rule is
+ * missing; -EBADMSG when a product differs from the piece's size; both set
+ * m->need to DF11_OFF_NEED_HEADERS.
  */
 int off_shapes(struct df11_off *m, char *err, size_t errlen);
 
@@ -141,6 +178,17 @@ int off_layout(struct df11_off *m, const char *headers, size_t headers_len,
  * df11_off_open returns). Return: 0, -EBADMSG, -ENOTSUP, -ENOMEM. */
 int off_parse_config(struct df11_off *m, const char *config, size_t len,
 		     char *err, size_t errlen);
+
+/**
+ * off_parse_orig() - parse original-config.json (@txt borrowed until
+ * df11_off_open returns) as the architecture config.
+ * Return: 0, -EBADMSG (not a JSON object), -ENOMEM.
+ */
+int off_parse_orig(struct df11_off *m, const char *txt, size_t len, char *err,
+		   size_t errlen);
+
+/** off_detect_layout() - set m->diffusers (after off_build_tensors). */
+void off_detect_layout(struct df11_off *m);
 
 /** off_read_files() - copy the names, read and parse every header. */
 int off_read_files(struct df11_off *m, const struct df11_off_file *files,

@@ -1,179 +1,354 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * official/shapes.c - shapes of the pieces from config.json
+ * official/shapes.c - shapes of the pieces, without the original files
  *
- * DF11 stores no shapes: a piece is a flat run of weights. For the
- * transformers LLM families whose linear layers are plain
- * [out_features, in_features] matrices, the shape follows from the piece's
- * leaf name and a handful of config keys (docs/OFFICIAL.md, "Shapes"):
+ * DF11 stores no shapes: a piece is a flat run of weights. Two sources
+ * give them back, tried in this order for every piece P.weight:
  *
- *   q_proj        [heads * head_dim, hidden]
- *   k_proj v_proj [kv_heads * head_dim, hidden]
- *   o_proj        [hidden, heads * head_dim]
- *   qkv_proj      [(heads + 2 * kv_heads) * head_dim, hidden]   (Phi-3/4)
- *   gate_proj up_proj [intermediate, hidden]
- *   gate_up_proj  [2 * intermediate, hidden]                   (Phi-3/4)
- *   down_proj     [hidden, intermediate]
- *   embed_tokens lm_head [vocab, hidden]
+ *  1. Its bias. Every compressed piece of the diffusion transformers (and
+ *     the q/k/v projections of Qwen2) is an nn.Linear whose bias stays in
+ *     the directory as a plain tensor P.bias: out_features is len(bias),
+ *     so the weight is [len(bias), n / len(bias)]. The bias must be a
+ *     non-empty BF16 vector and divide n exactly; anything else refuses
+ *     the model (a bias that does not fit is a broken directory, not a
+ *     reason to guess).
+ *  2. The rules of the architecture family (families.c: one table per
+ *     model_type / diffusers _class_name), evaluated over the
+ *     architecture config: config.json, or original-config.json when the
+ *     user supplied the original's config.
  *
- * head_dim defaults to hidden / heads, kv_heads to heads. Gemma 3 keeps
- * these keys in "text_config". A shape is never guessed: an unknown
- * model_type or leaf, a missing key, or a product that differs from the
- * piece's element count refuses the model, naming the original headers
- * as the remedy (DF11_OFF_NEED_HEADERS: the front end says how to give
- * them).
+ * A shape is never guessed: no bias and no family, no rule for the
+ * piece, a missing key, or a product that differs from the piece's
+ * element count refuses the model, naming what to supply
+ * (DF11_OFF_NEED_HEADERS: the front end says how to give it).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "official/official_i.h"
 
-static const char *const families[] = {
-    "llama",  "mistral", "qwen2",	"qwen3", "gemma",
-    "gemma2", "gemma3",	 "gemma3_text", "phi3",	 NULL,
-};
-
-/* the remedy, named to the caller as DF11_OFF_NEED_HEADERS */
+/* the remedies, named to the caller as DF11_OFF_NEED_HEADERS */
 #define HINT "the original headers give every shape"
+#define HINT_CH                                                                \
+	"the original config.json (copied into the directory as "              \
+	"original-config.json) or the original headers give every shape"
 
-struct dims {
-	uint64_t hidden, heads, kv, head_dim, inter, vocab;
+#define EVAL_DEPTH 8 /* vars referring to vars */
+
+struct eval {
+	const json_t *c;
+	const struct off_family *f;
+	const struct off_var *self; /* the var being evaluated */
+	int depth;
 };
 
-/* a positive integer config value of @c, 0 when absent */
-static uint64_t cint(const json_t *c, const char *key)
+static int eval_expr(struct eval *x, const char *s, size_t n, uint64_t *v);
+
+/*
+ * The value of name @s (@n bytes): a var of the family or a config key
+ * (inside a var's own expression its name is the config key: "head_dim |
+ * hidden / heads").
+ */
+static int eval_name(struct eval *x, const char *s, size_t n, uint64_t *v)
 {
-	json_int_t v = json_integer_value(json_object_get(c, key));
+	const struct off_var *self = x->self;
+	char key[64];
+	json_int_t j;
+	int rc;
 
-	return v > 0 ? (uint64_t)v : 0;
-}
-
-static int load_dims(const struct df11_off *m, struct dims *d,
-		     const char **type)
-{
-	const json_t *c = m->config, *tc = json_object_get(c, "text_config");
-	int known = 0;
-
-	*type = json_string_value(json_object_get(c, "model_type"));
-	for (int i = 0; *type && families[i]; i++)
-		known |= !strcmp(*type, families[i]);
-	if (!known)
-		return -ENOTSUP;
-	if (json_is_object(tc))
-		c = tc;
-	d->hidden = cint(c, "hidden_size");
-	d->heads = cint(c, "num_attention_heads");
-	d->kv = cint(c, "num_key_value_heads");
-	d->head_dim = cint(c, "head_dim");
-	d->inter = cint(c, "intermediate_size");
-	d->vocab = cint(c, "vocab_size");
-	if (!d->kv)
-		d->kv = d->heads;
-	if (!d->head_dim && d->heads)
-		d->head_dim = d->hidden / d->heads;
+	for (const struct off_var *d = x->f->vars; d && d->name; d++) {
+		if (d == self || strlen(d->name) != n || strncmp(d->name, s, n))
+			continue;
+		if (x->depth >= EVAL_DEPTH)
+			return -ENOENT;
+		x->depth++;
+		x->self = d;
+		rc = eval_expr(x, d->expr, strlen(d->expr), v);
+		x->self = self;
+		x->depth--;
+		return rc;
+	}
+	if (n >= sizeof(key))
+		return -ENOENT;
+	memcpy(key, s, n);
+	key[n] = '\0';
+	j = json_integer_value(json_object_get(x->c, key));
+	if (j <= 0)
+		return -ENOENT;
+	*v = (uint64_t)j;
 	return 0;
 }
 
-/* the leaf module name of piece @name ("q_proj" of "x.q_proj.weight") */
-static void leaf_of(const char *name, char *buf, size_t cap)
+static int is_name_char(char c, int first)
 {
-	size_t n = strlen(name), e, s;
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (!first && c >= '0' && c <= '9');
+}
 
-	buf[0] = '\0';
-	if (n < 8 || strcmp(name + n - 7, ".weight"))
-		return;
-	e = n - 7;
-	s = e;
-	while (s > 0 && name[s - 1] != '.')
-		s--;
-	if (e - s < cap) {
-		memcpy(buf, name + s, e - s);
-		buf[e - s] = '\0';
+/* one alternative: factors joined by '*', '/' and '+' */
+static int eval_alt(struct eval *x, const char *s, const char *e, uint64_t *v)
+{
+	uint64_t sum = 0, prod = 1, f;
+	char op = '*';
+	int rc;
+
+	for (;;) {
+		const char *t;
+
+		while (s < e && *s == ' ')
+			s++;
+		t = s;
+		if (s < e && *s >= '0' && *s <= '9') {
+			for (f = 0; s < e && *s >= '0' && *s <= '9'; s++)
+				if (__builtin_mul_overflow(f, 10, &f) ||
+				    __builtin_add_overflow(f, *s - '0', &f))
+					return -EOVERFLOW;
+		} else {
+			while (s < e && is_name_char(*s, s == t))
+				s++;
+			if (s == t)
+				return -ENOENT; /* malformed: never resolves */
+			if ((rc = eval_name(x, t, (size_t)(s - t), &f)))
+				return rc;
+		}
+		if (op == '*' && __builtin_mul_overflow(prod, f, &prod))
+			return -EOVERFLOW;
+		if (op == '/' && (!f || !(prod /= f)))
+			return -ENOENT;
+		while (s < e && *s == ' ')
+			s++;
+		if (s == e || *s == '+') {
+			if (__builtin_add_overflow(sum, prod, &sum))
+				return -EOVERFLOW;
+			prod = 1;
+		}
+		if (s == e)
+			break;
+		if (*s != '+' && *s != '*' && *s != '/')
+			return -ENOENT;
+		op = *s == '+' ? '*' : *s;
+		s++;
+	}
+	*v = sum;
+	return 0;
+}
+
+/* @s: alternatives separated by '|', the first that resolves wins */
+static int eval_expr(struct eval *x, const char *s, size_t n, uint64_t *v)
+{
+	const char *e = s + n;
+	int rc = -ENOENT;
+
+	while (s <= e) {
+		const char *bar = memchr(s, '|', (size_t)(e - s));
+		const char *end = bar ? bar : e;
+
+		rc = eval_alt(x, s, end, v);
+		if (rc != -ENOENT || !bar)
+			return rc;
+		s = bar + 1;
+	}
+	return rc;
+}
+
+/* the @k-th last '.'-component of @s (@n bytes) as [*b, *b + *l) */
+static int comp(const char *s, size_t n, size_t k, const char **b, size_t *l)
+{
+	size_t end = n, i;
+
+	for (;;) {
+		for (i = end; i > 0 && s[i - 1] != '.'; i--)
+			;
+		if (!k--) {
+			*b = s + i;
+			*l = end - i;
+			return 1;
+		}
+		if (!i)
+			return 0;
+		end = i - 1;
 	}
 }
 
-/* rows and columns of leaf @leaf; 0 rows when unknown */
-static void rule(const struct dims *d, const char *leaf, uint64_t *r,
-		 uint64_t *c)
+/* does pattern @p match module path @s (@n bytes)? (families.c) */
+static int path_match(const char *p, const char *s, size_t n)
 {
-	uint64_t q = d->heads * d->head_dim, kv = d->kv * d->head_dim;
+	int anchored = *p == '^';
+	size_t pn, k = 0;
+	const char *a, *b;
+	size_t al, bl;
 
-	*r = 0;
-	*c = d->hidden;
-	if (!strcmp(leaf, "q_proj"))
-		*r = q;
-	else if (!strcmp(leaf, "k_proj") || !strcmp(leaf, "v_proj"))
-		*r = kv;
-	else if (!strcmp(leaf, "o_proj")) {
-		*r = d->hidden;
-		*c = q;
-	} else if (!strcmp(leaf, "qkv_proj"))
-		*r = q + 2 * kv;
-	else if (!strcmp(leaf, "gate_proj") || !strcmp(leaf, "up_proj"))
-		*r = d->inter;
-	else if (!strcmp(leaf, "gate_up_proj"))
-		*r = 2 * d->inter;
-	else if (!strcmp(leaf, "down_proj")) {
-		*r = d->hidden;
-		*c = d->inter;
-	} else if (!strcmp(leaf, "embed_tokens") || !strcmp(leaf, "lm_head"))
-		*r = d->vocab;
+	p += anchored;
+	pn = strlen(p);
+	for (; comp(p, pn, k, &a, &al); k++) {
+		if (!comp(s, n, k, &b, &bl) || !bl)
+			return 0;
+		if (!(al == 1 && *a == '*') && (al != bl || memcmp(a, b, al)))
+			return 0;
+		if (a == p)
+			break;
+	}
+	return !anchored || !comp(s, n, k + 1, &b, &bl);
 }
 
-static int unknown(struct df11_off *m, const struct off_tensor *t,
-		   const char *type, char *err, size_t errlen)
+/* the first rule of @rules (may be NULL) matching module path @s */
+static const struct off_rule *find_rule(const struct off_rule *rules,
+					const char *s, size_t n)
+{
+	for (const struct off_rule *ru = rules; ru && ru->pattern; ru++)
+		if (path_match(ru->pattern, s, n))
+			return ru;
+	return NULL;
+}
+
+/* the family of the architecture config, its name in *@type */
+static const struct off_family *family(const struct df11_off *m,
+				       const char **type, const char **what)
+{
+	const char *cls =
+	    json_string_value(json_object_get(m->arch, "_class_name"));
+
+	*what = cls ? "class" : "model_type";
+	*type = cls ? cls
+		    : json_string_value(json_object_get(m->arch, "model_type"));
+	for (const struct off_family *f = off_families; *type && f->names; f++)
+		for (const char *const *n = f->names; *n; n++)
+			if (!strcmp(*n, *type))
+				return f;
+	return NULL;
+}
+
+static int need(struct df11_off *m, int rc)
 {
 	m->need = DF11_OFF_NEED_HEADERS;
-	df11_err_set(err, errlen,
-		     "cannot resolve the shape of '%s' from config.json "
-		     "(model_type '%s'); " HINT,
-		     t->name, type);
-	return -ENOTSUP;
+	return rc;
+}
+
+/*
+ * Shape piece @t from its plain bias. Return: 1 (no bias: try the
+ * rules), 0 (set), -EBADMSG (a bias that does not fit, reported).
+ */
+static int from_bias(struct df11_off *m, struct off_tensor *t, char *err,
+		     size_t errlen)
+{
+	size_t n = strlen(t->name);
+	const struct off_tensor *b;
+	char bname[1024];
+	uint64_t len;
+	long i;
+
+	if (n < 8 || strcmp(t->name + n - 7, ".weight") ||
+	    n - 7 + sizeof(".bias") > sizeof(bname))
+		return 1;
+	memcpy(bname, t->name, n - 7);
+	memcpy(bname + n - 7, ".bias", sizeof(".bias"));
+	if ((i = off_find(m, bname)) < 0 || m->tensors[i].unit >= 0)
+		return 1;
+	b = &m->tensors[i];
+	len = b->n_dims == 1 ? b->shape[0] : 0;
+	if (b->dtype != DF11_DT_BF16 || !len || t->n_elems % len) {
+		df11_err_set(
+		    err, errlen,
+		    "'%s': %llu weights do not fit its bias '%s' "
+		    "(%s, %u dims, %llu values: needs a non-empty "
+		    "BF16 vector whose length divides the weights); " HINT,
+		    t->name, (unsigned long long)t->n_elems, bname,
+		    df11_dtype_name(b->dtype), b->n_dims,
+		    (unsigned long long)b->n_elems);
+		return need(m, -EBADMSG);
+	}
+	t->n_dims = 2;
+	t->shape[0] = len;
+	t->shape[1] = t->n_elems / len;
+	t->shape_set = true;
+	return 0;
+}
+
+/* Shape piece @t by the rules of family @f. */
+static int from_rules(struct df11_off *m, const struct off_family *f,
+		      const char *what, const char *type, struct off_tensor *t,
+		      char *err, size_t errlen)
+{
+	struct eval x = {m->arch, f, NULL, 0};
+	const json_t *sub = f->sub ? json_object_get(m->arch, f->sub) : NULL;
+	size_t n = strlen(t->name);
+	const struct off_rule *ru;
+	uint64_t r = 0, c = 0, prod;
+	int rc = -ENOENT;
+
+	if (json_is_object(sub))
+		x.c = sub;
+	if (n < 8 || strcmp(t->name + n - 7, ".weight"))
+		goto unknown;
+	if (!(ru = find_rule(f->rules, t->name, n - 7)))
+		ru = find_rule(f->more, t->name, n - 7);
+	if (ru && !(rc = eval_expr(&x, ru->rows, strlen(ru->rows), &r)))
+		rc = eval_expr(&x, ru->cols, strlen(ru->cols), &c);
+	if (rc || !r || !c)
+		goto unknown;
+	if (__builtin_mul_overflow(r, c, &prod) || prod != t->n_elems) {
+		df11_err_set(err, errlen,
+			     "'%s': %llu weights, but %s gives "
+			     "[%llu, %llu]; " HINT,
+			     t->name, (unsigned long long)t->n_elems,
+			     m->arch_name, (unsigned long long)r,
+			     (unsigned long long)c);
+		return need(m, -EBADMSG);
+	}
+	t->n_dims = 2;
+	t->shape[0] = r;
+	t->shape[1] = c;
+	t->shape_set = true;
+	return 0;
+unknown:
+	df11_err_set(
+	    err, errlen,
+	    "cannot resolve the shape of '%s' from %s (%s '%s'); " HINT,
+	    t->name, m->arch_name, what, type);
+	return need(m, -ENOTSUP);
 }
 
 int off_shapes(struct df11_off *m, char *err, size_t errlen)
 {
-	const char *type = NULL;
-	struct dims d = {0};
-	char leaf[64];
-	uint64_t r, c, n;
+	const struct off_family *f = NULL;
+	const char *type = NULL, *what = NULL;
+	int rc;
 
 	for (size_t i = 0; i < m->n_tensors; i++) {
 		struct off_tensor *t = &m->tensors[i];
 
 		if (t->shape_set)
 			continue;
-		if (!type && load_dims(m, &d, &type)) {
-			m->need = DF11_OFF_NEED_HEADERS;
-			df11_err_set(
-			    err, errlen,
-			    "cannot resolve the shape of '%s': model_type "
-			    "'%s' has no shape rules; " HINT,
-			    t->name, type ? type : "(none)");
-			return -ENOTSUP;
+		if ((rc = from_bias(m, t, err, errlen)) <= 0) {
+			if (rc)
+				return rc;
+			continue;
 		}
-		/* dims are < 2^63 each; keep products honest */
-		if (d.hidden >> 31 || d.heads >> 20 || d.kv >> 20 ||
-		    d.head_dim >> 20 || d.inter >> 40 || d.vocab >> 40)
-			return unknown(m, t, type, err, errlen);
-		leaf_of(t->name, leaf, sizeof(leaf));
-		rule(&d, leaf, &r, &c);
-		if (!r || !c)
-			return unknown(m, t, type, err, errlen);
-		if (__builtin_mul_overflow(r, c, &n) || n != t->n_elems) {
-			m->need = DF11_OFF_NEED_HEADERS;
-			df11_err_set(
-			    err, errlen,
-			    "'%s': %llu weights, but config.json gives "
-			    "[%llu, %llu]; " HINT,
-			    t->name, (unsigned long long)t->n_elems,
-			    (unsigned long long)r, (unsigned long long)c);
-			return -EBADMSG;
+		if (!what)
+			f = family(m, &type, &what);
+		if (!f) {
+			if (type)
+				df11_err_set(
+				    err, errlen,
+				    "cannot resolve the shape of '%s': "
+				    "no bias, and %s '%s' has no shape "
+				    "rules; %s",
+				    t->name, what, type,
+				    m->arch == m->config ? HINT_CH : HINT);
+			else
+				df11_err_set(
+				    err, errlen,
+				    "cannot resolve the shape of '%s': "
+				    "no bias, and %s names no "
+				    "architecture (model_type or "
+				    "_class_name); %s",
+				    t->name, m->arch_name,
+				    m->arch == m->config ? HINT_CH : HINT);
+			return need(m, -ENOTSUP);
 		}
-		t->n_dims = 2;
-		t->shape[0] = r;
-		t->shape[1] = c;
-		t->shape_set = true;
+		if ((rc = from_rules(m, f, what, type, t, err, errlen)))
+			return rc;
 	}
 	return 0;
 }

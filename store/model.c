@@ -2,7 +2,8 @@
 /*
  * store/model.c - official DFloat11 model directories opened for reading
  *
- * The one copy of "list the directory, read config.json, open every
+ * The one copy of "list the directory, read config.json (and the user's
+ * original-config.json and original-headers.json), open every
  * *.safetensors, hand them to df11_off_open" that fs/ and tools/ share.
  * A *.safetensors entry that is not a regular file (a symlink, FIFO,
  * socket, device node, directory) is never opened: it is skipped, with
@@ -56,6 +57,54 @@ int store_read_config(int dirfd, unsigned flags, char **txt, size_t *len,
 	t[st->st_size] = '\0';
 	*txt = t;
 	*len = (size_t)st->st_size;
+	return 0;
+}
+
+/*
+ * Read the user's file @fname of @dirfd (original-config.json,
+ * original-headers.json), at most @max bytes, into *@txt. Return: 0 (an
+ * absent file leaves *@txt NULL), or -errno with the reason in @err: not
+ * a regular file (a symlink the daemon does not follow, a FIFO...), too
+ * large, unreadable.
+ */
+static int read_sidecar(int dirfd, const char *name, const char *fname,
+			unsigned flags, size_t max, char **txt, size_t *len,
+			char *err, size_t errlen)
+{
+	struct stat st;
+	char *t = NULL;
+	int fd, rc;
+
+	*txt = NULL;
+	*len = 0;
+	rc = df11_store_openat(dirfd, fname, flags & DF11_STORE_FOLLOW, &fd,
+			       &st);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc == -ELOOP || rc == -ENXIO || rc == -EISDIR) {
+		if (err && errlen)
+			store_refusal(err, errlen, name, fname, rc, &st);
+		return rc;
+	}
+	if (!rc && (uint64_t)st.st_size > max)
+		rc = -EFBIG;
+	if (!rc && !(t = malloc((size_t)st.st_size + 1)))
+		rc = -ENOMEM;
+	if (!rc)
+		rc = df11_store_pread(fd, t, (size_t)st.st_size, 0);
+	if (fd >= 0)
+		close(fd);
+	if (rc) {
+		free(t);
+		if (err && errlen)
+			snprintf(err, errlen, "'%s/%s': %s", name, fname,
+				 rc == -EFBIG ? "file too large"
+					      : strerror(-rc));
+		return rc == -EFBIG ? -EBADMSG : rc;
+	}
+	t[st.st_size] = '\0';
+	*txt = t;
+	*len = (size_t)st.st_size;
 	return 0;
 }
 
@@ -147,8 +196,8 @@ int df11_store_model_open(int dirfd, const char *name,
 	struct df11_off_file *files = NULL;
 	struct df11_store_name *v = NULL;
 	struct df11_store_model *m;
-	size_t len = 0, n = 0, nst = 0, nf = 0;
-	char *cfg = NULL;
+	size_t len = 0, n = 0, nst = 0, nf = 0, olen = 0, hlen = 0;
+	char *cfg = NULL, *orig = NULL, *hdr = NULL;
 	int rc;
 
 	*out = NULL;
@@ -161,6 +210,14 @@ int df11_store_model_open(int dirfd, const char *name,
 	rc = store_read_config(dirfd, o->flags, &cfg, &len, &m->cfg_st);
 	if (!rc && !df11_off_probe(cfg, len))
 		rc = -ENODATA;
+	if (rc)
+		goto out;
+	rc = read_sidecar(dirfd, name, DF11_OFF_ORIG_CONFIG, o->flags,
+			  DF11_STORE_CONFIG_MAX, &orig, &olen, err, errlen);
+	if (!rc && !o->headers)
+		rc = read_sidecar(dirfd, name, DF11_OFF_ORIG_HEADERS, o->flags,
+				  DF11_OFF_HEADERS_MAX, &hdr, &hlen, err,
+				  errlen);
 	if (rc)
 		goto out;
 	if ((rc = df11_store_list(dirfd, &v, &n))) {
@@ -183,15 +240,20 @@ int df11_store_model_open(int dirfd, const char *name,
 		goto out;
 	for (size_t i = 0; i < nf; i++)
 		df11_store_set_get(m->set); /* dropped by file_put */
-	oo.headers = o->headers;
-	oo.headers_len = o->headers_len;
+	oo.headers = o->headers ? o->headers : hdr;
+	oo.headers_len = o->headers ? o->headers_len : hlen;
+	oo.orig_config = orig;
+	oo.orig_config_len = olen;
 	oo.shard_size = o->shard_size;
+	oo.partial = (o->flags & DF11_STORE_PARTIAL) != 0;
 	oo.need = o->need;
 	rc = df11_off_open(&m->off, cfg, len, files, nf, &oo, err, errlen);
 out:
 	free(files);
 	df11_store_list_free(v, n);
 	free(cfg);
+	free(orig);
+	free(hdr);
 	if (rc) {
 		df11_store_model_close(m);
 		return rc;

@@ -43,6 +43,7 @@ struct df11_off;
 /* flags of df11_store_openat() and struct df11_store_model_opts */
 #define DF11_STORE_FOLLOW 0x1u /* follow symlinks (df11 tool only) */
 #define DF11_STORE_STRICT 0x2u /* model: a refused file fails the open */
+#define DF11_STORE_PARTIAL 0x4u /* model: open with shapes unknown (info) */
 
 #define DF11_STORE_CONFIG_MAX (16u << 20) /* config.json bytes */
 
@@ -232,8 +233,9 @@ int df11_store_ct_open(int dirfd, const char *name, unsigned flags,
  * default).
  * @headers, @headers_len: the text written by `df11 headers`, or NULL
  *              (borrowed during the call)
- * @shard_size: largest shard without headers (0: 5 GB)
- * @flags:      DF11_STORE_FOLLOW, DF11_STORE_STRICT
+ * @shard_size: largest shard without headers (0: 5 GB, diffusers 10 GB)
+ * @flags:      DF11_STORE_FOLLOW, DF11_STORE_STRICT, DF11_STORE_PARTIAL
+ *              (df11_off_opts.partial)
  * @warn:       called once for every *.safetensors entry that is not
  *              opened (a symlink, FIFO, socket, device node, directory)
  *              with a one-line message naming it, unless STRICT (may be
@@ -258,7 +260,11 @@ struct df11_store_model;
 /**
  * df11_store_model_open() - open the official DFloat11 directory @dirfd.
  * @name: the directory's name for messages (borrowed during the call)
- * Reads config.json (not followed, at most DF11_STORE_CONFIG_MAX bytes),
+ * Reads config.json (not followed, at most DF11_STORE_CONFIG_MAX bytes)
+ * and, when present, the user's original-config.json (same cap) and
+ * original-headers.json (at most DF11_OFF_HEADERS_MAX bytes; @o->headers
+ * wins over it), each through df11_store_openat (a regular file, followed
+ * only with DF11_STORE_FOLLOW; anything else fails the open naming it),
  * lists the directory and opens every *.safetensors regular file with
  * df11_store_openat. Other *.safetensors entries are skipped (reported
  * through @o->warn; the model is read from the rest) or, with

@@ -296,6 +296,12 @@ static int dispatch_official(const char *cmd, struct df11_opts *o, char **ops,
 
 	if (r < 0)
 		return df11_status();
+	/* a diffusers pipeline folder with official components */
+	if (!r && !o->headers && !strcmp(cmd, "decompress") &&
+	    S_ISDIR(st.st_mode) && (r = df11_off_pipeline_probe(ops[0])))
+		return r < 0 ? df11_status()
+			     : df11_off_cmd_decompress_pipeline(o, ops[0],
+								ops[1]);
 	if (!r && (o->headers || o->shard_size))
 		return usage_error("%s: --headers and --max-shard-size need an "
 				   "official DFloat11 directory",

@@ -138,7 +138,7 @@ static int report(int rc, const char *dir, const char *err)
 	return rc;
 }
 
-int df11_off_dir_open(const char *dir, const struct df11_opts *o,
+int df11_off_dir_open(const char *dir, const struct df11_opts *o, bool partial,
 		      struct df11_off **out)
 {
 	enum df11_off_need need = DF11_OFF_NEED_NONE;
@@ -151,6 +151,8 @@ int df11_off_dir_open(const char *dir, const struct df11_opts *o,
 	int fd, rc = 0;
 
 	*out = NULL;
+	if (partial)
+		so.flags |= DF11_STORE_PARTIAL;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return df11_fail_sys(-errno, "open", dir);
@@ -164,9 +166,7 @@ int df11_off_dir_open(const char *dir, const struct df11_opts *o,
 		rc = df11_store_model_open(fd, dir, &so, &sm, err, sizeof(err));
 		if (rc && need == DF11_OFF_NEED_HEADERS)
 			snprintf(err + strlen(err), sizeof(err) - strlen(err),
-				 "%s",
-				 " (write them with 'df11 headers ORIGINAL_DIR"
-				 " > h.json', then give --headers h.json)");
+				 "%s", DF11_OFF_HINT);
 		if (rc)
 			report(rc, dir, err);
 	}

@@ -10,6 +10,9 @@
 #ifndef DF11_TOOLS_OFFICIAL_I_H
 #define DF11_TOOLS_OFFICIAL_I_H
 
+#include <stdbool.h>
+
+#include "official/official.h"
 #include "tools/tool_i.h"
 
 struct df11_off;
@@ -27,11 +30,18 @@ int df11_off_dir_probe(const char *dir);
  * symlinks; a *.safetensors entry that is not a regular file (a FIFO,
  * socket, device, or a link to one) fails the open, reported as one line
  * naming it (DF11_EX_UNSUPPORTED); one that cannot be opened (a dangling
- * link, no permission) is DF11_EX_IO. Reports errors.
+ * link, no permission) is DF11_EX_IO. Reports errors. With @partial
+ * (df11 info), a model whose shapes are unknown opens anyway
+ * (df11_off_unresolved() says why); the caller reports that.
  * Return: 0 and *@out (free with df11_off_free), -errno.
  */
-int df11_off_dir_open(const char *dir, const struct df11_opts *o,
+int df11_off_dir_open(const char *dir, const struct df11_opts *o, bool partial,
 		      struct df11_off **out);
+
+/* what the user can give when shapes are unknown (after the reason) */
+#define DF11_OFF_HINT                                                          \
+	" (write them with 'df11 headers ORIGINAL_DIR > h.json', then give "   \
+	"--headers h.json or save them as DIR/" DF11_OFF_ORIG_HEADERS ")"
 
 /**
  * df11_off_slurp() - read file @path (at most @max bytes) into a new
@@ -48,6 +58,22 @@ void df11_names_free(char **names, size_t n);
 /** df11_off_cmd_decompress() - decompress an official dir; exit status. */
 int df11_off_cmd_decompress(const struct df11_opts *o, const char *dir,
 			    const char *out);
+
+/**
+ * df11_off_pipeline_probe() - is @dir a diffusers pipeline folder (a
+ * model_index.json file) with at least one official DFloat11 component
+ * directory? Return: 1, 0, or < 0 (reported: a component in the 0.1
+ * layout, an unreadable directory).
+ */
+int df11_off_pipeline_probe(const char *dir);
+
+/**
+ * df11_off_cmd_decompress_pipeline() - decompress pipeline folder @dir:
+ * each official component as its model, every other file copied; exit
+ * status.
+ */
+int df11_off_cmd_decompress_pipeline(const struct df11_opts *o, const char *dir,
+				     const char *out);
 
 /** df11_off_cmd_verify() - verify an official dir (@src may be NULL). */
 int df11_off_cmd_verify(const struct df11_opts *o, const char *dir,

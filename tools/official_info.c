@@ -13,6 +13,7 @@
  * "units" lists every compressed unit with the tensors cut from it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,8 +185,9 @@ int df11_off_cmd_info(const struct df11_opts *o, const char *dir)
 	struct df11_tree t = {0};
 	struct df11_off *m;
 	json_t *files;
+	int rc;
 
-	if (df11_off_dir_open(dir, o, &m))
+	if (df11_off_dir_open(dir, o, true, &m))
 		return df11_status();
 	files = json_array();
 	if (!df11_tree_scan(&t, dir)) {
@@ -194,6 +196,14 @@ int df11_off_cmd_info(const struct df11_opts *o, const char *dir)
 		else
 			df11_info_emit(o, dir, "official", df11_off_version(m),
 				       units_json(m), json_incref(files));
+	}
+	/* listed as far as known; the weight files need the shapes */
+	if (df11_off_unresolved(m, &rc)) {
+		char why[1024];
+
+		snprintf(why, sizeof(why), "%s%s", df11_off_unresolved(m, NULL),
+			 DF11_OFF_HINT);
+		df11_fail_codec(rc, dir, why);
 	}
 	json_decref(files);
 	df11_tree_free(&t);

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # tests/bats/210-official-arch.bats - official DFloat11 directories of the
 # families that only the config shape rules cover (Mistral, Qwen2, Gemma 2,
-# Gemma 3 with the language_model. prefix, Phi-3/4 with fused projections)
-# and of one they do not (Mamba). tests/official/mkofficial.c writes, per
+# Gemma 3 with the language_model. prefix, Phi-3/4 with fused projections,
+# the Mixtral and Qwen3-MoE experts) and of one they do not (Mamba). tests/official/mkofficial.c writes, per
 # architecture, a tiny random BF16 original and its official DF11 form,
 # laid out as the official compressor does; each must read back as the
 # original through df11 decompress and through the mount, and with the
@@ -14,7 +14,7 @@ load mount_helpers
 
 CMP=$BATS_TEST_DIRNAME/st_compare.py
 ROOT=$BATS_TEST_DIRNAME/../..
-ARCHS="mistral qwen2 gemma2 gemma3 phi3 mamba"
+ARCHS="mistral qwen2 gemma2 gemma3 phi3 mixtral qwen3_moe mamba"
 
 setup_file() {
 	require_bins
@@ -119,6 +119,31 @@ check_mount() {
 
 @test "phi3: mount" {
 	check_mount phi3
+}
+
+@test "mixtral (block_sparse_moe router and w1/w2/w3 experts): decompress" {
+	check_decompress mixtral
+}
+
+@test "mixtral: mount" {
+	check_mount mixtral
+}
+
+@test "qwen3_moe (mlp.gate router, experts of moe_intermediate_size, a dense layer): decompress" {
+	check_decompress qwen3_moe
+}
+
+@test "qwen3_moe: mount" {
+	check_mount qwen3_moe
+}
+
+@test "qwen3_moe without moe_intermediate_size: refused, not guessed" {
+	cp -r "$BATS_FILE_TMPDIR/qwen3_moe/df11" "$BATS_TEST_TMPDIR/q"
+	chmod -R u+w "$BATS_TEST_TMPDIR/q"
+	sed -i '/"moe_intermediate_size"/d' "$BATS_TEST_TMPDIR/q/config.json"
+	run -5 df11 decompress -q "$BATS_TEST_TMPDIR/q" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"cannot resolve the shape of 'model.layers.0.mlp.experts.0.gate_proj.weight' from config.json (model_type 'qwen3_moe')"*"df11 headers"* ]]
+	no_output "$BATS_TEST_TMPDIR/x"
 }
 
 @test "mamba (no shape rules): refused, asking for headers; fine with them" {

@@ -6,13 +6,18 @@
  * the layout of the virtual files, and reading every chunk of them
  *
  * Input: parts separated by the line "\n@@\n": config.json, the headers
- * text (empty: none), then the safetensors files ("f0.safetensors", ...),
+ * text (empty: none; a part that starts with "#orig\n" is an
+ * original-config.json instead), then the safetensors files
+ * ("f0.safetensors", ...),
  * each read through a callback over its part that aborts on a read
  * outside it. Whatever df11_off_open() accepts is checked: chunk ranges
  * tile [prefix, size) and chunk_find agrees; every chunk reads (into a
  * heap buffer of exactly its size) or fails with -EBADMSG and a one-line
- * message. Seeds: tests/fuzz/corpus/fuzz_official/ (a synthetic unit, and
- * a fixture's config with its remainder file).
+ * message. A refusal that shapes would get past is opened again partial
+ * (as df11 info does) and must then open. Seeds:
+ * tests/fuzz/corpus/fuzz_official/ (a synthetic unit, a fixture's config
+ * with its remainder file, a piece shaped by its bias, a diffusers piece
+ * shaped by original-config.json).
  */
 #include "official/official.h"
 
@@ -92,15 +97,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mem parts[MAX_PARTS];
 	struct df11_off_file files[MAX_PARTS];
 	char names[MAX_PARTS][32], err[512];
-	struct df11_off_opts o = {0};
+	enum df11_off_need need = DF11_OFF_NEED_NONE;
+	struct df11_off_opts o = {.need = &need};
 	struct df11_off *m = NULL;
 	size_t n = split(data, size, parts), nf = 0;
 	int rc;
 
 	if (n < 2)
 		return 0;
-	o.headers = parts[1].len ? (const char *)parts[1].p : NULL;
-	o.headers_len = parts[1].len;
+	if (parts[1].len >= 6 && !memcmp(parts[1].p, "#orig\n", 6)) {
+		o.orig_config = (const char *)parts[1].p + 6;
+		o.orig_config_len = parts[1].len - 6;
+	} else if (parts[1].len) {
+		o.headers = (const char *)parts[1].p;
+		o.headers_len = parts[1].len;
+	}
 	o.shard_size = 1u << 20; /* exercise sharding on small inputs */
 	for (size_t i = 2; i < n; i++, nf++) {
 		snprintf(names[nf], sizeof(names[nf]), "f%zu.safetensors", nf);
@@ -115,7 +126,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(rc == -EBADMSG || rc == -ENOTSUP || rc == -EOVERFLOW ||
 		      rc == -ENOMEM);
 		CHECK(err[0] && !strchr(err, '\n'));
-		return 0;
+		if (need != DF11_OFF_NEED_HEADERS || o.headers)
+			return 0;
+		o.partial = true;
+		rc = df11_off_open(&m, (const char *)parts[0].p, parts[0].len,
+				   files, nf, &o, err, sizeof(err));
+		CHECK(rc == 0 || rc == -ENOMEM);
+		if (rc)
+			return 0;
+		CHECK(df11_off_n_vfiles(m) == 1 &&
+		      df11_off_unresolved(m, NULL));
 	}
 	CHECK(df11_off_n_vfiles(m) >= 1);
 	read_all(m);

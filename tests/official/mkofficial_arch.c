@@ -92,6 +92,16 @@ static void vec(struct tlist *l, char *name, uint64_t n, double mean)
 	add(l, BF16, mean, 0.05, name, 1, n, 0, 0, 0);
 }
 
+void mk_mat(struct tlist *l, char *name, uint64_t r, uint64_t c)
+{
+	mat(l, name, r, c);
+}
+
+void mk_vec(struct tlist *l, char *name, uint64_t n, double mean)
+{
+	vec(l, name, n, mean);
+}
+
 /* ------------------------------------------------------- architectures */
 
 struct llm {
@@ -182,6 +192,11 @@ static void unit_add(struct model *m, const char *key, const char *path, long i)
 	else
 		snprintf(u->path, sizeof(u->path), "%s.%ld", path, i);
 	u->key = key;
+}
+
+void mk_unit_add(struct model *m, const char *key, const char *path, long i)
+{
+	unit_add(m, key, path, i);
 }
 
 /* units: [lm_head], [embed], every layer */
@@ -462,7 +477,9 @@ static void arch_mamba(struct model *m)
 }
 
 const struct mk_arch mk_archs[] = {
-    {"mistral", arch_mistral}, {"qwen2", arch_qwen2}, {"gemma2", arch_gemma2},
-    {"gemma3", arch_gemma3},   {"phi3", arch_phi3},   {"mamba", arch_mamba},
+    {"mistral", arch_mistral},	  {"qwen2", arch_qwen2},
+    {"gemma2", arch_gemma2},	  {"gemma3", arch_gemma3},
+    {"phi3", arch_phi3},	  {"mamba", arch_mamba},
+    {"mixtral", mk_arch_mixtral}, {"qwen3_moe", mk_arch_qwen3_moe},
 };
 const size_t mk_n_archs = sizeof(mk_archs) / sizeof(mk_archs[0]);

@@ -79,6 +79,19 @@ struct tensor *mk_find(struct tlist *l, const char *name);
 /* seed the random values of the tensors mk_archs[].build() makes */
 void mk_seed(uint64_t seed);
 
+/* append a BF16 matrix [@r, @c] of N(0, 0.02) values (takes @name) */
+void mk_mat(struct tlist *l, char *name, uint64_t r, uint64_t c);
+
+/* append a BF16 vector [@n] of N(@mean, 0.05) values (takes @name) */
+void mk_vec(struct tlist *l, char *name, uint64_t n, double mean);
+
+/* add unit "@path[.@i]" of pattern_dict key @key (@i < 0: none) to @m */
+void mk_unit_add(struct model *m, const char *key, const char *path, long i);
+
+/* the MoE architectures (mkofficial_moe.c) */
+void mk_arch_mixtral(struct model *m);
+void mk_arch_qwen3_moe(struct model *m);
+
 /* the architectures: build() fills an empty model (tensors, config,
  * pattern_dict, units) */
 struct mk_arch {

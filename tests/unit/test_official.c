@@ -2,8 +2,9 @@
 /*
  * tests/unit/test_official.c - the df11-headers file (written by
  * df11_off_headers_encode(), read back by df11_off_open()) and its
- * version check, and what the reader says it needs (enum df11_off_need)
- * when shapes cannot be resolved
+ * version check, what the reader says it needs (enum df11_off_need)
+ * when shapes cannot be resolved, and the shape of a piece taken from its
+ * plain bias (its edge cases: not dividing, not BF16, empty, not 1-D)
  *
  * Reads the official fixture tests/data/official/llama-tiny (df11/ made by
  * the official package, orig/ the model it came from) from the repo root,
@@ -263,6 +264,120 @@ static void test_need(void)
 	free(c);
 }
 
+/* a safetensors file with one tensor @name of @dtype, shape @shape */
+static struct blob st_one(const char *name, const char *dtype,
+			  const char *shape, size_t nbytes)
+{
+	struct blob b = {0};
+	char hdr[512];
+	int n = snprintf(hdr, sizeof(hdr),
+			 "{\"%s\":{\"dtype\":\"%s\",\"shape\":%s,"
+			 "\"data_offsets\":[0,%zu]}}",
+			 name, dtype, shape, nbytes);
+	size_t pad = (8 - (size_t)n % 8) % 8;
+
+	b.len = 8 + (size_t)n + pad + nbytes;
+	b.p = calloc(1, b.len);
+	ASSERT(b.p != NULL);
+	if (!b.p)
+		return b;
+	for (int i = 0; i < 8; i++)
+		b.p[i] = (uint8_t)(((size_t)n + pad) >> (8 * i));
+	memcpy(b.p + 8, hdr, (size_t)n);
+	memset(b.p + 8 + n, ' ', pad);
+	return b;
+}
+
+/*
+ * df11_off_open() of the fixture plus a file "bias.safetensors" holding
+ * q_proj's bias (@dtype, @shape, @nbytes); on success *@r, *@c: the shape
+ * of model.layers.0.self_attn.q_proj.weight.
+ */
+static int open_bias(const char *dtype, const char *shape, size_t nbytes,
+		     uint64_t *r, uint64_t *c, enum df11_off_need *need,
+		     char *err, size_t errlen)
+{
+	struct blob extra = st_one("model.layers.0.self_attn.q_proj.bias",
+				   dtype, shape, nbytes);
+	struct df11_off_file files[N_DF11 + 1];
+	struct df11_off_opts o = {.need = need};
+	struct df11_off *m = NULL;
+	int rc;
+
+	for (size_t i = 0; i < N_DF11; i++)
+		files[i] = (struct df11_off_file){
+		    df11_files[i], df11_blob[i].len, mem_read, &df11_blob[i]};
+	files[N_DF11] = (struct df11_off_file){"bias.safetensors", extra.len,
+					       mem_read, &extra};
+	rc = df11_off_open(&m, (char *)cfg.p, cfg.len, files, N_DF11 + 1, &o,
+			   err, errlen);
+	*r = *c = 0;
+	for (size_t i = 0; m && i < df11_off_n_tensors(m); i++) {
+		struct df11_off_tensor_info t;
+
+		df11_off_tensor(m, i, &t);
+		if (!strcmp(t.name, "model.layers.0.self_attn.q_proj.weight") &&
+		    t.n_dims == 2) {
+			*r = t.shape[0];
+			*c = t.shape[1];
+		}
+	}
+	df11_off_free(m);
+	free(extra.p);
+	return rc;
+}
+
+static void test_bias(void)
+{
+	enum df11_off_need need;
+	char err[512];
+	uint64_t r, c;
+
+	/* the bias gives out_features: the config's [256, 256] */
+	ASSERT_EQ(
+	    open_bias("BF16", "[256]", 512, &r, &c, &need, err, sizeof(err)),
+	    0);
+	ASSERT_EQ(r, 256);
+	ASSERT_EQ(c, 256);
+	ASSERT_EQ(need, DF11_OFF_NEED_NONE);
+	/* the bias decides, before the config rules: 65536 = 128 x 512 */
+	ASSERT_EQ(
+	    open_bias("BF16", "[128]", 256, &r, &c, &need, err, sizeof(err)),
+	    0);
+	ASSERT_EQ(r, 128);
+	ASSERT_EQ(c, 512);
+	/* 65536 weights are no multiple of 300 */
+	ASSERT_EQ(
+	    open_bias("BF16", "[300]", 600, &r, &c, &need, err, sizeof(err)),
+	    -EBADMSG);
+	ASSERT_EQ(need, DF11_OFF_NEED_HEADERS);
+	ASSERT(strstr(err, "'model.layers.0.self_attn.q_proj.weight': 65536 "
+			   "weights do not fit its bias") != NULL);
+	ASSERT(strstr(err, "original headers") != NULL);
+	/* not BF16 */
+	ASSERT_EQ(
+	    open_bias("F32", "[256]", 1024, &r, &c, &need, err, sizeof(err)),
+	    -EBADMSG);
+	ASSERT(strstr(err, "(F32, 1 dims, 256 values") != NULL);
+	ASSERT_EQ(
+	    open_bias("F16", "[256]", 512, &r, &c, &need, err, sizeof(err)),
+	    -EBADMSG);
+	/* empty: no division by zero, refused */
+	ASSERT_EQ(open_bias("BF16", "[0]", 0, &r, &c, &need, err, sizeof(err)),
+		  -EBADMSG);
+	ASSERT(strstr(err, "0 values") != NULL);
+	/* not a vector */
+	ASSERT_EQ(
+	    open_bias("BF16", "[16, 16]", 512, &r, &c, &need, err, sizeof(err)),
+	    -EBADMSG);
+	ASSERT_EQ(open_bias("BF16", "[]", 2, &r, &c, &need, err, sizeof(err)),
+		  -EBADMSG);
+	/* a bias longer than the weights */
+	ASSERT_EQ(open_bias("BF16", "[131072]", 262144, &r, &c, &need, err,
+			    sizeof(err)),
+		  -EBADMSG);
+}
+
 int main(void)
 {
 	cfg = slurp("df11", "config.json");
@@ -277,6 +392,7 @@ int main(void)
 	if (headers) {
 		test_versions();
 		test_need();
+		test_bias();
 	}
 	free(headers);
 	free(cfg.p);

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * official/families.c - the shape rules of every known architecture, as
+ * data (official/shapes.c applies them)
+ *
+ * One table per family, found by the architecture config's "model_type"
+ * (transformers) or "_class_name" (diffusers). A table has
+ *
+ *  - vars: named integers, each a list of alternatives separated by '|';
+ *    the first alternative whose names all resolve is taken. A name is a
+ *    var of the same table or a positive integer key of the config (of
+ *    its "text_config" when the family says so). Expressions are integers
+ *    and names joined by '+', '*' and '/' (floor division, as Python's
+ *    "//" in the model code), '*' and '/' binding tighter, no brackets.
+ *  - rules: a module path pattern and the [rows, cols] of its nn.Linear
+ *    or nn.Embedding weight. A pattern matches the end of the piece's
+ *    module path at a '.' boundary ('^' in front: the whole path); '*'
+ *    matches one path component. The first rule that matches is used.
+ *
+ * Adding a family is a table here plus a test. A shape goes in only when
+ * the model code that builds the module is public and was read: a wrong
+ * shape is worse than a refusal (docs/OFFICIAL.md lists what is covered).
+ */
+#include <stddef.h>
+
+#include "official/official_i.h"
+
+/* transformers decoder-only LLMs: Llama, Mistral, Qwen2/3, Gemma, Phi-3 */
+static const struct off_var llm_vars[] = {
+    {"hidden", "hidden_size"},
+    {"heads", "num_attention_heads"},
+    {"kv", "num_key_value_heads | heads"},
+    {"head_dim", "head_dim | hidden / heads"},
+    {"inter", "intermediate_size"},
+    {"vocab", "vocab_size"},
+    {NULL, NULL},
+};
+
+static const struct off_rule llm_rules[] = {
+    {"q_proj", "heads * head_dim", "hidden"},
+    {"k_proj", "kv * head_dim", "hidden"},
+    {"v_proj", "kv * head_dim", "hidden"},
+    {"o_proj", "hidden", "heads * head_dim"},
+    {"qkv_proj", "heads * head_dim + 2 * kv * head_dim", "hidden"},
+    {"gate_proj", "inter", "hidden"},
+    {"up_proj", "inter", "hidden"},
+    {"gate_up_proj", "2 * inter", "hidden"},
+    {"down_proj", "hidden", "inter"},
+    {"embed_tokens", "vocab", "hidden"},
+    {"lm_head", "vocab", "hidden"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const llm_names[] = {
+    "llama",  "mistral", "qwen2",	"qwen3", "gemma",
+    "gemma2", "gemma3",	 "gemma3_text", "phi3",	 NULL,
+};
+
+/*
+ * diffusers FluxTransformer2DModel (transformer_flux.py): inner = heads *
+ * head_dim; double blocks: AdaLayerNormZero (6 * inner), attention with
+ * added k/v/q projections, FeedForward mult 4 (GELU proj); single blocks:
+ * AdaLayerNormZeroSingle (3 * inner), mlp_ratio 4, proj_out over the
+ * concatenated attention and MLP outputs. The embedders: timesteps are
+ * projected to 256 channels; out_channels null means in_channels.
+ */
+static const struct off_var flux_vars[] = {
+    {"inner", "num_attention_heads * attention_head_dim"},
+    {"mlp", "4 * inner"},
+    {"out", "out_channels | in_channels"},
+    {NULL, NULL},
+};
+
+static const struct off_rule flux_rules[] = {
+    {"transformer_blocks.*.norm1.linear", "6 * inner", "inner"},
+    {"transformer_blocks.*.norm1_context.linear", "6 * inner", "inner"},
+    {"transformer_blocks.*.ff.net.0.proj", "4 * inner", "inner"},
+    {"transformer_blocks.*.ff.net.2", "inner", "4 * inner"},
+    {"transformer_blocks.*.ff_context.net.0.proj", "4 * inner", "inner"},
+    {"transformer_blocks.*.ff_context.net.2", "inner", "4 * inner"},
+    {"single_transformer_blocks.*.norm.linear", "3 * inner", "inner"},
+    {"single_transformer_blocks.*.proj_mlp", "mlp", "inner"},
+    {"single_transformer_blocks.*.proj_out", "inner", "inner + mlp"},
+    {"attn.to_q", "inner", "inner"},
+    {"attn.to_k", "inner", "inner"},
+    {"attn.to_v", "inner", "inner"},
+    {"attn.add_q_proj", "inner", "inner"},
+    {"attn.add_k_proj", "inner", "inner"},
+    {"attn.add_v_proj", "inner", "inner"},
+    {"attn.to_out.0", "inner", "inner"},
+    {"attn.to_add_out", "inner", "inner"},
+    {"^x_embedder", "inner", "in_channels"},
+    {"^context_embedder", "inner", "joint_attention_dim"},
+    {"^norm_out.linear", "2 * inner", "inner"},
+    {"^proj_out", "patch_size * patch_size * out", "inner"},
+    {"^time_text_embed.timestep_embedder.linear_1", "inner", "256"},
+    {"^time_text_embed.guidance_embedder.linear_1", "inner", "256"},
+    {"^time_text_embed.text_embedder.linear_1", "inner",
+     "pooled_projection_dim"},
+    {"^time_text_embed.*.linear_2", "inner", "inner"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const flux_names[] = {"FluxTransformer2DModel", NULL};
+
+/*
+ * transformers MixtralForCausalLM (modeling_mixtral.py, checkpoint names):
+ * the LLM attention; per layer a router block_sparse_moe.gate
+ * [num_local_experts, hidden] and experts w1, w3 [intermediate, hidden],
+ * w2 [hidden, intermediate].
+ */
+static const struct off_var mixtral_vars[] = {
+    {"hidden", "hidden_size"},
+    {"heads", "num_attention_heads"},
+    {"kv", "num_key_value_heads | heads"},
+    {"head_dim", "head_dim | hidden / heads"},
+    {"inter", "intermediate_size"},
+    {"vocab", "vocab_size"},
+    {"experts", "num_local_experts"},
+    {NULL, NULL},
+};
+
+static const struct off_rule mixtral_rules[] = {
+    {"block_sparse_moe.gate", "experts", "hidden"},
+    {"block_sparse_moe.experts.*.w1", "inter", "hidden"},
+    {"block_sparse_moe.experts.*.w3", "inter", "hidden"},
+    {"block_sparse_moe.experts.*.w2", "hidden", "inter"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const mixtral_names[] = {"mixtral", NULL};
+
+/*
+ * transformers Qwen3MoeForCausalLM (modeling_qwen3_moe.py): the Qwen3
+ * attention; sparse layers have a router mlp.gate [num_experts, hidden]
+ * and experts mlp.experts.N.{gate,up,down}_proj of moe_intermediate_size;
+ * dense layers (mlp_only_layers, decoder_sparse_step) an MLP of
+ * intermediate_size, which the LLM rules give.
+ */
+static const struct off_var qwen3_moe_vars[] = {
+    {"hidden", "hidden_size"},
+    {"heads", "num_attention_heads"},
+    {"kv", "num_key_value_heads | heads"},
+    {"head_dim", "head_dim | hidden / heads"},
+    {"inter", "intermediate_size"},
+    {"vocab", "vocab_size"},
+    {"moe", "moe_intermediate_size"},
+    {"experts", "num_experts"},
+    {NULL, NULL},
+};
+
+static const struct off_rule qwen3_moe_rules[] = {
+    {"mlp.gate", "experts", "hidden"},
+    {"mlp.experts.*.gate_proj", "moe", "hidden"},
+    {"mlp.experts.*.up_proj", "moe", "hidden"},
+    {"mlp.experts.*.down_proj", "hidden", "moe"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const qwen3_moe_names[] = {"qwen3_moe", NULL};
+
+const struct off_family off_families[] = {
+    {llm_names, "text_config", llm_vars, llm_rules, NULL},
+    {flux_names, NULL, flux_vars, flux_rules, NULL},
+    {mixtral_names, NULL, mixtral_vars, mixtral_rules, llm_rules},
+    {qwen3_moe_names, NULL, qwen3_moe_vars, qwen3_moe_rules, llm_rules},
+    {NULL, NULL, NULL, NULL, NULL},
+};

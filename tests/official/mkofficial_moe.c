@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/official/mkofficial_moe.c - the mixture-of-experts architectures
+ * of mkofficial: Mixtral (block_sparse_moe.gate, experts.N.w1/w2/w3) and
+ * Qwen3-MoE (mlp.gate, mlp.experts.N.{gate,up,down}_proj, q/k norms,
+ * head_dim != hidden / heads, one dense layer of intermediate_size), with
+ * the tensor names of their transformers checkpoints. Each layer is one
+ * unit whose attribute list names every expert, as a pattern_dict for
+ * these models would (the compressor takes any submodule path).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "tests/official/mkofficial_i.h"
+
+#define HIDDEN	 64
+#define HEADS	 4
+#define KV	 2
+#define VOCAB	 256
+#define LAYERS	 2
+#define EXPERTS	 3
+#define MAX_ATTR 32
+
+/* the attention of layer @p and its two norms */
+static void attention(struct tlist *l, const char *p, uint64_t head_dim,
+		      int qk_norm)
+{
+	uint64_t q = HEADS * head_dim, kv = KV * head_dim;
+
+	mk_vec(l, mk_fmt("%s.input_layernorm.weight", p), HIDDEN, 1.0);
+	mk_vec(l, mk_fmt("%s.post_attention_layernorm.weight", p), HIDDEN, 1.0);
+	mk_mat(l, mk_fmt("%s.self_attn.q_proj.weight", p), q, HIDDEN);
+	mk_mat(l, mk_fmt("%s.self_attn.k_proj.weight", p), kv, HIDDEN);
+	mk_mat(l, mk_fmt("%s.self_attn.v_proj.weight", p), kv, HIDDEN);
+	mk_mat(l, mk_fmt("%s.self_attn.o_proj.weight", p), HIDDEN, q);
+	if (qk_norm) {
+		mk_vec(l, mk_fmt("%s.self_attn.q_norm.weight", p), head_dim,
+		       1.0);
+		mk_vec(l, mk_fmt("%s.self_attn.k_norm.weight", p), head_dim,
+		       1.0);
+	}
+}
+
+/* a JSON array of @n strings @v (taken) */
+static json_t *attrs(char **v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(a, json_string(v[i]));
+		free(v[i]);
+	}
+	return a;
+}
+
+/* lm_head, embeddings, norm and the units of every layer */
+static void common(struct model *m, const char *lk, json_t *layer_attrs)
+{
+	mk_mat(&m->orig, mk_fmt("model.embed_tokens.weight"), VOCAB, HIDDEN);
+	mk_vec(&m->orig, mk_fmt("model.norm.weight"), HIDDEN, 1.0);
+	mk_mat(&m->orig, mk_fmt("lm_head.weight"), VOCAB, HIDDEN);
+	m->pat = json_object();
+	json_object_set_new(m->pat, "lm_head", json_array());
+	json_object_set_new(m->pat, "model.embed_tokens", json_array());
+	json_object_set_new(m->pat, lk, layer_attrs);
+	mk_unit_add(m, "lm_head", "lm_head", -1);
+	mk_unit_add(m, "model.embed_tokens", "model.embed_tokens", -1);
+	for (long i = 0; i < LAYERS; i++)
+		mk_unit_add(m, lk, "model.layers", i);
+}
+
+/* Mixtral: head_dim = hidden / heads (no key), untied */
+void mk_arch_mixtral(struct model *m)
+{
+	const uint64_t inter = 96;
+	const char *lk = "model\\.layers\\.\\d+";
+	char *a[MAX_ATTR];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < LAYERS; i++) {
+		char *p = mk_fmt("model.layers.%u", i);
+
+		attention(&m->orig, p, HIDDEN / HEADS, 0);
+		mk_mat(&m->orig, mk_fmt("%s.block_sparse_moe.gate.weight", p),
+		       EXPERTS, HIDDEN);
+		for (unsigned e = 0; e < EXPERTS; e++) {
+			const char *x = "block_sparse_moe.experts";
+
+			mk_mat(&m->orig, mk_fmt("%s.%s.%u.w1.weight", p, x, e),
+			       inter, HIDDEN);
+			mk_mat(&m->orig, mk_fmt("%s.%s.%u.w2.weight", p, x, e),
+			       HIDDEN, inter);
+			mk_mat(&m->orig, mk_fmt("%s.%s.%u.w3.weight", p, x, e),
+			       inter, HIDDEN);
+		}
+		free(p);
+	}
+	a[n++] = mk_fmt("self_attn.q_proj");
+	a[n++] = mk_fmt("self_attn.k_proj");
+	a[n++] = mk_fmt("self_attn.v_proj");
+	a[n++] = mk_fmt("self_attn.o_proj");
+	a[n++] = mk_fmt("block_sparse_moe.gate");
+	for (unsigned e = 0; e < EXPERTS; e++)
+		for (unsigned w = 1; w <= 3; w++)
+			a[n++] =
+			    mk_fmt("block_sparse_moe.experts.%u.w%u", e, w);
+	common(m, lk, attrs(a, n));
+	m->cfg = json_pack(
+	    "{s:[s], s:f, s:i, s:i, s:s, s:i, s:f, s:i, s:i, s:s, s:i, s:i, "
+	    "s:i, s:i, s:i, s:f, s:f, s:f, s:n, s:b, s:s, s:s, s:b, s:i}",
+	    "architectures", "MixtralForCausalLM", "attention_dropout", 0.0,
+	    "bos_token_id", 1, "eos_token_id", 2, "hidden_act", "silu",
+	    "hidden_size", HIDDEN, "initializer_range", 0.02,
+	    "intermediate_size", (int)inter, "max_position_embeddings", 32768,
+	    "model_type", "mixtral", "num_attention_heads", HEADS,
+	    "num_experts_per_tok", 2, "num_hidden_layers", LAYERS,
+	    "num_key_value_heads", KV, "num_local_experts", EXPERTS,
+	    "rms_norm_eps", 1e-05, "rope_theta", 1000000.0,
+	    "router_aux_loss_coef", 0.02, "sliding_window",
+	    "tie_word_embeddings", 0, "torch_dtype", "bfloat16",
+	    "transformers_version", "4.51.3", "use_cache", 1, "vocab_size",
+	    VOCAB);
+}
+
+/* Qwen3-MoE: head_dim 32 != 64 / 4, layer 1 dense (mlp_only_layers) */
+void mk_arch_qwen3_moe(struct model *m)
+{
+	const uint64_t head_dim = 32, moe = 48, inter = 96;
+	const char *lk = "model\\.layers\\.\\d+";
+	json_t *pat_attrs;
+	char *a[MAX_ATTR];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < LAYERS; i++) {
+		char *p = mk_fmt("model.layers.%u", i);
+
+		attention(&m->orig, p, head_dim, 1);
+		if (i == 1) {
+			mk_mat(&m->orig, mk_fmt("%s.mlp.gate_proj.weight", p),
+			       inter, HIDDEN);
+			mk_mat(&m->orig, mk_fmt("%s.mlp.up_proj.weight", p),
+			       inter, HIDDEN);
+			mk_mat(&m->orig, mk_fmt("%s.mlp.down_proj.weight", p),
+			       HIDDEN, inter);
+			free(p);
+			continue;
+		}
+		mk_mat(&m->orig, mk_fmt("%s.mlp.gate.weight", p), EXPERTS,
+		       HIDDEN);
+		for (unsigned e = 0; e < EXPERTS; e++) {
+			const char *x = "mlp.experts";
+
+			mk_mat(&m->orig,
+			       mk_fmt("%s.%s.%u.gate_proj.weight", p, x, e),
+			       moe, HIDDEN);
+			mk_mat(&m->orig,
+			       mk_fmt("%s.%s.%u.up_proj.weight", p, x, e), moe,
+			       HIDDEN);
+			mk_mat(&m->orig,
+			       mk_fmt("%s.%s.%u.down_proj.weight", p, x, e),
+			       HIDDEN, moe);
+		}
+		free(p);
+	}
+	/* one key per layer kind: the dense layer's attributes differ */
+	a[n++] = mk_fmt("self_attn.q_proj");
+	a[n++] = mk_fmt("self_attn.k_proj");
+	a[n++] = mk_fmt("self_attn.v_proj");
+	a[n++] = mk_fmt("self_attn.o_proj");
+	a[n++] = mk_fmt("mlp.gate");
+	for (unsigned e = 0; e < EXPERTS; e++) {
+		a[n++] = mk_fmt("mlp.experts.%u.gate_proj", e);
+		a[n++] = mk_fmt("mlp.experts.%u.up_proj", e);
+		a[n++] = mk_fmt("mlp.experts.%u.down_proj", e);
+	}
+	pat_attrs = attrs(a, n);
+	mk_mat(&m->orig, mk_fmt("model.embed_tokens.weight"), VOCAB, HIDDEN);
+	mk_vec(&m->orig, mk_fmt("model.norm.weight"), HIDDEN, 1.0);
+	mk_mat(&m->orig, mk_fmt("lm_head.weight"), VOCAB, HIDDEN);
+	m->pat = json_object();
+	json_object_set_new(m->pat, "lm_head", json_array());
+	json_object_set_new(m->pat, "model\\.layers\\.1",
+			    json_pack("[s,s,s,s,s,s,s]", "self_attn.q_proj",
+				      "self_attn.k_proj", "self_attn.v_proj",
+				      "self_attn.o_proj", "mlp.gate_proj",
+				      "mlp.up_proj", "mlp.down_proj"));
+	json_object_set_new(m->pat, lk, pat_attrs);
+	mk_unit_add(m, "lm_head", "lm_head", -1);
+	mk_unit_add(m, "model\\.layers\\.1", "model.layers", 1);
+	mk_unit_add(m, lk, "model.layers", 0);
+	m->cfg = json_pack(
+	    "{s:[s], s:b, s:f, s:i, s:i, s:i, s:s, s:i, s:i, s:f, s:i, s:i, "
+	    "s:[i], s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:f, s:f, s:b, s:s, "
+	    "s:s, s:i, s:i}",
+	    "architectures", "Qwen3MoeForCausalLM", "attention_bias", 0,
+	    "attention_dropout", 0.0, "bos_token_id", 151643,
+	    "decoder_sparse_step", 1, "eos_token_id", 151645, "hidden_act",
+	    "silu", "hidden_size", HIDDEN, "head_dim", (int)head_dim,
+	    "initializer_range", 0.02, "intermediate_size", (int)inter,
+	    "max_position_embeddings", 40960, "mlp_only_layers", 1,
+	    "model_type", "qwen3_moe", "moe_intermediate_size", (int)moe,
+	    "num_attention_heads", HEADS, "num_experts", EXPERTS,
+	    "num_experts_per_tok", 2, "num_hidden_layers", LAYERS,
+	    "norm_topk_prob", 1, "rms_norm_eps", 1e-06, "rope_theta", 1000000.0,
+	    "tie_word_embeddings", 0, "torch_dtype", "bfloat16",
+	    "transformers_version", "4.51.3", "num_key_value_heads", KV,
+	    "vocab_size", VOCAB);
+}
