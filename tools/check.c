@@ -174,7 +174,8 @@ int df11_check_compress(struct df11_check *c, const struct df11_tree *t,
 		const struct df11_entry *e = &t->v[i];
 		char *path;
 
-		if (!S_ISREG(e->st.st_mode) || !df11_is_safetensors(e->rel))
+		if (!S_ISREG(e->st.st_mode) ||
+		    !(e->container || df11_is_safetensors(e->rel)))
 			continue;
 		n++;
 		path = df11_path_join(t->root, e->rel);
