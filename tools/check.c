@@ -174,9 +174,12 @@ int df11_check_compress(struct df11_check *c, const struct df11_tree *t,
 		const struct df11_entry *e = &t->v[i];
 		char *path;
 
-		if (!S_ISREG(e->st.st_mode) ||
-		    !(e->container || df11_is_safetensors(e->rel)))
+		if (!S_ISREG(e->st.st_mode))
 			continue;
+		if (!df11_is_safetensors(e->rel)) {
+			n += e->container; /* a hub blob: compress reads it */
+			continue;
+		}
 		n++;
 		path = df11_path_join(t->root, e->rel);
 		rc = path ? check_source_file(c, path, t->root)
@@ -249,7 +252,11 @@ int df11_check_native(const struct df11_tree *t, const char *cmd)
 		char *path;
 		int r;
 
-		if (!S_ISREG(e->st.st_mode) || !df11_is_safetensors(e->rel))
+		bool named = df11_is_safetensors(e->rel);
+
+		/* hub blobs have no name: a container there is one too */
+		if (!S_ISREG(e->st.st_mode) ||
+		    (!named && !strstr(e->rel, "blobs/")))
 			continue;
 		path = df11_path_join(t->root, e->rel);
 		if (!path)
@@ -258,7 +265,7 @@ int df11_check_native(const struct df11_tree *t, const char *cmd)
 		free(path);
 		if (r > 0)
 			return 0;
-		unknown |= r < 0;
+		unknown |= named && r < 0;
 	}
 	if (unknown)
 		return 0;
