@@ -149,6 +149,18 @@ void df11fs_itable_destroy(struct df11fs_itable *t);
 void df11fs_itable_sweep(struct df11fs_itable *t);
 
 /**
+ * df11fs_itable_pin_all() - every inode of @t, each pinned with one lookup
+ * count taken under the table lock, so the caller may read them without
+ * it; *@n receives the count. NULL: no memory (nothing pinned).
+ */
+struct df11fs_inode **df11fs_itable_pin_all(struct df11fs_itable *t,
+					    size_t *n);
+
+/** df11fs_itable_unpin_all() - drop the pins of pin_all, free @v. */
+void df11fs_itable_unpin_all(struct df11fs_itable *t,
+			     struct df11fs_inode **v, size_t n);
+
+/**
  * df11fs_inode_retire_locked() - move released inode @in from the hash to
  * the gone list (table lock held; fs/sweep.c).
  */

@@ -189,32 +189,21 @@ out:
 
 /*
  * Every inode of the table with a virtual file, into @files and @models:
- * pinned under the table lock (as the sweep does), read without it.
+ * pinned under the table lock (df11fs_itable_pin_all), read without it.
  */
 static int add_files(struct df11fs *fs, json_t *files, json_t *models)
 {
 	struct df11fs_itable *t = &fs->itab;
-	struct df11fs_inode **v;
-	size_t n = 0;
+	size_t n;
+	struct df11fs_inode **v = df11fs_itable_pin_all(t, &n);
 	int rc = 0;
 
-	pthread_mutex_lock(&t->lock);
-	v = calloc(t->count + 1, sizeof(*v));
-	for (size_t i = 0; v && i < t->n_buckets; i++)
-		for (struct df11fs_inode *in = t->buckets[i]; in;
-		     in = in->next) {
-			in->nlookup++; /* pinned until the forget below */
-			v[n++] = in;
-		}
-	pthread_mutex_unlock(&t->lock);
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (!rc && v[i]->probe)
+	for (size_t i = 0; !rc && i < n; i++)
+		if (v[i]->probe)
 			rc = add_file(files, models, v[i]);
-		df11fs_inode_forget(t, v[i], 1);
-	}
-	free(v);
+	df11fs_itable_unpin_all(t, v, n);
 	return rc;
 }
 

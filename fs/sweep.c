@@ -57,23 +57,38 @@ static void sweep_one(struct df11fs_itable *t, struct df11fs_inode *in)
 		   in->path, n ? " (and its container)" : "");
 }
 
-void df11fs_itable_sweep(struct df11fs_itable *t)
+struct df11fs_inode **df11fs_itable_pin_all(struct df11fs_itable *t,
+					    size_t *n)
 {
 	struct df11fs_inode **v;
-	size_t n = 0;
 
+	*n = 0;
 	pthread_mutex_lock(&t->lock);
 	v = calloc(t->count + 1, sizeof(*v));
 	for (size_t i = 0; v && i < t->n_buckets; i++)
 		for (struct df11fs_inode *in = t->buckets[i]; in;
 		     in = in->next) {
-			in->nlookup++; /* pinned until the forget below */
-			v[n++] = in;
+			in->nlookup++; /* pinned until df11fs_itable_unpin_all */
+			v[(*n)++] = in;
 		}
 	pthread_mutex_unlock(&t->lock);
-	for (size_t i = 0; i < n; i++)
-		sweep_one(t, v[i]);
+	return v;
+}
+
+void df11fs_itable_unpin_all(struct df11fs_itable *t,
+			     struct df11fs_inode **v, size_t n)
+{
 	for (size_t i = 0; i < n; i++)
 		df11fs_inode_forget(t, v[i], 1);
 	free(v);
+}
+
+void df11fs_itable_sweep(struct df11fs_itable *t)
+{
+	size_t n;
+	struct df11fs_inode **v = df11fs_itable_pin_all(t, &n);
+
+	for (size_t i = 0; i < n; i++)
+		sweep_one(t, v[i]);
+	df11fs_itable_unpin_all(t, v, n);
 }
