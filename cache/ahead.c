@@ -107,7 +107,9 @@ static void gpu_batch(struct df11_cache *c, struct df11_batch *b, int tail)
 		fp[i] = rcs[i] ? NULL : &fs[i];
 		outs[i] = e->data;
 	}
+	uint64_t t1 = df11_now_ns();
 	df11_decoder_batch_run(c->dec, b, fp, outs, n);
+	uint64_t t2 = df11_now_ns();
 	for (unsigned i = 0; i < n; i++) {
 		const struct df11_source *src = es[i]->vf->src;
 		if (!rcs[i])
@@ -118,10 +120,15 @@ static void gpu_batch(struct df11_cache *c, struct df11_batch *b, int tail)
 		if (rcs[i])
 			df11_cache_logf(c, "'%s': %s", es[i]->vf->name, err[i]);
 	}
-	uint64_t dt = n ? (df11_now_ns() - t0) / n : 0;
+	/* per chunk: the batch's stages shared evenly (the CPU's decode of
+	 * chunks the GPU refused counts as checking) */
+	struct stage_ns t = {0};
+	if (n)
+		t = (struct stage_ns){(t1 - t0) / n, (t2 - t1) / n,
+				      (df11_now_ns() - t2) / n};
 	pthread_mutex_lock(&c->mu);
 	for (unsigned i = 0; i < n; i++) {
-		df11_cache_publish_locked(c, es[i], rcs[i], dt);
+		df11_cache_publish_locked(c, es[i], rcs[i], &t);
 		if (es[i]->state == FAILED) {
 			/* unhashed: the last pin frees it with the grave */
 			if ((dead = df11_cache_failed_unpin_locked(es[i]))) {

@@ -238,9 +238,11 @@ static void scratch_dtor(void *p)
 
 /* the decode of entry @e ended with @rc after @dt ns: publish it (locked) */
 void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
-			       uint64_t dt)
+			       const struct stage_ns *t)
 {
-	c->st.decode_ns += dt;
+	c->st.decode_ns += t->fetch + t->decode + t->check;
+	c->st.fetch_ns += t->fetch;
+	c->st.check_ns += t->check;
 	if (rc == 0) {
 		e->state = READY;
 		c->st.bytes_decoded += e->len;
@@ -264,23 +266,30 @@ void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
  * source's fetch, the plan on the GPU when the decoder takes it, the rest
  * (and the check) through df11_source_complete(). A failure is logged.
  */
-static int fill(struct df11_cache *c, struct entry *e)
+static int fill(struct df11_cache *c, struct entry *e, struct stage_ns *t)
 {
 	const struct df11_source *src = e->vf->src;
 	struct df11_scratch *s = thread_scratch(c);
 	char err[256] = "out of memory";
 	struct df11_fetch f;
 	int rc = -ENOMEM;
+	uint64_t t0 = df11_now_ns(), t1, t2;
 
 	if (!e->data)
 		e->data = df11_cache_map_buffer(e->cap);
 	if (e->data && s)
 		rc = src->ops->chunk_fetch(src, e->id, s, e->data, &f, err,
 					   sizeof(err));
+	t1 = df11_now_ns();
+	t->fetch = t1 - t0;
 	if (!rc) {
 		df11_decoder_run(c->dec, &f, e->data);
-		rc = df11_source_complete(src, e->id, &f, s, e->data, err,
-					  sizeof(err));
+		df11_source_decode(&f, s, e->data);
+		t2 = df11_now_ns();
+		t->decode = t2 - t1;
+		rc = src->ops->chunk_check(src, e->id, e->data, f.rc, err,
+					   sizeof(err));
+		t->check = df11_now_ns() - t2;
 	}
 	if (rc)
 		df11_cache_logf(c, "'%s': %s", e->vf->name, err);
@@ -347,9 +356,13 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 {
 	struct entry *e, *grave = NULL, *dead = NULL;
 
+	uint64_t w0 = 0;
+
 	pthread_mutex_lock(&c->mu);
 	while (!(e = df11_cache_find(c, vf, ck->id)) && !ahead && !t_held &&
 	       !df11_cache_fits_locked(c, ck->len, 0)) {
+		if (!w0)
+			w0 = df11_now_ns();
 		c->admit_waits++;
 		pthread_cond_wait(&c->done, &c->mu);
 		c->admit_waits--;
@@ -370,22 +383,27 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 		} else {
 			c->st.misses++;
 			c->st.waits++;
+			if (!w0)
+				w0 = df11_now_ns();
 			while (e->state == DECODING)
 				pthread_cond_wait(&c->done, &c->mu);
 		}
+		if (w0)
+			c->st.wait_ns += df11_now_ns() - w0;
 	} else {
 		if (!(e = df11_cache_insert_locked(c, vf, ck, &grave))) {
 			pthread_mutex_unlock(&c->mu);
 			*rc = -ENOMEM;
 			return NULL;
 		}
+		uint64_t w = w0 ? df11_now_ns() - w0 : 0;
 		pthread_mutex_unlock(&c->mu);
 		df11_cache_bury(grave);
-		uint64_t t0 = df11_now_ns();
-		int r = fill(c, e); /* outside the lock */
-		uint64_t dt = df11_now_ns() - t0;
+		struct stage_ns t = {0};
+		int r = fill(c, e, &t); /* outside the lock */
 		pthread_mutex_lock(&c->mu);
-		df11_cache_publish_locked(c, e, r, dt);
+		c->st.wait_ns += w;
+		df11_cache_publish_locked(c, e, r, &t);
 	}
 	if (e->state == FAILED) {
 		*rc = -EIO;

@@ -18,7 +18,8 @@
 #define NBUCKETS	  65536u
 #define QUEUE_LEN	  1024u
 #define DEFAULT_BUDGET	  (1ull << 30)
-#define DEFAULT_READAHEAD (32ull << 20)
+#define DEFAULT_READAHEAD (256ull << 20)
+#define RA_FIRST (4ull << 20) /* read-ahead window of a new reader */
 #define MAX_WORKERS	  64u
 #define AUTO_GPU_QUEUE	  4u  /* auto: queued jobs that start a GPU batch */
 #define STREAM_SCAN	  64u /* streamed chunks buffer_for() looks at */
@@ -150,12 +151,22 @@ struct entry *df11_cache_insert_locked(struct df11_cache *c,
 uint8_t *df11_cache_map_buffer(size_t cap);
 
 /**
+ * struct stage_ns - where the read of one chunk spent its time, ns:
+ * @fetch:  mapping its buffer and reading the stored bytes
+ * @decode: decoding (CPU or GPU)
+ * @check:  the checksum and the verdict
+ */
+struct stage_ns {
+	uint64_t fetch, decode, check;
+};
+
+/**
  * df11_cache_publish_locked() - the read of DECODING entry @e ended with
- * @rc after @dt ns: READY on the LRU, or FAILED out of the hash; wakes the
- * waiters.
+ * @rc, its stages timed in @t: READY on the LRU, or FAILED out of the
+ * hash; wakes the waiters.
  */
 void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
-			       uint64_t dt);
+			       const struct stage_ns *t);
 
 /** df11_cache_failed_unpin_locked() - unpin FAILED @e; @e if it was last. */
 struct entry *df11_cache_failed_unpin_locked(struct entry *e);

@@ -93,6 +93,20 @@ int df11_vfile_check(struct df11_vfile *vf)
 }
 
 /*
+ * The read-ahead window after @streak sequential reads: RA_FIRST, doubled
+ * by each one, up to the readahead= maximum. A reader that reads a header
+ * and stops costs little; one that streams a file soon has the workers
+ * far enough ahead that its requests, however many the kernel sends at
+ * once, find their chunks decoded.
+ */
+static uint64_t window(const struct df11_cache *c, uint64_t streak)
+{
+	uint64_t w = RA_FIRST << (streak < 16 ? streak : 16);
+
+	return w < c->o.readahead ? w : c->o.readahead;
+}
+
+/*
  * Queue read-ahead for a reader at [off, end): sequential readers (a read
  * that starts near where the last one ended) get the chunks after @end, up
  * to the read-ahead window, queued once each.
@@ -101,13 +115,15 @@ static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 		      uint64_t off, uint64_t end)
 {
 	struct df11_cache *c = vf->c;
-	uint64_t size = vf->size, win = c->o.readahead;
+	uint64_t size = vf->size, win;
 
 	if (!cur || !c->n_workers || end >= size)
 		return;
 	pthread_mutex_lock(&c->mu);
+	win = window(c, cur->streak);
 	int seq = off <= cur->next_off + win && off + win >= cur->next_off;
 	cur->streak = seq ? cur->streak + 1 : 0;
+	win = window(c, cur->streak);
 	if (!seq)
 		cur->ahead = 0;
 	cur->next_off = end;

@@ -102,9 +102,8 @@ int df11_ct_chunk_read(const struct df11_ct *ct, uint64_t id, df11_read_fn rd,
 	return df11_source_read(&c.pub, id, scratch, out, err, errlen);
 }
 
-int df11_source_complete(const struct df11_source *s, uint64_t id,
-			 struct df11_fetch *f, struct df11_scratch *scratch,
-			 void *out, char *err, size_t errlen)
+void df11_source_decode(struct df11_fetch *f, struct df11_scratch *scratch,
+			void *out)
 {
 	if (f->pending) {
 		const struct df11_plan *p = &f->plan;
@@ -112,6 +111,13 @@ int df11_source_complete(const struct df11_source *s, uint64_t id,
 					 p->b, out, scratch);
 		f->pending = false;
 	}
+}
+
+int df11_source_complete(const struct df11_source *s, uint64_t id,
+			 struct df11_fetch *f, struct df11_scratch *scratch,
+			 void *out, char *err, size_t errlen)
+{
+	df11_source_decode(f, scratch, out);
 	return s->ops->chunk_check(s, id, out, f->rc, err, errlen);
 }
 

@@ -108,6 +108,15 @@ struct df11_source {
 };
 
 /**
+ * df11_source_decode() - the decode half of df11_source_complete(): run
+ * @f's plan on this thread (with @scratch's stage) if it is still
+ * pending, leaving its verdict in @f->rc; nothing else. A caller that
+ * times the stages calls this, then the source's chunk_check.
+ */
+void df11_source_decode(struct df11_fetch *f, struct df11_scratch *scratch,
+			void *out);
+
+/**
  * df11_source_complete() - finish a chunk read after chunk_fetch
  * returned 0: run a still pending plan on this thread (with @scratch's
  * stage), then chunk_check. A caller that ran the plan elsewhere (a GPU)

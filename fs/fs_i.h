@@ -12,6 +12,7 @@
  *   loop.c   the fixed pool of FUSE worker threads
  *   stats.c  statistics: the line logged at exit and on SIGUSR1, the
  *            JSON file at the mount root (DF11FS_STATS_NAME)
+ *   reqstat.c  timing of read requests, and the request trace (-o trace=)
  *   inode.c  the inode table: source (st_dev, st_ino) -> node id, lazily
  *            opened virtual files, change detection (inode_i.h)
  *   ops.c    lookup, getattr, readlink, directories, statfs, and EROFS for
@@ -27,8 +28,11 @@
 #define FUSE_USE_VERSION 35
 
 #include <fuse_lowlevel.h>
+#include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <syslog.h>
 
 #include "cache/cache.h"
@@ -45,6 +49,38 @@
 #define DF11FS_STATS_NAME ".df11fs-stats.json"
 
 struct df11fs_handle;
+
+/* request size buckets of struct df11fs_reqstat: 4K, 8K, ..., 1M and up */
+#define DF11FS_REQ_BUCKETS 9
+
+/**
+ * struct df11fs_reqstat - read requests since the mount (reqstat.c).
+ * @reads, @bytes:  requests served, bytes replied
+ * @service_ns:     from a worker's start to its reply, summed
+ * @reply_ns:       of which writing the reply (the copy into the kernel)
+ * @in_flight:      requests being served now
+ * @in_flight_max:  most at once
+ * @in_flight_sum:  @in_flight seen by each request as it started, summed
+ * @sizes:          requests per size bucket (DF11FS_REQ_BUCKETS)
+ * @trace:          -o trace=FILE, or NULL; written under @trace_lock
+ */
+struct df11fs_reqstat {
+	_Atomic uint64_t reads, bytes, service_ns, reply_ns;
+	_Atomic uint64_t in_flight, in_flight_max, in_flight_sum;
+	_Atomic uint64_t sizes[DF11FS_REQ_BUCKETS];
+	FILE *trace;
+	pthread_mutex_t trace_lock;
+};
+
+/**
+ * struct df11fs_reqtime - one request being timed.
+ * @start:     df11fs_now_ns() at its start
+ * @reply:     ns spent writing the reply (the caller adds it)
+ * @in_flight: requests in flight as it started, itself included
+ */
+struct df11fs_reqtime {
+	uint64_t start, reply, in_flight;
+};
 
 /**
  * struct df11fs - the mounted filesystem (the session's userdata).
@@ -63,6 +99,7 @@ struct df11fs_handle;
  * @lock:         guards @handles
  * @handles:      open file handles, so that shutdown can free those the
  *                kernel never released (lazy unmount)
+ * @req:          read request timing (reqstat.c)
  */
 struct df11fs {
 	struct df11_cache *cache;
@@ -77,6 +114,7 @@ struct df11fs {
 	struct df11fs_inode stats_ino;
 	pthread_mutex_t lock;
 	struct df11fs_handle *handles;
+	struct df11fs_reqstat req;
 };
 
 /**
@@ -97,6 +135,7 @@ struct df11fs {
  *                 SOURCE
  * @max_read:      -o max_read= in bytes, 4096 .. DF11FS_MAX_READ
  *                 (default DF11FS_MAX_READ)
+ * @trace:         -o trace=FILE (reqstat.c), or NULL
  */
 struct df11fs_conf {
 	char *source, *mountpoint;
@@ -107,7 +146,7 @@ struct df11fs_conf {
 	int foreground, debug, single, fake;
 	char *headers;
 	uint64_t shard_size;
-	char *log, *fsname;
+	char *log, *fsname, *trace;
 	unsigned max_read;
 };
 
@@ -259,5 +298,36 @@ static inline int df11fs_stats_ino(struct df11fs *fs, fuse_ino_t ino)
  * /proc file).
  */
 void df11fs_stats_attr(struct df11fs *fs, struct stat *st);
+
+/** df11fs_now_ns() - CLOCK_MONOTONIC in nanoseconds. */
+uint64_t df11fs_now_ns(void);
+
+/**
+ * df11fs_reqstat_trace_open() - start the request trace (-o trace=FILE):
+ * one line per read request (reqstat.c). Return: 0, or -errno of fopen.
+ */
+int df11fs_reqstat_trace_open(struct df11fs *fs, const char *path);
+
+/** df11fs_reqstat_trace_close() - flush and close the trace, if any. */
+void df11fs_reqstat_trace_close(struct df11fs *fs);
+
+/** df11fs_reqstat_begin() - a read request starts: fill @t. */
+void df11fs_reqstat_begin(struct df11fs *fs, struct df11fs_reqtime *t);
+
+/**
+ * df11fs_reqstat_end() - the read request @t of @size bytes at @off of
+ * node @ino was replied, with @served bytes (< 0: an error): count it,
+ * and trace it with -o trace=.
+ */
+void df11fs_reqstat_end(struct df11fs *fs, const struct df11fs_reqtime *t,
+			uint64_t ino, uint64_t off, size_t size,
+			ssize_t served);
+
+/**
+ * df11fs_reqstat_json() - the "requests" object of the statistics file
+ * (documented in df11fs(1), STATISTICS). Return: a new reference, or NULL
+ * when out of memory.
+ */
+json_t *df11fs_reqstat_json(struct df11fs *fs);
 
 #endif

@@ -289,14 +289,6 @@ static void log_stats(struct df11fs *fs)
 	df11fs_log(LOG_INFO, "%s", line);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /*
  * The main thread, at least every 100 ms: the signals' work, and once a
  * second letting go of source files deleted since.
@@ -305,7 +297,7 @@ static void tick(void *ctx)
 {
 	static uint64_t last_sweep;
 	struct df11fs *fs = ctx;
-	uint64_t t = now_ns();
+	uint64_t t = df11fs_now_ns();
 
 	if (got_hup) {
 		got_hup = 0;
@@ -397,7 +389,7 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 	struct fuse_lowlevel_ops ops;
 	struct fuse_session *se;
 	struct df11fs fs;
-	int status = EXIT_RUNTIME, root_fd;
+	int status = EXIT_RUNTIME, root_fd, rc;
 	char *headers = NULL;
 	size_t headers_len = 0;
 
@@ -405,6 +397,12 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 	if (read_headers(c, &headers, &headers_len))
 		return EXIT_RUNTIME;
 	memset(&fs, 0, sizeof(fs));
+	if (c->trace && (rc = df11fs_reqstat_trace_open(&fs, c->trace))) {
+		df11fs_log(LOG_ERR, "cannot open trace file '%s': %s",
+			   c->trace, strerror(-rc));
+		free(headers);
+		return EXIT_RUNTIME;
+	}
 	fs.attr_timeout = c->attr_timeout;
 	fs.debug = c->debug;
 	fs.kernel_ra_kb =
@@ -412,6 +410,7 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 						     : c->kernel_ra >> 10);
 	root_fd = check_paths(c);
 	if (root_fd < 0) {
+		df11fs_reqstat_trace_close(&fs);
 		free(headers);
 		return EXIT_RUNTIME;
 	}
@@ -422,6 +421,7 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 	fs.stats_ino.path = (char *)DF11FS_STATS_NAME;
 	if (pthread_mutex_init(&fs.lock, NULL) != 0) {
 		close(root_fd);
+		df11fs_reqstat_trace_close(&fs);
 		free(headers);
 		return EXIT_RUNTIME;
 	}
@@ -457,7 +457,7 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 		goto out_unmount;
 	if (!c->foreground)
 		df11fs_log_detached();
-	fs.start_ns = now_ns();
+	fs.start_ns = df11fs_now_ns();
 	status = serve(&fs, se, c);
 out_unmount:
 	fuse_session_unmount(se);
@@ -472,6 +472,7 @@ out_itab:
 	df11_cache_free(fs.cache);
 out_lock:
 	pthread_mutex_destroy(&fs.lock);
+	df11fs_reqstat_trace_close(&fs);
 	free(headers);
 	return status;
 }

@@ -31,7 +31,7 @@ struct raw_opts {
 	char *cache_size, *workers, *readahead, *kernel_ra, *threads;
 	char *attr_timeout, *headers, *shard;
 	char *decoder, *gpu_mem;
-	char *log, *fsname, *max_read;
+	char *log, *fsname, *max_read, *trace;
 	char *type, *ns; /* mount(8) -t and -N, ignored */
 	int helper, help, version, n_pos;
 };
@@ -58,6 +58,7 @@ static const struct fuse_opt opt_spec[] = {
     RAW("log=%s", log),
     RAW("fsname=%s", fsname),
     RAW("max_read=%s", max_read),
+    RAW("trace=%s", trace),
     RAW("-t %s", type),
     RAW("-N %s", ns),
     FUSE_OPT_KEY("-h", KEY_HELP),
@@ -143,6 +144,8 @@ static void usage(void)
 	       "(default SOURCE)\n"
 	       "  -o max_read=SIZE       largest read request, 4K to 1M "
 	       "(default 1M)\n"
+	       "  -o trace=FILE          one line per read request (for "
+	       "measuring)\n"
 	       "SIZE takes a K, M, G or T suffix (powers of 1024).\n"
 	       "\n");
 }
@@ -332,6 +335,8 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 		bad = "log";
 	if (r->fsname && !(c->fsname = strdup(r->fsname)))
 		bad = "fsname";
+	if (r->trace && (!*r->trace || !(c->trace = strdup(r->trace))))
+		bad = "trace";
 	if (bad) {
 		df11fs_log(LOG_ERR, "invalid value for option '%s'", bad);
 		return -1;
@@ -354,6 +359,7 @@ static void raw_free(struct raw_opts *r)
 	free(r->log);
 	free(r->fsname);
 	free(r->max_read);
+	free(r->trace);
 	free(r->type);
 	free(r->ns);
 }
@@ -414,6 +420,7 @@ void df11fs_conf_free(struct df11fs_conf *conf)
 	free(conf->headers);
 	free(conf->log);
 	free(conf->fsname);
+	free(conf->trace);
 	conf->source = conf->mountpoint = conf->headers = NULL;
-	conf->log = conf->fsname = NULL;
+	conf->log = conf->fsname = conf->trace = NULL;
 }

@@ -96,6 +96,7 @@ static json_t *cache_obj(const struct df11_cache_stats *st)
 	    set_u64(o, "used", st->used) || set_u64(o, "peak", st->peak) ||
 	    set_u64(o, "hits", st->hits) || set_u64(o, "misses", st->misses) ||
 	    set_u64(o, "waits", st->waits) ||
+	    set_u64(o, "wait_ns", st->wait_ns) ||
 	    set_u64(o, "evictions", st->evictions) ||
 	    set_u64(o, "readahead", st->readahead) ||
 	    set_u64(o, "errors", st->errors) ||
@@ -118,6 +119,8 @@ static json_t *decoder_obj(struct df11fs *fs, const struct df11_cache_stats *st)
 		snprintf(name, sizeof(name), "none");
 	if (!o || json_object_set_new(o, "name", json_string(name)) ||
 	    set_u64(o, "decode_ns", st->decode_ns) ||
+	    set_u64(o, "fetch_ns", st->fetch_ns) ||
+	    set_u64(o, "check_ns", st->check_ns) ||
 	    json_object_set_new(o, "decode_gbps",
 				json_real(st->decode_ns
 					      ? (double)st->bytes_decoded /
@@ -237,7 +240,8 @@ static int top(struct df11fs *fs, json_t *o)
 	    json_object_set_new(o, "uptime_s", json_real(uptime_s(fs))) ||
 	    json_object_set_new(o, "memory", mem) ||
 	    json_object_set_new(o, "cache", cache_obj(&st)) ||
-	    json_object_set_new(o, "decoder", decoder_obj(fs, &st)))
+	    json_object_set_new(o, "decoder", decoder_obj(fs, &st)) ||
+	    json_object_set_new(o, "requests", df11fs_reqstat_json(fs)))
 		return -ENOMEM;
 	return 0;
 }

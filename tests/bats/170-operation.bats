@@ -176,6 +176,40 @@ assert b["cache"]["bytes_served"] >= m["bytes_served"]
 PY
 }
 
+@test "-o trace=FILE and the requests/stage figures account for every read" {
+	local trace=$BATS_TEST_TMPDIR/trace.txt f=$M/.df11fs-stats.json
+	local shard=a/model-00001-of-00002.safetensors
+	printf 'plain bytes %.0s' $(seq 5000) >"$D/plain.bin"
+	mount_df11fs "$D" "$M" -o "trace=$trace"
+	cmp "$M/$shard" "$SRC/$shard"
+	cmp "$M/plain.bin" "$D/plain.bin"
+	python3 - "$f" "$SRC/$shard" "$D/plain.bin" <<'PY'
+import json, os, sys
+f, shard, plain = sys.argv[1:]
+a = json.load(open(f))
+r = a["requests"]
+want = os.path.getsize(shard) + os.path.getsize(plain)
+assert r["bytes"] == want, (r["bytes"], want)
+assert r["reads"] == sum(r["sizes"].values()) and r["reads"] > 0
+assert 1 <= r["in_flight_max"] and r["in_flight_mean"] >= 1
+assert 0 < r["reply_ns"] <= r["service_ns"]
+for k in ("wait_ns",):
+    assert isinstance(a["cache"][k], int), k
+d = a["decoder"]
+assert 0 < d["fetch_ns"] + d["check_ns"] <= d["decode_ns"], d
+PY
+	unmount_df11fs "$M"
+	rm "$D/plain.bin"
+	# one line per request: 7 numbers; the offsets and sizes cover both
+	# files once each
+	run -1 grep -Ev '^([0-9]+ ){6}[0-9]+$' "$trace"
+	local total
+	total=$(awk '{ s += $4 } END { print s }' "$trace")
+	[ "$total" -ge $(($(stat -c %s "$SRC/$shard") + 60000)) ]
+	run -1 "$DF11FS" -f -o trace=/nonexistent/dir/t "$D" "$M"
+	[[ "$output" == *"cannot open trace file '/nonexistent/dir/t'"* ]]
+}
+
 @test "-o fsname= is the first field of /proc/mounts; max_read= honoured or refused" {
 	mount_df11fs "$D" "$M" -o fsname=df11-test-models,max_read=64K
 	run -0 awk -v m="$M" '$2 == m { print $1, $4 }' /proc/mounts
