@@ -29,6 +29,7 @@ static int pop_job_locked(struct df11_cache *c, int tail, struct job *j)
 		c->qhead = (c->qhead + 1) % QUEUE_LEN;
 	}
 	c->qlen--;
+	c->qbytes -= j->ck.len;
 	return 1;
 }
 
@@ -175,11 +176,14 @@ void *df11_cache_worker(void *arg)
 			break;
 		/*
 		 * gpu: every job in a batch. auto: a batch only when work
-		 * piles up (the CPU workers are not keeping up), taken from
-		 * the far end of the queue while they keep the near end.
+		 * piles up (the CPU workers are not keeping up: more than
+		 * AUTO_GPU_BATCHES batches queued), taken from the far end
+		 * of the queue while they keep the near end, so that no
+		 * reader soon needs a chunk the GPU holds.
 		 */
 		int auto_mode = c->o.decoder != DF11_DECODER_GPU;
-		struct df11_batch *b = !auto_mode || c->qlen >= AUTO_GPU_QUEUE
+		struct df11_batch *b = !auto_mode ||
+				c->qbytes > AUTO_GPU_BATCHES * c->batch_bytes
 					   ? df11_decoder_batch_begin(c->dec)
 					   : NULL;
 		struct job j;

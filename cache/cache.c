@@ -24,9 +24,9 @@
  * lends what it has (df11_vfile_lend() returns fewer bytes, its caller
  * comes again without pins); and a chunk is always admitted when nothing
  * is held. Read-ahead never waits and decodes only what fits in the
- * budget. Decode scratch larger than
- * SCRATCH_KEEP is freed after the decode instead of staying with its
- * thread. So decoded bytes in memory stay below budget + PIN_SLACK plus
+ * budget. Decode scratch goes back to a pool of at most one idle
+ * scratch per worker (one used for a chunk past SCRATCH_KEEP is freed),
+ * so that decoding never maps, faults in and trims memory. So decoded bytes in memory stay below budget + PIN_SLACK plus
  * what lending threads hold (one FUSE request's chunks each), whatever
  * the number of readers and threads (df11fs(1), MEMORY).
  *
@@ -223,17 +223,33 @@ static void trim(struct df11_cache *c, struct entry **grave)
 	}
 }
 
-static struct df11_scratch *thread_scratch(struct df11_cache *c)
+/* an idle scratch from the pool, or a new one; NULL: no memory */
+static struct df11_scratch *scratch_get(struct df11_cache *c)
 {
-	struct df11_scratch *s = pthread_getspecific(c->scratch);
-	if (!s && df11_scratch_new(&s) == 0)
-		pthread_setspecific(c->scratch, s);
+	struct df11_scratch *s = NULL;
+
+	pthread_mutex_lock(&c->pool_mu);
+	if (c->pool_n)
+		s = c->pool[--c->pool_n];
+	pthread_mutex_unlock(&c->pool_mu);
+	if (!s && df11_scratch_new(&s) != 0)
+		s = NULL;
 	return s;
 }
 
-static void scratch_dtor(void *p)
+/* give @s back after a chunk of @cap bytes: pooled, or freed if big */
+static void scratch_put(struct df11_cache *c, struct df11_scratch *s,
+			size_t cap)
 {
-	df11_scratch_free(p);
+	if (s && cap <= SCRATCH_KEEP) {
+		pthread_mutex_lock(&c->pool_mu);
+		if (c->pool_n < c->pool_max) {
+			c->pool[c->pool_n++] = s;
+			s = NULL;
+		}
+		pthread_mutex_unlock(&c->pool_mu);
+	}
+	df11_scratch_free(s);
 }
 
 /* the decode of entry @e ended with @rc after @dt ns: publish it (locked) */
@@ -269,7 +285,7 @@ void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 static int fill(struct df11_cache *c, struct entry *e, struct stage_ns *t)
 {
 	const struct df11_source *src = e->vf->src;
-	struct df11_scratch *s = thread_scratch(c);
+	struct df11_scratch *s = scratch_get(c);
 	char err[256] = "out of memory";
 	struct df11_fetch f;
 	int rc = -ENOMEM;
@@ -293,10 +309,7 @@ static int fill(struct df11_cache *c, struct entry *e, struct stage_ns *t)
 	}
 	if (rc)
 		df11_cache_logf(c, "'%s': %s", e->vf->name, err);
-	if (s && e->cap > SCRATCH_KEEP) { /* no thread keeps a big one */
-		df11_scratch_free(s);
-		pthread_setspecific(c->scratch, NULL);
-	}
+	scratch_put(c, s, e->cap);
 	return rc;
 }
 
@@ -320,6 +333,8 @@ struct entry *df11_cache_insert_locked(struct df11_cache *c,
 			    .state = DECODING,
 			    .pins = 1};
 	e->data = buffer_for(c, ck->len, &e->cap, grave);
+	if (!e->data)
+		c->st.maps++; /* mapped after unlocking */
 	e->hnext = c->tab[bucket(vf, ck->id)];
 	c->tab[bucket(vf, ck->id)] = e;
 	c->st.misses++;
@@ -494,7 +509,7 @@ int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
 	if (c->o.readahead > c->o.budget / 2) /* never evict its own work */
 		c->o.readahead = c->o.budget / 2;
 	c->st.budget = c->o.budget;
-	c->batch_bytes = c->o.readahead / 4; /* several batches under way */
+	c->batch_bytes = c->o.readahead / 16; /* several batches under way */
 	if (c->batch_bytes < BATCH_MIN)
 		c->batch_bytes = BATCH_MIN;
 	if (c->batch_bytes > BATCH_CAP)
@@ -509,11 +524,11 @@ int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->done, NULL);
 	pthread_cond_init(&c->work, NULL);
-	if ((rc = pthread_key_create(&c->scratch, scratch_dtor))) {
-		df11_decoder_close(c->dec);
-		free(c);
-		return -rc;
-	}
+	pthread_mutex_init(&c->pool_mu, NULL);
+	/* idle scratch: as many as decode at once, the workers */
+	c->pool_max = c->o.workers < SCRATCH_POOL ? c->o.workers : SCRATCH_POOL;
+	if (c->pool_max < 2)
+		c->pool_max = 2;
 	for (; c->n_workers < c->o.workers; c->n_workers++)
 		if ((rc = pthread_create(&c->tid[c->n_workers], NULL,
 					 df11_cache_worker, c))) {
@@ -539,12 +554,14 @@ void df11_cache_free(struct df11_cache *c)
 		c->qhead = (c->qhead + 1) % QUEUE_LEN;
 		c->qlen--;
 	}
+	c->qbytes = 0;
 	struct entry *grave = NULL;
 	while (c->lru.next != &c->lru)
 		df11_cache_drop(c, c->lru.next, &grave);
 	df11_cache_bury(grave);
-	df11_scratch_free(pthread_getspecific(c->scratch));
-	pthread_key_delete(c->scratch);
+	while (c->pool_n)
+		df11_scratch_free(c->pool[--c->pool_n]);
+	pthread_mutex_destroy(&c->pool_mu);
 	df11_decoder_close(c->dec);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->done);

@@ -89,6 +89,7 @@ struct df11_cache_stats {
 	uint64_t fetch_ns;	/* of which reading stored bytes (and mapping) */
 	uint64_t check_ns;	/* of which checking (checksums) */
 	uint64_t wait_ns;	/* readers waiting: another's decode, or room */
+	uint64_t maps;		/* chunk buffers mapped fresh (not reused) */
 	uint64_t gpu_chunks;	/* chunks decoded on the GPU */
 	uint64_t gpu_batches;	/* df11_gpu_decode() batches of read-ahead */
 };

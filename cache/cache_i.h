@@ -21,10 +21,10 @@
 #define DEFAULT_READAHEAD (256ull << 20)
 #define RA_FIRST (4ull << 20) /* read-ahead window of a new reader */
 #define MAX_WORKERS	  64u
-#define AUTO_GPU_QUEUE	  4u  /* auto: queued jobs that start a GPU batch */
+#define AUTO_GPU_BATCHES  4u  /* auto: queued batches that start a GPU one */
 #define STREAM_SCAN	  64u /* streamed chunks buffer_for() looks at */
 #define BUF_ALIGN	  (64u << 10)	/* buffer capacities: multiples of it */
-#define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 4 within */
+#define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 16 within */
 #define BATCH_CAP	  (64ull << 20) /* [BATCH_MIN, BATCH_CAP] bytes */
 /*
  * Admission (cache.c): a new chunk is decoded only while the bytes that
@@ -37,7 +37,14 @@
  * it skips chunks that do not fit in the budget itself.
  */
 #define PIN_SLACK    (32ull << 20)
-#define SCRATCH_KEEP ((1ull << 20) + BUF_ALIGN) /* larger: freed */
+/*
+ * Decode scratch is pooled (cache.c): after a chunk of at most
+ * SCRATCH_KEEP bytes it goes back to the pool, of at most SCRATCH_POOL
+ * idle ones, instead of to the allocator, so that no decode maps,
+ * faults in and trims memory; a larger chunk's scratch is freed.
+ */
+#define SCRATCH_KEEP ((4ull << 20) + BUF_ALIGN)
+#define SCRATCH_POOL MAX_WORKERS
 
 enum { DECODING, READY, FAILED };
 
@@ -70,10 +77,13 @@ struct df11_cache {
 	struct df11_cache_opts o;
 	struct job q[QUEUE_LEN];
 	unsigned qhead, qlen;
+	uint64_t qbytes; /* decoded bytes of the queued jobs */
 	int stop;
 	pthread_t tid[MAX_WORKERS];
 	unsigned n_workers;
-	pthread_key_t scratch;
+	pthread_mutex_t pool_mu;		    /* guards the scratch pool */
+	struct df11_scratch *pool[SCRATCH_POOL]; /* idle decode scratch */
+	unsigned pool_n, pool_max;
 	struct df11_decoder *dec;
 	uint64_t batch_bytes; /* decoded bytes one GPU batch takes at most */
 	df11_log_fn log;

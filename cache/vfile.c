@@ -141,6 +141,7 @@ static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 				c->q[(c->qhead + c->qlen) % QUEUE_LEN] =
 				    (struct job){df11_vfile_get(vf), ck};
 				c->qlen++;
+				c->qbytes += ck.len;
 				pthread_cond_signal(&c->work);
 			}
 			from = ck.off + ck.len;

@@ -115,7 +115,7 @@ static void usage(void)
 	       "                         (default 32M)\n"
 	       "  -o kernel_readahead=SIZE  the mount's kernel read-ahead, "
 	       "set when\n"
-	       "                         permitted (default 1M; 0: kernel's)\n"
+	       "                         permitted (default 4M; 0: kernel's)\n"
 	       "  -o threads=N           most FUSE worker threads (default "
 	       "16)\n"
 	       "  -o attr_timeout=SECS   attribute and entry cache time "
@@ -372,7 +372,7 @@ int df11fs_opts_parse(int argc, char **argv, struct df11fs_conf *conf,
 	int rc = DF11FS_OPTS_USAGE;
 
 	memset(conf, 0, sizeof(*conf));
-	conf->kernel_ra = 1u << 20;
+	conf->kernel_ra = 4u << 20;
 	conf->threads = 16;
 	conf->attr_timeout = 1.0;
 	conf->max_read = DF11FS_MAX_READ;

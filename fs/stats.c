@@ -97,6 +97,7 @@ static json_t *cache_obj(const struct df11_cache_stats *st)
 	    set_u64(o, "hits", st->hits) || set_u64(o, "misses", st->misses) ||
 	    set_u64(o, "waits", st->waits) ||
 	    set_u64(o, "wait_ns", st->wait_ns) ||
+	    set_u64(o, "maps", st->maps) ||
 	    set_u64(o, "evictions", st->evictions) ||
 	    set_u64(o, "readahead", st->readahead) ||
 	    set_u64(o, "errors", st->errors) ||

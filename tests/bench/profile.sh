@@ -79,9 +79,10 @@ for name, ns in parts:
     print("  %-12s %9.3f s  %5.1f%%" % (name, ns / 1e9, 100.0 * ns / svc if svc else 0))
 print("  (fetch, decode and check include read-ahead done by workers,"
       " outside any request)")
-print("cache: hits %d, misses %d, waits %d, readahead %d, evictions %d, peak %d MiB"
+print("cache: hits %d, misses %d, waits %d, readahead %d, evictions %d, "
+      "fresh buffers %d, peak %d MiB"
       % (ca["hits"], ca["misses"], ca["waits"], ca["readahead"],
-         ca["evictions"], ca["peak"] >> 20))
+         ca["evictions"], ca["maps"], ca["peak"] >> 20))
 print("decoder %s: %.2f GB/s of decode time" % (de["name"], de["decode_gbps"]))
 print(open(o + "/rss.txt").read().replace("\n", "  ").strip())
 # the pattern
