@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "codec/container.h"
+#include "codec/size.h"
 #include "tools/official_i.h"
 #include "tools/tool_i.h"
 
@@ -61,8 +62,9 @@ static const char usage_text[] =
     "      --json    info as JSON\n"
     "      --headers FILE  official DST: the original files' headers\n"
     "                    ('df11 headers' output): rebuild them exactly\n"
-    "      --max-shard-size SIZE  official DST: largest shard\n"
-    "                    (default 5G; K, M, G: powers of 1000)\n"
+    "      --max-shard-size SIZE  official DST: largest shard (default\n"
+    "                    5GB; KB, MB, GB: powers of 1000; K, M, G and\n"
+    "                    KiB, MiB, GiB: powers of 1024)\n"
     "      --follow-symlinks  also follow links that resolve outside SRC\n"
     "\n"
     "exit status: 0 ok, 1 data mismatch, 2 usage, 3 I/O error,\n"
@@ -166,35 +168,12 @@ static unsigned default_threads(void)
 	return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
 }
 
-/* "5G" -> 5 * 10^9 (decimal, as transformers' "5GB"). */
+/* A shard size (codec/size.h: 5GB = 5 * 10^9, 5G = 5GiB), not 0. */
 static int parse_shard(const char *s, uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'K':
-		v *= 1000ull;
-		end++;
-		break;
-	case 'M':
-		v *= 1000000ull;
-		end++;
-		break;
-	case 'G':
-		v = v > UINT64_MAX / 1000000000ull ? 0 : v * 1000000000ull;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (*end == 'B')
-		end++;
-	if (*end || !v)
+	if (df11_size_parse(s, &v) || !v)
 		return -EINVAL;
 	*out = v;
 	return 0;

@@ -223,6 +223,34 @@ assert [f["name"] for f in d["files"]] == ["config.json"], d["files"]
 	done
 }
 
+@test "--max-shard-size and -o max_shard_size read a size alike: 1M = 1MiB, 1MB = 10^6" {
+	local m=$BATS_TEST_TMPDIR/m s
+	for s in 1M 1MiB 1048576 1MB 1000000; do
+		df11 decompress -q --max-shard-size "$s" "$FLUX/df11" \
+			"$BATS_TEST_TMPDIR/o-$s"
+	done
+	for s in 1MiB 1048576; do
+		diff -r "$BATS_TEST_TMPDIR/o-1M" "$BATS_TEST_TMPDIR/o-$s"
+	done
+	diff -r "$BATS_TEST_TMPDIR/o-1MB" "$BATS_TEST_TMPDIR/o-1000000"
+	# the two cuts differ, so the test tells 1000 from 1024
+	run ! cmp -s "$BATS_TEST_TMPDIR/o-1M/diffusion_pytorch_model.safetensors.index.json" \
+		"$BATS_TEST_TMPDIR/o-1MB/diffusion_pytorch_model.safetensors.index.json"
+	run -2 df11 decompress -q --max-shard-size 1Mb "$FLUX/df11" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"invalid shard size '1Mb'"* ]]
+
+	require_fuse
+	for s in 1M 1MB; do
+		mount_df11fs "$FLUX/df11" "$m" -o "max_shard_size=$s"
+		run -0 ls "$m"
+		[ "$output" = "$(ls "$BATS_TEST_TMPDIR/o-$s")" ]
+		for f in "$BATS_TEST_TMPDIR/o-$s"/*; do
+			cmp "$f" "$m/${f##*/}"
+		done
+		unmount_df11fs "$m"
+	done
+}
+
 @test "pipeline folder: transformer/ shown as diffusers writes it, the other components as they are" {
 	local p=$BATS_TEST_TMPDIR/p m=$BATS_TEST_TMPDIR/m
 	require_fuse
