@@ -126,6 +126,8 @@ static int report(int rc, const char *dir, const char *err)
 		df11_fail(DF11_EX_IO, "%s", err); /* the store's own words */
 	else if (rc == -ELOOP || rc == -ENXIO || rc == -EISDIR)
 		df11_fail(DF11_EX_UNSUPPORTED, "%s", err);
+	else if (rc == -EBADMSG && strstr(err, DF11_ST_LFS_MSG))
+		df11_fail(DF11_EX_MALFORMED, "%s", err); /* names the file */
 	else if (rc == -ENODATA)
 		df11_fail(DF11_EX_MALFORMED,
 			  "'%s': not an official DFloat11 directory "
