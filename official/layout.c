@@ -25,7 +25,8 @@
  * it; otherwise config.json loses the "dfloat11_config" key. The key is
  * cut out of the text, so everything else (order, indent, number
  * spelling) stays as the official tool wrote it, i.e. as transformers
- * did.
+ * did; a config.json that held nothing else becomes "{}", and the model
+ * carries a note (df11_off_note) that the architecture is missing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -327,6 +328,32 @@ out:
 	return rc;
 }
 
+/*
+ * Why config.json, shown without dfloat11_config and without the user's
+ * original-config.json, cannot be loaded; NULL when it can. It is still
+ * shown as it is (the key cut out): the release's own config.json would
+ * tell loaders, and df11 itself, that the BF16 files are DF11 ones.
+ */
+static const char *config_note(const struct df11_off *m)
+{
+	if (m->orig_txt)
+		return NULL;
+	if (m->diffusers && !json_object_get(m->config, "_class_name"))
+		return "config.json holds no architecture (no _class_name: "
+		       "the DFloat11 release's config.json has only "
+		       "dfloat11_config), which diffusers needs to load the "
+		       "model; copy the original model's config.json into "
+		       "the directory as " DF11_OFF_ORIG_CONFIG;
+	if (!m->diffusers && !json_object_get(m->config, "model_type") &&
+	    !json_object_get(m->config, "architectures"))
+		return "config.json holds no architecture (no model_type: "
+		       "the DFloat11 release's config.json has only "
+		       "dfloat11_config), which transformers needs to load "
+		       "the model; copy the original model's config.json "
+		       "into the directory as " DF11_OFF_ORIG_CONFIG;
+	return NULL;
+}
+
 int off_layout(struct df11_off *m, const char *headers, size_t headers_len,
 	       uint64_t shard_size, char *err, size_t errlen)
 {
@@ -345,6 +372,7 @@ int off_layout(struct df11_off *m, const char *headers, size_t headers_len,
 	v->prefix = (uint8_t *)cfg;
 	v->prefix_len = cfg_len;
 	v->size = cfg_len;
+	m->note = config_note(m);
 	if (headers)
 		return off_headers_layout(m, headers, headers_len, err, errlen);
 	return synth(m, shard_size, err, errlen);

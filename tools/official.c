@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,6 +117,17 @@ int df11_off_dir_probe(const char *dir)
 		r = legacy(fd, dir);
 	close(fd);
 	return r;
+}
+
+void df11_off_warn_note(const char *dir, const struct df11_off *m)
+{
+	char line[1024];
+
+	if (!df11_off_note(m))
+		return;
+	snprintf(line, sizeof(line), "df11: warning: '%s': %s", dir,
+		 df11_off_note(m));
+	df11_prog_line(stderr, line);
 }
 
 /* report df11_store_model_open's failure @rc (reason @err) on @dir */

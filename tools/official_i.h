@@ -38,6 +38,13 @@ int df11_off_dir_probe(const char *dir);
 int df11_off_dir_open(const char *dir, const struct df11_opts *o, bool partial,
 		      struct df11_off **out);
 
+/**
+ * df11_off_warn_note() - print df11_off_note() of model @m of @dir, if
+ * any, as one warning line on stderr (also with -q: the output lacks
+ * what loaders need).
+ */
+void df11_off_warn_note(const char *dir, const struct df11_off *m);
+
 /* what the user can give when shapes are unknown (after the reason) */
 #define DF11_OFF_HINT                                                          \
 	" (write them with 'df11 headers ORIGINAL_DIR > h.json', then give "   \

@@ -197,6 +197,7 @@ int df11_off_cmd_info(const struct df11_opts *o, const char *dir)
 			df11_info_emit(o, dir, "official", df11_off_version(m),
 				       units_json(m), json_incref(files));
 	}
+	df11_off_warn_note(dir, m);
 	/* listed as far as known; the weight files need the shapes */
 	if (df11_off_unresolved(m, &rc)) {
 		char why[1024];

@@ -174,6 +174,8 @@ static int run(const struct df11_opts *o, const char *dir, const char *tree,
 	if (!df11_off_dir_open(dir, o, false, &m) &&
 	    (!tree || !df11_tree_scan(&x.t, tree)))
 		rc = df11_job_main(o, &x.t, out, f, &x);
+	if (!rc && out)
+		df11_off_warn_note(dir, m);
 	df11_tree_free(&x.t);
 	df11_off_free(m);
 	return df11_status() ? df11_status() : rc;
@@ -267,6 +269,12 @@ int df11_off_cmd_decompress_pipeline(const struct df11_opts *o, const char *dir,
 	rc = DF11_EX_IO;
 	if (!df11_tree_scan(&x.t, dir))
 		rc = df11_job_main(o, &x.t, out, &f, &x);
+	for (size_t k = 0; !rc && k < x.n; k++) {
+		char *p = df11_path_join(dir, x.pre[k]);
+
+		df11_off_warn_note(p ? p : x.pre[k], x.m[k]);
+		free(p);
+	}
 out:
 	df11_tree_free(&x.t);
 	for (size_t k = 0; k < x.n; k++) {

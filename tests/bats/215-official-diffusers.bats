@@ -108,6 +108,41 @@ EOF
 	[[ $output == *"single_transformer_blocks.0.proj_out.weight  BF16  [128, 640]"* ]]
 }
 
+@test "no original-config.json: config.json is {} with one warning (df11 decompress, info; df11fs log), the same bytes everywhere" {
+	local o=$BATS_TEST_TMPDIR/o m=$BATS_TEST_TMPDIR/m d=$BATS_TEST_TMPDIR/d
+	local warn="config.json holds no architecture (no _class_name: the DFloat11 release's config.json has only dfloat11_config), which diffusers needs to load the model; copy the original model's config.json into the directory as original-config.json"
+	run -0 --separate-stderr df11 decompress -q "$FLUX/df11" "$o"
+	[ "$stderr" = "df11: warning: '$FLUX/df11': $warn" ]
+	[ "$(cat "$o/config.json")" = "{}" ]
+	run -0 --separate-stderr df11 info "$FLUX/df11"
+	[ "$stderr" = "df11: warning: '$FLUX/df11': $warn" ]
+	[[ $output == *"config.json: file, 2 -> 2 bytes"* ]]
+	# the two-key config.json of the published releases: model_type kept
+	flux "$d"
+	python3 - "$d/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["model_type"] = "llama"
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+	run -0 --separate-stderr df11 decompress -q "$d" "$BATS_TEST_TMPDIR/o2"
+	[ "$stderr" = "df11: warning: '$d': $warn" ]
+	python3 -c 'import json,sys; assert json.load(open(sys.argv[1])) == {"model_type": "llama"}' \
+		"$BATS_TEST_TMPDIR/o2/config.json"
+	# with the original config: no warning
+	cp "$ORIG/config.json" "$d/original-config.json"
+	run -0 --separate-stderr df11 decompress -q "$d" "$BATS_TEST_TMPDIR/o3"
+	[ -z "$stderr" ]
+	cmp "$BATS_TEST_TMPDIR/o3/config.json" "$ORIG/config.json"
+
+	require_fuse
+	mount_df11fs "$FLUX/df11" "$m"
+	cmp "$m/config.json" "$o/config.json"
+	[ "$(sha "$m/diffusion_pytorch_model.safetensors")" = "$SUM" ]
+	grep -qF "$warn" "$m.log"
+	[ "$(grep -c "holds no architecture" "$m.log")" -eq 1 ]
+}
+
 @test "original-config.json: FLUX rules where a bias is missing, shown as config.json" {
 	local d=$BATS_TEST_TMPDIR/d o=$BATS_TEST_TMPDIR/o
 	flux "$d"
