@@ -269,18 +269,30 @@ static int dispatch_official(const char *cmd, struct df11_opts *o, char **ops,
 			     int n)
 {
 	struct stat st;
-	int r = stat(ops[0], &st) == 0 && S_ISDIR(st.st_mode)
-		    ? df11_off_dir_probe(ops[0])
-		    : 0;
+	bool dir;
+	int r;
 
+	/* the wrong number of operands: the native usage error */
+	if ((!strcmp(cmd, "decompress") && n != 2) ||
+	    (!strcmp(cmd, "info") && n != 1))
+		return -1;
+	dir = stat(ops[0], &st) == 0 && S_ISDIR(st.st_mode);
+	r = dir ? df11_off_dir_probe(ops[0]) : 0;
 	if (r < 0)
 		return df11_status();
 	/* a diffusers pipeline folder with official components */
-	if (!r && !o->headers && !strcmp(cmd, "decompress") &&
-	    S_ISDIR(st.st_mode) && (r = df11_off_pipeline_probe(ops[0])))
-		return r < 0 ? df11_status()
-			     : df11_off_cmd_decompress_pipeline(o, ops[0],
+	if (!r && !o->headers && dir &&
+	    (r = df11_off_pipeline_probe(ops[0])) != 0) {
+		if (r < 0)
+			return df11_status();
+		if (!strcmp(cmd, "decompress"))
+			return df11_off_cmd_decompress_pipeline(o, ops[0],
 								ops[1]);
+		if (!strcmp(cmd, "verify"))
+			return df11_off_cmd_verify_pipeline(
+			    o, ops[0], n == 2 ? ops[1] : NULL);
+		return df11_off_cmd_info_pipeline(o, ops[0]);
+	}
 	if (!r && (o->headers || o->shard_size))
 		return usage_error("%s: --headers and --max-shard-size need an "
 				   "official DFloat11 directory",

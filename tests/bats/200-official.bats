@@ -236,3 +236,10 @@ sums() {
 	# the other model of the mount reads as usual
 	python3 "$CMP" "$m/q" "$DATA/qwen3-tiny/orig"
 }
+
+@test "decompress and info of an official directory with the wrong operand count: usage errors" {
+	run -2 df11 decompress "$DATA/llama-tiny/df11"
+	[[ $output == *"decompress: expected DST and OUT"* ]]
+	run -2 df11 info "$DATA/llama-tiny/df11" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"info: expected DST"* ]]
+}

@@ -321,6 +321,67 @@ assert [f["name"] for f in d["files"]] == ["config.json"], d["files"]
 	done
 }
 
+# pipeline DIR - a diffusers pipeline folder at DIR: transformer/ is
+# flux-tiny's df11 directory, vae/ and text_encoder/ are plain
+pipeline() {
+	mkdir -p "$1/vae" "$1/text_encoder"
+	flux "$1/transformer"
+	echo '{"_class_name": "FluxPipeline"}' >"$1/model_index.json"
+	cp "$ORIG/diffusion_pytorch_model.safetensors" "$1/vae/"
+	echo '{"_class_name": "AutoencoderKL"}' >"$1/vae/config.json"
+	echo '{"architectures": ["CLIPTextModel"]}' >"$1/text_encoder/config.json"
+}
+
+@test "info and verify of a pipeline folder: the official component in full, the others passed over with a line" {
+	local p=$BATS_TEST_TMPDIR/p s=$BATS_TEST_TMPDIR/s
+	pipeline "$p"
+	cp "$ORIG/config.json" "$p/transformer/original-config.json"
+	run -0 --separate-stderr df11 info "$p"
+	[[ $output == *"unit transformer_blocks.0 (transformer/transformer_blocks_0.safetensors): 589824 weights"* ]]
+	[[ $output == *"transformer/diffusion_pytorch_model.safetensors: official, 4219848 -> "* ]]
+	[[ $output == *"vae/diffusion_pytorch_model.safetensors: file, 4219848 -> 4219848 bytes"* ]]
+	[[ $output != *"transformer_blocks_0.safetensors: file"* ]]
+	[ "$stderr" = "$(printf '%s\n' \
+		"df11: '$p/text_encoder': not an official DFloat11 component: passed over, its files listed as they are" \
+		"df11: '$p/vae': not an official DFloat11 component: passed over, its files listed as they are")" ]
+	# the document lists what decompress writes
+	df11 decompress -q "$p" "$BATS_TEST_TMPDIR/o"
+	run -0 --separate-stderr df11 info --json "$p"
+	python3 - "$output" "$BATS_TEST_TMPDIR/o" <<'PY'
+import json, os, sys
+d = json.loads(sys.argv[1])
+files = sorted(os.path.relpath(os.path.join(r, f), sys.argv[2])
+               for r, _, fs in os.walk(sys.argv[2]) for f in fs)
+assert [f["name"] for f in d["files"]] == files, (d["files"], files)
+for f in d["files"]:
+    assert f["size"] == os.path.getsize(os.path.join(sys.argv[2], f["name"])), f
+assert len(d["units"]) == 5 and all(u["file"].startswith("transformer/") for u in d["units"])
+assert d["kind"] == "official" and d["dfloat11_version"] == "0.5.0"
+PY
+
+	run -0 df11 verify "$p"
+	[[ $output == *"ok 'transformer/diffusion_pytorch_model.safetensors'"* ]]
+	[[ $output == *"ok: transformer/: 5 units decoded"* ]]
+	[[ $output == *"passed over '$p/text_encoder': not an official DFloat11 component"* ]]
+	[[ $output == *"passed over '$p/vae': not an official DFloat11 component"* ]]
+	# against the original pipeline: the component against its original
+	mkdir -p "$s"
+	cp -r "$ORIG" "$s/transformer"
+	chmod -R u+w "$s"
+	run -0 df11 verify "$p" "$s"
+	[[ $output == *"ok: transformer/: 5 units decoded, equal to '$s/transformer'"* ]]
+	python3 - "$s/transformer/diffusion_pytorch_model.safetensors" <<'PY'
+import json, struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+s, e = json.loads(b[8:8 + n])["transformer_blocks.1.ff.net.2.weight"]["data_offsets"]
+b[8 + n + s + 10] ^= 0x01
+open(sys.argv[1], "wb").write(b)
+PY
+	run -1 df11 verify -q "$p" "$s"
+	[[ $output == *"transformer/diffusion_pytorch_model.safetensors"*"transformer_blocks.1.ff.net.2.weight"* ]]
+}
+
 @test "original-config.json / original-headers.json that are not regular files: refused, naming them" {
 	local d=$BATS_TEST_TMPDIR/d m=$BATS_TEST_TMPDIR/m
 	flux "$d"
