@@ -13,6 +13,7 @@ load helpers
 load mount_helpers
 
 CMP=$BATS_TEST_DIRNAME/st_compare.py
+SAVE=$BATS_TEST_DIRNAME/st_save.py
 FLUX=${DF11_FLUX_TINY:-/work/shared/fixtures/flux-tiny}
 
 setup_file() {
@@ -141,6 +142,50 @@ PY
 	[ "$(sha "$m/diffusion_pytorch_model.safetensors")" = "$SUM" ]
 	grep -qF "$warn" "$m.log"
 	[ "$(grep -c "holds no architecture" "$m.log")" -eq 1 ]
+}
+
+@test "tensors in a file as safetensors' save_file orders them: dtype, then name (byte for byte, also with F32 tensors)" {
+	local d=$BATS_TEST_TMPDIR/d o=$BATS_TEST_TMPDIR/o w=$BATS_TEST_TMPDIR/want f
+	mkdir -p "$w"
+	# the writer of the test first reproduces every file of the fixture,
+	# which safetensors wrote (the unit files hold I64, BF16 and U8)
+	python3 "$SAVE" resave "$ORIG/diffusion_pytorch_model.safetensors" \
+		"$w/orig" --meta
+	cmp "$w/orig" "$ORIG/diffusion_pytorch_model.safetensors"
+	for f in "$FLUX"/df11/*.safetensors; do
+		python3 "$SAVE" resave "$f" "$w/x"
+		cmp "$w/x" "$f"
+	done
+	# two plain tensors F32: save_file puts them first
+	flux "$d"
+	python3 "$SAVE" resave "$FLUX/df11/model.safetensors" \
+		"$d/model.safetensors" --f32 proj_out.bias --f32 x_embedder.bias
+	python3 "$SAVE" resave "$ORIG/diffusion_pytorch_model.safetensors" \
+		"$w/diffusion_pytorch_model.safetensors" --meta \
+		--f32 proj_out.bias --f32 x_embedder.bias
+	df11 decompress -q "$d" "$o" 2>/dev/null
+	[ "$(sha "$o/diffusion_pytorch_model.safetensors")" = \
+		"$(sha "$w/diffusion_pytorch_model.safetensors")" ]
+
+	require_fuse
+	mount_df11fs "$d" "$BATS_TEST_TMPDIR/m"
+	cmp "$BATS_TEST_TMPDIR/m/diffusion_pytorch_model.safetensors" \
+		"$w/diffusion_pytorch_model.safetensors"
+}
+
+@test "shards cut as huggingface_hub cuts them (a tensor above the size gets its own shard where it is met), in name order" {
+	local o=$BATS_TEST_TMPDIR/o w=$BATS_TEST_TMPDIR/want f
+	mkdir -p "$w"
+	# 196608- and 163840-byte tensors are above 150000 bytes
+	python3 "$SAVE" shards "$ORIG/diffusion_pytorch_model.safetensors" \
+		150000 "$w" diffusion_pytorch_model
+	df11 decompress -q --max-shard-size 150000 "$FLUX/df11" "$o" 2>/dev/null
+	rm "$o/config.json"
+	run -0 ls "$o"
+	[ "$output" = "$(ls "$w")" ]
+	for f in "$w"/*; do
+		cmp "$f" "$o/${f##*/}"
+	done
 }
 
 @test "original-config.json: FLUX rules where a bias is missing, shown as config.json" {
