@@ -114,6 +114,26 @@ int df11_st_read_header(df11_read_fn rd, void *ctx, uint64_t file_size,
 			uint8_t **hdr, size_t *hdr_len, char *err,
 			size_t errlen);
 
+/*
+ * A Git LFS pointer in place of a file (a clone made without git-lfs, or
+ * before `git lfs pull`): a few lines of text starting with
+ * DF11_ST_LFS_MAGIC, well under DF11_ST_LFS_MAX bytes. Read as
+ * safetensors, "version " is a header length of 2336927755350992246
+ * bytes. Every front end names such a file as "'PATH' " DF11_ST_LFS_MSG.
+ */
+#define DF11_ST_LFS_MAGIC "version https://git-lfs.github.com/spec/"
+#define DF11_ST_LFS_PROBE (sizeof(DF11_ST_LFS_MAGIC) - 1) /* bytes to read */
+#define DF11_ST_LFS_MAX	  4096u
+#define DF11_ST_LFS_MSG                                                        \
+	"is a Git LFS pointer, not the file: fetch it with git lfs pull"
+
+/**
+ * df11_st_lfs_pointer() - is a file of @file_size bytes whose first @len
+ * bytes are @head (at least DF11_ST_LFS_PROBE of them, or the whole file)
+ * a Git LFS pointer? Pure, thread-safe. Return: 1 or 0.
+ */
+int df11_st_lfs_pointer(const uint8_t *head, size_t len, uint64_t file_size);
+
 /* ------------------------------------------ the header (safetensors.c) */
 
 /**

@@ -101,3 +101,10 @@ read_error:
 	df11_err_set(err, errlen, "cannot read the header");
 	return rc == -EBADMSG ? -EIO : rc;
 }
+
+int df11_st_lfs_pointer(const uint8_t *head, size_t len, uint64_t file_size)
+{
+	return head && len >= DF11_ST_LFS_PROBE &&
+	       file_size >= DF11_ST_LFS_PROBE && file_size < DF11_ST_LFS_MAX &&
+	       !memcmp(head, DF11_ST_LFS_MAGIC, DF11_ST_LFS_PROBE);
+}

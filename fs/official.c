@@ -141,6 +141,9 @@ static int offdir_open(struct df11fs_itable *t, struct df11fs_inode *dir,
 	d->st = *df11_store_model_config_stat(d->sm);
 	df11fs_log(LOG_DEBUG, "'%s': official DFloat11 directory, %zu files",
 		   dir->path, d->n);
+	if (df11_off_note(df11_store_model_off(d->sm)))
+		df11fs_log(LOG_WARNING, "'%s': %s", dir->path,
+			   df11_off_note(df11_store_model_off(d->sm)));
 	*out = d;
 	return 0;
 }

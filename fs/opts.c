@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/size.h"
 #include "fs_i.h"
 
 /* What fuse_opt_parse fills; strings are parsed and checked afterwards. */
@@ -195,52 +196,10 @@ static int opt_proc(void *data, const char *arg, int key,
 	}
 }
 
-/* "4G" -> 4 << 30. Return: 0 or -EINVAL. */
+/* A size, spelled as codec/size.h says (4G = 4 GiB). Return: 0 or -EINVAL. */
 static int parse_size(const char *s, uint64_t *out)
 {
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (shift && (end[0] == 'i' || end[0] == 'I') &&
-	    (end[1] == 'B' || end[1] == 'b'))
-		end += 2;
-	else if (shift && (*end == 'B' || *end == 'b'))
-		end++;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
+	return df11_size_parse(s, out) ? -EINVAL : 0;
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)

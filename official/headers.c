@@ -278,9 +278,12 @@ static bool find_cut(const char *s, size_t n, size_t *a, size_t *b)
 			if (j < n && s[j] == ',') {
 				*a = k0;
 				*b = skip_ws(s, j + 1, n);
-			} else {
-				*a = prev_end ? prev_end : k0;
+			} else if (prev_end) {
+				*a = prev_end;
 				*b = v1;
+			} else { /* the only key: "{}", no blank inside */
+				*a = skip_ws(s, 0, n) + 1;
+				*b = j;
 			}
 			return true;
 		}

@@ -3,9 +3,11 @@
  * official/layout.c - the virtual files of an official directory
  *
  * Without the original headers the BF16 model is laid out as
- * save_pretrained would: tensors sorted by name, cut into shards of at
- * most shard_size bytes (a tensor larger than that gets a shard of its
- * own), one "B.safetensors" or "B-0000i-of-0000N.safetensors" plus
+ * save_pretrained would: cut into shards of at most shard_size bytes as
+ * huggingface_hub cuts them (cut(), in name order: the original module
+ * order is lost), each file laid out as safetensors' save_file writes it
+ * (dtype, then name: st_order_cmp()), one "B.safetensors" or
+ * "B-0000i-of-0000N.safetensors" plus
  * "B.safetensors.index.json" ({"metadata": {"total_size"}, "weight_map"},
  * indent 2, sorted keys, final newline, as transformers and diffusers
  * write it). B is "model" (transformers, 5 GB shards by default) or
@@ -25,7 +27,8 @@
  * it; otherwise config.json loses the "dfloat11_config" key. The key is
  * cut out of the text, so everything else (order, indent, number
  * spelling) stays as the official tool wrote it, i.e. as transformers
- * did.
+ * did; a config.json that held nothing else becomes "{}", and the model
+ * carries a note (df11_off_note) that the architecture is missing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -153,35 +156,65 @@ static json_t *tensor_entry(const struct off_tensor *t, uint64_t off)
 			 (json_int_t)(off + t->nbytes));
 }
 
-/* One shard: tensors by_name[i0, i1) that are shown, into file @name. */
-static int shard_write(struct df11_off *m, size_t i0, size_t i1,
+/*
+ * The rank of @dt in safetensors' Dtype enum (BOOL, U8, I8, F8_E5M2,
+ * F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64), whose
+ * order save_file sorts by; ours puts F64 after U64.
+ */
+static int st_rank(enum df11_dtype dt)
+{
+	switch (dt) {
+	case DF11_DT_F64:
+		return DF11_DT_I64;
+	case DF11_DT_I64:
+	case DF11_DT_U64:
+		return (int)dt + 1;
+	default:
+		return (int)dt;
+	}
+}
+
+/* save_file's order: dtype rank descending, then name (bytes) */
+static int st_order_cmp(const void *a, const void *b)
+{
+	const struct off_tensor *x = *(const struct off_tensor *const *)a;
+	const struct off_tensor *y = *(const struct off_tensor *const *)b;
+	int rx = st_rank(x->dtype), ry = st_rank(y->dtype);
+
+	if (rx != ry)
+		return ry - rx;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * One file: the @n tensors @v (in any order) laid out as safetensors'
+ * save_file writes them, into virtual file @name; with @wmap, each named
+ * there as in the index json.
+ */
+static int shard_write(struct df11_off *m, struct off_tensor **v, size_t n,
 		       const char *name, json_t *wmap)
 {
-	struct off_vfile *v = vfile_add(m, name);
+	struct off_vfile *f = vfile_add(m, name);
 	json_t *h = json_pack("{s:{s:s}}", "__metadata__", "format", "pt");
 	uint64_t off = 0;
 	int rc = -ENOMEM;
 
-	if (!v || !h)
+	if (!f || !h)
 		goto out;
-	for (size_t i = i0; i < i1; i++) {
-		struct off_tensor *t = &m->tensors[m->by_name[i]];
-
-		if (t->vfile == -2)
-			continue;
-		t->vfile = (long)(m->n_vf - 1);
-		if (json_object_set_new(h, t->name, tensor_entry(t, off)) ||
+	qsort(v, n, sizeof(*v), st_order_cmp);
+	for (size_t i = 0; i < n; i++) {
+		v[i]->vfile = (long)(m->n_vf - 1);
+		if (json_object_set_new(h, v[i]->name,
+					tensor_entry(v[i], off)) ||
 		    (wmap &&
-		     json_object_set_new(wmap, t->name, json_string(name))))
+		     json_object_set_new(wmap, v[i]->name, json_string(name))))
 			goto out;
-		off += t->nbytes;
+		off += v[i]->nbytes;
 	}
-	if ((rc = set_header(v, h)))
+	if ((rc = set_header(f, h)))
 		goto out;
-	for (size_t i = i0; i < i1 && !rc; i++)
-		if (m->tensors[m->by_name[i]].vfile >= 0)
-			rc = off_add_tensor_chunks(m, v,
-						   &m->tensors[m->by_name[i]]);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = off_add_tensor_chunks(m, f, v[i]);
 out:
 	json_decref(h);
 	return rc;
@@ -263,14 +296,75 @@ static int index_write(struct df11_off *m, const char *base, json_t *wmap,
 	return rc;
 }
 
-/* Group the shown tensors into shards of at most @cap bytes. */
+/*
+ * Cut the shown tensors into shards of at most @cap bytes as
+ * huggingface_hub's split_state_dict_into_shards_factory does (what
+ * transformers' and diffusers' save_pretrained call): tensors are taken
+ * in order and added to the current shard; one that would take it past
+ * @cap closes it first; one larger than @cap gets a shard of its own,
+ * numbered where it is met, while the current shard stays open. Shards
+ * are numbered in the order they are closed. The order taken is the
+ * name order: the originals' state-dict (module registration) order is
+ * not in the directory, whose files safetensors wrote sorted.
+ * Return: 0 and *@sh (each shown tensor's shard, by by_name position;
+ * -1 for a hidden one), *@n_sh; -ENOMEM.
+ */
+static int cut(const struct df11_off *m, uint64_t cap, long **sh, size_t *n_sh)
+{
+	long *g = calloc(m->n_tensors + 1, sizeof(*g));
+	size_t *num = calloc(m->n_tensors + 1, sizeof(*num));
+	size_t n_g = 0, n = 0, i;
+	long open = -1;
+	uint64_t cur = 0;
+
+	if (!g || !num) {
+		free(g);
+		free(num);
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->n_tensors; i++) {
+		const struct off_tensor *t = &m->tensors[m->by_name[i]];
+
+		g[i] = -1;
+		if (t->vfile == -2)
+			continue;
+		if (t->nbytes > cap) { /* its own shard, closed at once */
+			num[n_g] = n++;
+			g[i] = (long)n_g++;
+			continue;
+		}
+		if (open >= 0 && cur + t->nbytes > cap) {
+			num[open] = n++;
+			open = -1;
+		}
+		if (open < 0) {
+			open = (long)n_g++;
+			cur = 0;
+		}
+		g[i] = open;
+		cur += t->nbytes;
+	}
+	if (open >= 0)
+		num[open] = n++;
+	for (i = 0; i < m->n_tensors; i++)
+		if (g[i] >= 0)
+			g[i] = (long)num[g[i]];
+	free(num);
+	*sh = g;
+	*n_sh = n;
+	return 0;
+}
+
+/* Plan the shards of the shown tensors (at most @cap bytes each). */
 static int synth(struct df11_off *m, uint64_t cap, char *err, size_t errlen)
 {
 	const char *base = m->diffusers ? "diffusion_pytorch_model" : "model";
-	size_t n_sh = 0, *start = NULL, i;
-	uint64_t cur = 0, total = 0;
+	struct off_tensor **v = NULL;
+	size_t n_sh = 0, *first = NULL, *fill = NULL;
+	uint64_t total = 0;
 	json_t *wmap = json_object();
-	char name[64];
+	long *sh = NULL;
+	char name[128];
 	int rc;
 
 	if (!cap)
@@ -287,44 +381,77 @@ static int synth(struct df11_off *m, uint64_t cap, char *err, size_t errlen)
 		goto out;
 	}
 	rc = -ENOMEM;
-	start = calloc(m->n_tensors + 2, sizeof(*start));
-	if (!start || !wmap)
+	v = calloc(m->n_tensors + 1, sizeof(*v));
+	if (!v || !wmap || cut(m, cap, &sh, &n_sh))
 		goto out;
-	for (i = 0; i < m->n_tensors; i++) {
-		const struct off_tensor *t = &m->tensors[m->by_name[i]];
-
-		if (t->vfile == -2)
-			continue;
-		if (!n_sh || (cur && cur + t->nbytes > cap)) {
-			start[n_sh++] = i;
-			cur = 0;
-		}
-		cur += t->nbytes;
-		total += t->nbytes;
-	}
-	start[n_sh] = m->n_tensors;
 	if (n_sh > 99999) {
 		df11_err_set(err, errlen, "too many shards");
 		rc = -ENOTSUP;
 		goto out;
 	}
-	for (i = 0, rc = 0; i < (n_sh ? n_sh : 1) && !rc; i++) {
+	first = calloc(n_sh + 2, sizeof(*first));
+	fill = calloc(n_sh + 2, sizeof(*fill));
+	if (!first || !fill)
+		goto out;
+	/* v: the shown tensors grouped by shard; shard k is [first[k],
+	 * first[k + 1]) */
+	for (size_t i = 0; i < m->n_tensors; i++)
+		if (sh[i] >= 0) {
+			first[sh[i] + 1]++;
+			total += m->tensors[m->by_name[i]].nbytes;
+		}
+	for (size_t k = 0; k < n_sh; k++)
+		first[k + 1] += first[k];
+	memcpy(fill, first, (n_sh + 1) * sizeof(*fill));
+	for (size_t i = 0; i < m->n_tensors; i++)
+		if (sh[i] >= 0)
+			v[fill[sh[i]]++] = &m->tensors[m->by_name[i]];
+	rc = 0;
+	for (size_t k = 0; k < (n_sh ? n_sh : 1) && !rc; k++) {
 		if (n_sh > 1)
 			snprintf(name, sizeof(name),
-				 "%s-%05zu-of-%05zu.safetensors", base, i + 1,
+				 "%s-%05zu-of-%05zu.safetensors", base, k + 1,
 				 n_sh);
 		else
 			snprintf(name, sizeof(name), "%s.safetensors", base);
-		rc =
-		    shard_write(m, n_sh ? start[i] : 0, n_sh ? start[i + 1] : 0,
-				name, n_sh > 1 ? wmap : NULL);
+		rc = shard_write(m, v + first[k], first[k + 1] - first[k], name,
+				 n_sh > 1 ? wmap : NULL);
 	}
 	if (!rc && n_sh > 1)
 		rc = index_write(m, base, wmap, total);
 out:
 	json_decref(wmap);
-	free(start);
+	free(first);
+	free(fill);
+	free(sh);
+	free(v);
 	return rc;
+}
+
+/*
+ * Why config.json, shown without dfloat11_config and without the user's
+ * original-config.json, cannot be loaded; NULL when it can. It is still
+ * shown as it is (the key cut out): the release's own config.json would
+ * tell loaders, and df11 itself, that the BF16 files are DF11 ones.
+ */
+static const char *config_note(const struct df11_off *m)
+{
+	if (m->orig_txt)
+		return NULL;
+	if (m->diffusers && !json_object_get(m->config, "_class_name"))
+		return "config.json holds no architecture (no _class_name: "
+		       "the DFloat11 release's config.json has only "
+		       "dfloat11_config), which diffusers needs to load the "
+		       "model; copy the original model's config.json into "
+		       "the directory as " DF11_OFF_ORIG_CONFIG;
+	if (!m->diffusers && !json_object_get(m->config, "model_type") &&
+	    !json_object_get(m->config, "architectures"))
+		return "config.json holds no architecture (no model_type: "
+		       "the DFloat11 release's config.json has only "
+		       "dfloat11_config), which transformers needs to load "
+		       "the model; copy the original model's config.json "
+		       "into the directory as " DF11_OFF_ORIG_CONFIG;
+	return NULL;
 }
 
 int off_layout(struct df11_off *m, const char *headers, size_t headers_len,
@@ -345,6 +472,7 @@ int off_layout(struct df11_off *m, const char *headers, size_t headers_len,
 	v->prefix = (uint8_t *)cfg;
 	v->prefix_len = cfg_len;
 	v->size = cfg_len;
+	m->note = config_note(m);
 	if (headers)
 		return off_headers_layout(m, headers, headers_len, err, errlen);
 	return synth(m, shard_size, err, errlen);

@@ -198,6 +198,11 @@ bool df11_off_diffusers(const struct df11_off *m)
 	return m->diffusers;
 }
 
+const char *df11_off_note(const struct df11_off *m)
+{
+	return m->note;
+}
+
 const char *df11_off_version(const struct df11_off *m)
 {
 	return m->version;

@@ -271,6 +271,19 @@ const char *df11_off_unresolved(const struct df11_off *m, int *rc);
  */
 bool df11_off_diffusers(const struct df11_off *m);
 
+/**
+ * df11_off_note() - a one-line warning about the model as shown, or NULL
+ * (borrowed, static). Set when no original-config.json was given and
+ * config.json, once dfloat11_config is cut out, holds no architecture: a
+ * diffusers model without "_class_name" (the official tool writes
+ * dfloat11_config alone for every diffusers model), or a transformers
+ * model without "model_type" and "architectures". config.json is then
+ * shown as what is left ("{}"), which no loader can build the model
+ * from; the note says to copy the original config.json in. The front
+ * ends show it once (df11fs logs it; df11 prints it as a warning).
+ */
+const char *df11_off_note(const struct df11_off *m);
+
 /** df11_off_version() - dfloat11_config.version (borrowed). */
 const char *df11_off_version(const struct df11_off *m);
 

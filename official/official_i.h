@@ -111,6 +111,7 @@ struct df11_off {
 	size_t orig_len;
 	const char *arch_name; /* "config.json" or "original-config.json" */
 	bool diffusers;	       /* laid out as diffusers' save_pretrained */
+	const char *note;      /* df11_off_note(), static or NULL */
 	bool partial;	       /* keep the model when shapes are unknown */
 	char *unresolved;      /* why shapes are unknown (partial only) */
 	int unresolved_rc;     /* and the error it stands for */

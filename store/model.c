@@ -13,6 +13,8 @@
  * file covers every file of the model, and each read context holds a
  * reference on the set, so the descriptors live as long as the df11_off
  * model reading them, whoever frees the struct df11_store_model first.
+ * A Git LFS pointer in place of a *.safetensors file is named as such
+ * (the reader would only see a header length of 2^61 bytes).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -128,8 +130,21 @@ void df11_store_model_close(struct df11_store_model *m)
 	free(m);
 }
 
+/* Is open file @fd (@st its stat) a Git LFS pointer, not the file? */
+static int lfs_pointer(int fd, const struct stat *st)
+{
+	uint8_t head[DF11_ST_LFS_PROBE];
+
+	return (uint64_t)st->st_size >= sizeof(head) &&
+	       (uint64_t)st->st_size < DF11_ST_LFS_MAX &&
+	       !df11_store_pread(fd, head, sizeof(head), 0) &&
+	       df11_st_lfs_pointer(head, sizeof(head), (uint64_t)st->st_size);
+}
+
 /*
- * Open the *.safetensors entries of @v into @m->set and @files. Return:
+ * Open the *.safetensors entries of @v into @m->set and @files. A Git
+ * LFS pointer in place of one fails the open (-EBADMSG, named as such):
+ * the model cannot be read without that file. Return:
  * 0 (refused entries skipped), or -errno with the reason in @err.
  */
 static int open_files(int dirfd, const char *name,
@@ -174,6 +189,13 @@ static int open_files(int dirfd, const char *name,
 				o->warn(o->warn_ctx, msg);
 			}
 			continue;
+		}
+		if (lfs_pointer(fd, &st)) {
+			close(fd);
+			if (err && errlen)
+				store_refusal(err, errlen, name, v[i].name,
+					      -EBADMSG, &st);
+			return -EBADMSG;
 		}
 		f = store_set_add(m->set, fd, &st);
 		if (!f) { /* more entries than counted: cannot happen */

@@ -261,6 +261,8 @@ void store_refusal(char *buf, size_t len, const char *dir, const char *name,
 	if (rc == -ELOOP)
 		snprintf(buf, len, "'%s%s%s': symbolic link, not followed", dir,
 			 sep, name);
+	else if (rc == -EBADMSG)
+		snprintf(buf, len, "'%s%s%s' " DF11_ST_LFS_MSG, dir, sep, name);
 	else if (rc == -ENXIO || rc == -EISDIR)
 		snprintf(buf, len, "'%s%s%s': not a regular file (%s)", dir,
 			 sep, name, df11_store_type_name(st->st_mode));

@@ -269,7 +269,10 @@ struct df11_store_model;
  * df11_store_openat. Other *.safetensors entries are skipped (reported
  * through @o->warn; the model is read from the rest) or, with
  * DF11_STORE_STRICT, fail the open (-ELOOP, -ENXIO, -EISDIR, reason in
- * @err). Then df11_off_open() plans the virtual files.
+ * @err). A Git LFS pointer in place of a *.safetensors file fails the
+ * open with -EBADMSG and @err "'NAME/FILE' " DF11_ST_LFS_MSG, the words
+ * the df11 tool uses for any file. Then df11_off_open() plans the
+ * virtual files.
  * Return: 0 and *@out; -ENODATA when @dirfd is not an official directory
  * (no config.json regular file with dfloat11_config); the errors of
  * df11_off_open (reason in @err) and of the opens.

@@ -57,7 +57,8 @@ int store_file_read(void *ctx, void *buf, size_t len, uint64_t off);
 
 /**
  * store_refusal() - a one-line reason for a refused entry @name (rc from
- * df11_store_openat, @st what was there) into @buf.
+ * df11_store_openat, @st what was there; -EBADMSG: a Git LFS pointer in
+ * place of the file) into @buf.
  */
 void store_refusal(char *buf, size_t len, const char *dir, const char *name,
 		   int rc, const struct stat *st);

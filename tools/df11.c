@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "codec/container.h"
+#include "codec/size.h"
 #include "tools/official_i.h"
 #include "tools/tool_i.h"
 
@@ -61,8 +62,9 @@ static const char usage_text[] =
     "      --json    info as JSON\n"
     "      --headers FILE  official DST: the original files' headers\n"
     "                    ('df11 headers' output): rebuild them exactly\n"
-    "      --max-shard-size SIZE  official DST: largest shard\n"
-    "                    (default 5G; K, M, G: powers of 1000)\n"
+    "      --max-shard-size SIZE  official DST: largest shard (default\n"
+    "                    5GB; KB, MB, GB: powers of 1000; K, M, G and\n"
+    "                    KiB, MiB, GiB: powers of 1024)\n"
     "      --follow-symlinks  also follow links that resolve outside SRC\n"
     "\n"
     "exit status: 0 ok, 1 data mismatch, 2 usage, 3 I/O error,\n"
@@ -166,35 +168,12 @@ static unsigned default_threads(void)
 	return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
 }
 
-/* "5G" -> 5 * 10^9 (decimal, as transformers' "5GB"). */
+/* A shard size (codec/size.h: 5GB = 5 * 10^9, 5G = 5GiB), not 0. */
 static int parse_shard(const char *s, uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'K':
-		v *= 1000ull;
-		end++;
-		break;
-	case 'M':
-		v *= 1000000ull;
-		end++;
-		break;
-	case 'G':
-		v = v > UINT64_MAX / 1000000000ull ? 0 : v * 1000000000ull;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (*end == 'B')
-		end++;
-	if (*end || !v)
+	if (df11_size_parse(s, &v) || !v)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -290,18 +269,30 @@ static int dispatch_official(const char *cmd, struct df11_opts *o, char **ops,
 			     int n)
 {
 	struct stat st;
-	int r = stat(ops[0], &st) == 0 && S_ISDIR(st.st_mode)
-		    ? df11_off_dir_probe(ops[0])
-		    : 0;
+	bool dir;
+	int r;
 
+	/* the wrong number of operands: the native usage error */
+	if ((!strcmp(cmd, "decompress") && n != 2) ||
+	    (!strcmp(cmd, "info") && n != 1))
+		return -1;
+	dir = stat(ops[0], &st) == 0 && S_ISDIR(st.st_mode);
+	r = dir ? df11_off_dir_probe(ops[0]) : 0;
 	if (r < 0)
 		return df11_status();
 	/* a diffusers pipeline folder with official components */
-	if (!r && !o->headers && !strcmp(cmd, "decompress") &&
-	    S_ISDIR(st.st_mode) && (r = df11_off_pipeline_probe(ops[0])))
-		return r < 0 ? df11_status()
-			     : df11_off_cmd_decompress_pipeline(o, ops[0],
+	if (!r && !o->headers && dir &&
+	    (r = df11_off_pipeline_probe(ops[0])) != 0) {
+		if (r < 0)
+			return df11_status();
+		if (!strcmp(cmd, "decompress"))
+			return df11_off_cmd_decompress_pipeline(o, ops[0],
 								ops[1]);
+		if (!strcmp(cmd, "verify"))
+			return df11_off_cmd_verify_pipeline(
+			    o, ops[0], n == 2 ? ops[1] : NULL);
+		return df11_off_cmd_info_pipeline(o, ops[0]);
+	}
 	if (!r && (o->headers || o->shard_size))
 		return usage_error("%s: --headers and --max-shard-size need an "
 				   "official DFloat11 directory",

@@ -20,19 +20,14 @@
 #include "codec/safetensors.h"
 #include "tools/tool_i.h"
 
-/*
- * Is @in a Git LFS pointer (a clone without `git lfs pull`)? Such a file
- * is a few lines of text starting with this line; read as safetensors,
- * "version " is a header length of 2336927755350992246 bytes.
- */
+/* Is @in a Git LFS pointer (a clone without `git lfs pull`)? */
 static bool is_lfs_pointer(struct df11_input *in)
 {
-	static const char magic[] = "version https://git-lfs.github.com/spec/";
-	char buf[sizeof(magic) - 1];
+	uint8_t buf[DF11_ST_LFS_PROBE];
 
-	return in->size >= sizeof(buf) && in->size < 4096 &&
+	return in->size >= sizeof(buf) &&
 	       !df11_pread_full(in->fd, buf, sizeof(buf), 0) &&
-	       !memcmp(buf, magic, sizeof(buf));
+	       df11_st_lfs_pointer(buf, sizeof(buf), in->size);
 }
 
 /* Read the prefix and header bytes of a safetensors file into @in->hdr. */
@@ -44,10 +39,7 @@ static int read_header(struct df11_input *in)
 	rc = df11_st_read_header(df11_pread_cb, &in->rd, in->size, &in->hdr,
 				 &in->hdr_len, why, sizeof(why));
 	if (rc == -EBADMSG && is_lfs_pointer(in)) {
-		df11_fail(DF11_EX_MALFORMED,
-			  "'%s' is a Git LFS pointer, not the file: fetch it "
-			  "with git lfs pull",
-			  in->path);
+		df11_fail(DF11_EX_MALFORMED, "'%s' " DF11_ST_LFS_MSG, in->path);
 		return rc;
 	}
 	if (rc == -EBADMSG)

@@ -13,10 +13,13 @@
  * DF11_EX_UNSUPPORTED, rather than decompress or verify part of a model.
  * With --headers, the `df11 headers` file is handed over too; the virtual
  * files df11_off_open() plans are then read through their sources
- * (official_run.c, official_info.c).
+ * (official_run.c, official_info.c). A diffusers pipeline folder is
+ * opened here too, component by component (df11_off_pipeline_open), for
+ * the three commands to take whole.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,6 +121,17 @@ int df11_off_dir_probe(const char *dir)
 	return r;
 }
 
+void df11_off_warn_note(const char *dir, const struct df11_off *m)
+{
+	char line[1024];
+
+	if (!df11_off_note(m))
+		return;
+	snprintf(line, sizeof(line), "df11: warning: '%s': %s", dir,
+		 df11_off_note(m));
+	df11_prog_line(stderr, line);
+}
+
 /* report df11_store_model_open's failure @rc (reason @err) on @dir */
 static int report(int rc, const char *dir, const char *err)
 {
@@ -126,6 +140,8 @@ static int report(int rc, const char *dir, const char *err)
 		df11_fail(DF11_EX_IO, "%s", err); /* the store's own words */
 	else if (rc == -ELOOP || rc == -ENXIO || rc == -EISDIR)
 		df11_fail(DF11_EX_UNSUPPORTED, "%s", err);
+	else if (rc == -EBADMSG && strstr(err, DF11_ST_LFS_MSG))
+		df11_fail(DF11_EX_MALFORMED, "%s", err); /* names the file */
 	else if (rc == -ENODATA)
 		df11_fail(DF11_EX_MALFORMED,
 			  "'%s': not an official DFloat11 directory "
@@ -175,5 +191,126 @@ int df11_off_dir_open(const char *dir, const struct df11_opts *o, bool partial,
 	df11_store_model_close(sm);
 	free(hdr);
 	close(fd);
+	return rc;
+}
+
+/* @dir/@name is a directory, official (1), not (0), or reported (< 0) */
+static int component(const char *dir, const char *name)
+{
+	char *p = df11_path_join(dir, name);
+	struct stat st;
+	int r = 0;
+
+	if (!p)
+		return df11_fail_sys(-ENOMEM, "read", dir);
+	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+		r = df11_off_dir_probe(p);
+	free(p);
+	return r;
+}
+
+/* the entries of directory @dir (df11_store_list), reported */
+static int list(const char *dir, struct df11_store_name **v, size_t *n)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	*v = NULL;
+	*n = 0;
+	if (fd < 0)
+		return df11_fail_sys(-errno, "list", dir);
+	rc = df11_store_list(fd, v, n);
+	close(fd);
+	return rc ? df11_fail_sys(rc, "list", dir) : 0;
+}
+
+int df11_off_pipeline_probe(const char *dir)
+{
+	char *idx = df11_path_join(dir, "model_index.json");
+	struct df11_store_name *v = NULL;
+	struct stat st;
+	size_t n = 0;
+	int r = 0, c;
+
+	if (!idx || stat(idx, &st) || !S_ISREG(st.st_mode)) {
+		free(idx);
+		return 0;
+	}
+	free(idx);
+	if (list(dir, &v, &n))
+		return -1;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		if ((c = component(dir, v[i].name)) != 0)
+			r = c < 0 ? -1 : 1;
+	df11_store_list_free(v, n);
+	return r;
+}
+
+int df11_off_hidden(char *const *pre, size_t n, const char *rel)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t l = strlen(pre[k]);
+		const char *r = rel + l + (l > 0);
+
+		if (l && (strncmp(rel, pre[k], l) || rel[l] != '/'))
+			continue;
+		if (!strchr(r, '/') && df11_off_hides(r))
+			return 1;
+	}
+	return 0;
+}
+
+void df11_off_pipeline_free(struct df11_off_pipeline *p)
+{
+	for (size_t k = 0; k < p->n; k++) {
+		df11_off_free(p->m[k]);
+		free(p->pre[k]);
+	}
+	free(p->m);
+	free(p->pre);
+	df11_names_free(p->plain, p->n_plain);
+	memset(p, 0, sizeof(*p));
+}
+
+int df11_off_pipeline_open(struct df11_off_pipeline *p, const char *dir,
+			   const struct df11_opts *o, bool partial)
+{
+	struct df11_store_name *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = list(dir, &v, &n)))
+		return rc;
+	p->m = calloc(n + 1, sizeof(*p->m));
+	p->pre = calloc(n + 1, sizeof(*p->pre));
+	p->plain = calloc(n + 1, sizeof(*p->plain));
+	rc = p->m && p->pre && p->plain ? 0
+					: df11_fail_sys(-ENOMEM, "read", dir);
+	for (size_t i = 0; !rc && i < n; i++) {
+		char *path = df11_path_join(dir, v[i].name);
+		struct stat st;
+		int c = path ? component(dir, v[i].name) : 0;
+
+		if (!path) {
+			rc = df11_fail_sys(-ENOMEM, "read", dir);
+		} else if (c < 0) {
+			rc = c; /* reported */
+		} else if (c) {
+			if (!(p->pre[p->n] = strdup(v[i].name)))
+				rc = df11_fail_sys(-ENOMEM, "read", dir);
+			else
+				rc = df11_off_dir_open(path, o, partial,
+						       &p->m[p->n++]);
+		} else if (v[i].name[0] != '.' && stat(path, &st) == 0 &&
+			   S_ISDIR(st.st_mode) &&
+			   !(p->plain[p->n_plain++] = strdup(v[i].name))) {
+			p->n_plain--;
+			rc = df11_fail_sys(-ENOMEM, "read", dir);
+		}
+		free(path);
+	}
+	df11_store_list_free(v, n);
+	if (rc)
+		df11_off_pipeline_free(p);
 	return rc;
 }

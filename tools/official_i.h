@@ -38,6 +38,13 @@ int df11_off_dir_probe(const char *dir);
 int df11_off_dir_open(const char *dir, const struct df11_opts *o, bool partial,
 		      struct df11_off **out);
 
+/**
+ * df11_off_warn_note() - print df11_off_note() of model @m of @dir, if
+ * any, as one warning line on stderr (also with -q: the output lacks
+ * what loaders need).
+ */
+void df11_off_warn_note(const char *dir, const struct df11_off *m);
+
 /* what the user can give when shapes are unknown (after the reason) */
 #define DF11_OFF_HINT                                                          \
 	" (write them with 'df11 headers ORIGINAL_DIR > h.json', then give "   \
@@ -68,6 +75,40 @@ int df11_off_cmd_decompress(const struct df11_opts *o, const char *dir,
 int df11_off_pipeline_probe(const char *dir);
 
 /**
+ * struct df11_off_pipeline - the components of a diffusers pipeline folder.
+ * @m, @pre, @n:       its official DFloat11 components (transformer/ ...):
+ *                     each one's model and directory name, in name order
+ * @plain, @n_plain:   its other directories (vae/, text_encoder/ ...),
+ *                     names starting with "." left out
+ */
+struct df11_off_pipeline {
+	struct df11_off **m;
+	char **pre;
+	size_t n;
+	char **plain;
+	size_t n_plain;
+};
+
+/**
+ * df11_off_pipeline_open() - open every official component of pipeline
+ * folder @dir with df11_off_dir_open (@partial as there) and list the
+ * other directories. Reports errors. Return: 0 and *@p (free with
+ * df11_off_pipeline_free), -errno (nothing left to free).
+ */
+int df11_off_pipeline_open(struct df11_off_pipeline *p, const char *dir,
+			   const struct df11_opts *o, bool partial);
+
+/** df11_off_pipeline_free() - free what @p holds. */
+void df11_off_pipeline_free(struct df11_off_pipeline *p);
+
+/**
+ * df11_off_hidden() - is @rel (a path below DIR) a file that the virtual
+ * listing of one of the models at @pre (@n directory names below DIR, ""
+ * for DIR itself) replaces?
+ */
+int df11_off_hidden(char *const *pre, size_t n, const char *rel);
+
+/**
  * df11_off_cmd_decompress_pipeline() - decompress pipeline folder @dir:
  * each official component as its model, every other file copied; exit
  * status.
@@ -79,8 +120,26 @@ int df11_off_cmd_decompress_pipeline(const struct df11_opts *o, const char *dir,
 int df11_off_cmd_verify(const struct df11_opts *o, const char *dir,
 			const char *src);
 
+/**
+ * df11_off_cmd_verify_pipeline() - verify pipeline folder @dir: each
+ * official component as its model (with @src, against the directory of
+ * the same name in @src), one line for each other directory, which is
+ * passed over; exit status.
+ */
+int df11_off_cmd_verify_pipeline(const struct df11_opts *o, const char *dir,
+				 const char *src);
+
 /** df11_off_cmd_info() - info on an official dir; exit status. */
 int df11_off_cmd_info(const struct df11_opts *o, const char *dir);
+
+/**
+ * df11_off_cmd_info_pipeline() - info on pipeline folder @dir: one
+ * document with every file a decompress writes (each official
+ * component's virtual files, the other files as they are on disk) and
+ * the units of every component; one line on stderr for each other
+ * directory, passed over as plain files; exit status.
+ */
+int df11_off_cmd_info_pipeline(const struct df11_opts *o, const char *dir);
 
 /** df11_cmd_headers() - df11 headers ORIGINAL_DIR; exit status. */
 int df11_cmd_headers(const struct df11_opts *o, const char *dir);

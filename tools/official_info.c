@@ -11,6 +11,11 @@
  * gets its share of the unit's stored bytes, by weights, as the file's
  * stored figure does (df11_off_vfile_stored); a plain tensor is "raw".
  * "units" lists every compressed unit with the tensors cut from it.
+ *
+ * A diffusers pipeline folder gets one document too: every official
+ * component's units and virtual files (named below the component, as
+ * decompress writes them), then every other file as it is on disk; each
+ * directory that is not an official component gets one line on stderr.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,13 +38,19 @@ static int tname_cmp(const void *a, const void *b)
 		      ((const struct tname *)b)->name);
 }
 
-static json_t *units_json(const struct df11_off *m)
+/* "@pre/@name", or @name when @pre is "" (new string, NULL: ENOMEM) */
+static char *prefixed(const char *pre, const char *name)
 {
-	json_t *arr = json_array();
+	return *pre ? df11_path_join(pre, name) : strdup(name);
+}
 
-	for (size_t i = 0; arr && i < df11_off_n_units(m); i++) {
+/* Append the units of @m (files named below @pre) to @arr. */
+static int units_json(const struct df11_off *m, const char *pre, json_t *arr)
+{
+	for (size_t i = 0; i < df11_off_n_units(m); i++) {
 		struct df11_off_unit_info u;
 		json_t *pieces = json_array();
+		char *file;
 
 		df11_off_unit(m, i, &u);
 		for (size_t k = 0; pieces && k < u.n_pieces; k++) {
@@ -48,11 +59,16 @@ static json_t *units_json(const struct df11_off *m)
 			df11_off_tensor(m, u.piece0 + k, &t);
 			json_array_append_new(pieces, df11_info_str(t.name));
 		}
+		file = prefixed(pre, u.file);
+		if (!file) {
+			json_decref(pieces);
+			return -ENOMEM;
+		}
 		if (json_array_append_new(
 			arr,
 			json_pack("{s:o, s:o, s:I, s:i, s:I, s:I, s:o, s:o}",
 				  "path", df11_info_str(u.path), "file",
-				  df11_info_str(u.file), "weights",
+				  df11_info_str(file), "weights",
 				  (json_int_t)u.n_elems, "luts", (int)u.n_luts,
 				  "blocks", (json_int_t)u.n_blocks, "stored",
 				  (json_int_t)u.stored, "bits_per_weight",
@@ -60,11 +76,12 @@ static json_t *units_json(const struct df11_off *m)
 							(double)u.n_elems)
 					    : json_null(),
 				  "pieces", pieces))) {
-			json_decref(arr);
-			return NULL;
+			free(file);
+			return -ENOMEM;
 		}
+		free(file);
 	}
-	return arr;
+	return 0;
 }
 
 /* The record of tensor @t of a virtual file: its codec and stored bytes. */
@@ -89,11 +106,11 @@ static json_t *tensor_json(const struct df11_off *m, const struct tname *names,
 		      : 0);
 }
 
-/* The record of virtual file @i. */
+/* The record of virtual file @i, named below @pre. */
 static json_t *vfile_json(struct df11_off *m, const struct tname *names,
-			  size_t i)
+			  size_t i, const char *pre)
 {
-	const char *name = df11_off_vfile_name(m, i);
+	char *name = prefixed(pre, df11_off_vfile_name(m, i));
 	uint64_t size = df11_off_vfile_size(m, i);
 	struct df11_source *s = NULL;
 	struct df11_st *st = NULL;
@@ -101,8 +118,13 @@ static json_t *vfile_json(struct df11_off *m, const struct tname *names,
 	const uint8_t *p;
 	size_t plen;
 
-	if (!df11_is_safetensors(name))
-		return df11_info_file(name, "file", size, size, NULL);
+	if (!name)
+		return NULL;
+	if (!df11_is_safetensors(name)) {
+		o = df11_info_file(name, "file", size, size, NULL);
+		free(name);
+		return o;
+	}
 	if (df11_off_source(m, i, &s) || !(arr = json_array()))
 		goto out;
 	p = s->ops->prefix(s, &plen);
@@ -122,6 +144,7 @@ out_arr:
 out:
 	df11_st_free(st);
 	df11_source_free(s);
+	free(name);
 	return o;
 }
 
@@ -132,13 +155,11 @@ static int file_cmp(const void *a, const void *b)
 	    json_string_value(json_object_get(*(json_t *const *)b, "name")));
 }
 
-/* The virtual files, then the files not replaced, sorted into @files. */
-static int files_json(struct df11_off *m, const struct df11_tree *t,
-		      json_t *files)
+/* Append the virtual files of @m, named below @pre, to @files. */
+static int vfiles_json(struct df11_off *m, const char *pre, json_t *files)
 {
-	size_t n = df11_off_n_tensors(m), nf;
+	size_t n = df11_off_n_tensors(m);
 	struct tname *names = calloc(n + 1, sizeof(*names));
-	json_t **v = NULL, *o;
 	int rc = 0;
 
 	if (!names)
@@ -151,13 +172,29 @@ static int files_json(struct df11_off *m, const struct df11_tree *t,
 	}
 	qsort(names, n, sizeof(*names), tname_cmp);
 	for (size_t i = 0; !rc && i < df11_off_n_vfiles(m); i++)
-		rc = json_array_append_new(files, vfile_json(m, names, i));
+		rc = json_array_append_new(files, vfile_json(m, names, i, pre));
+	free(names);
+	return rc ? -ENOMEM : 0;
+}
+
+/*
+ * The virtual files of the models @m at @pre (@n of them), then the
+ * files of @t they do not replace, sorted into @files.
+ */
+static int files_json(struct df11_off **m, char *const *pre, size_t n,
+		      const struct df11_tree *t, json_t *files)
+{
+	json_t **v = NULL, *o;
+	int rc = 0;
+	size_t nf;
+
+	for (size_t k = 0; !rc && k < n; k++)
+		rc = vfiles_json(m[k], pre[k], files);
 	for (size_t i = 0; !rc && i < t->n; i++) {
 		const struct df11_entry *e = &t->v[i];
 		char *path;
 
-		if (!S_ISREG(e->st.st_mode) ||
-		    (!strchr(e->rel, '/') && df11_off_hides(e->rel)))
+		if (!S_ISREG(e->st.st_mode) || df11_off_hidden(pre, n, e->rel))
 			continue;
 		if (!(path = df11_path_join(t->root, e->rel)))
 			rc = -ENOMEM;
@@ -165,7 +202,6 @@ static int files_json(struct df11_off *m, const struct df11_tree *t,
 			rc = json_array_append_new(files, o);
 		free(path);
 	}
-	free(names);
 	nf = json_array_size(files);
 	if (rc || !(v = malloc((nf + 1) * sizeof(*v))))
 		return -ENOMEM;
@@ -180,33 +216,81 @@ static int files_json(struct df11_off *m, const struct df11_tree *t,
 	return rc ? -ENOMEM : 0;
 }
 
+/*
+ * The document of @dir from the models @m at @pre (@n of them, the first
+ * gives dfloat11_version), then the warnings and, for a model whose
+ * shapes are unknown, the failure. Return: the exit status.
+ */
+static int info(const struct df11_opts *o, const char *dir, struct df11_off **m,
+		char *const *pre, size_t n)
+{
+	json_t *files = json_array(), *units = json_array();
+	struct df11_tree t = {0};
+	int rc = 0;
+
+	if (!df11_tree_scan(&t, dir)) {
+		for (size_t k = 0; !rc && units && k < n; k++)
+			rc = units_json(m[k], pre[k], units);
+		if (!files || !units || rc || files_json(m, pre, n, &t, files))
+			df11_fail_sys(-ENOMEM, "list", dir);
+		else
+			df11_info_emit(o, dir, "official",
+				       n ? df11_off_version(m[0]) : NULL,
+				       json_incref(units), json_incref(files));
+	}
+	for (size_t k = 0; k < n; k++) {
+		char *c = *pre[k] ? df11_path_join(dir, pre[k]) : NULL;
+		const char *cdir = *pre[k] && c ? c : dir;
+
+		df11_off_warn_note(cdir, m[k]);
+		/* listed as far as known; the weight files need the shapes */
+		if (df11_off_unresolved(m[k], &rc)) {
+			char why[1024];
+
+			snprintf(why, sizeof(why), "%s%s",
+				 df11_off_unresolved(m[k], NULL),
+				 DF11_OFF_HINT);
+			df11_fail_codec(rc, cdir, why);
+		}
+		free(c);
+	}
+	json_decref(units);
+	json_decref(files);
+	df11_tree_free(&t);
+	return df11_status();
+}
+
 int df11_off_cmd_info(const struct df11_opts *o, const char *dir)
 {
-	struct df11_tree t = {0};
+	static char empty[] = "";
+	char *pre = empty;
 	struct df11_off *m;
-	json_t *files;
 	int rc;
 
 	if (df11_off_dir_open(dir, o, true, &m))
 		return df11_status();
-	files = json_array();
-	if (!df11_tree_scan(&t, dir)) {
-		if (!files || files_json(m, &t, files))
-			df11_fail_sys(-ENOMEM, "list", dir);
-		else
-			df11_info_emit(o, dir, "official", df11_off_version(m),
-				       units_json(m), json_incref(files));
-	}
-	/* listed as far as known; the weight files need the shapes */
-	if (df11_off_unresolved(m, &rc)) {
-		char why[1024];
-
-		snprintf(why, sizeof(why), "%s%s", df11_off_unresolved(m, NULL),
-			 DF11_OFF_HINT);
-		df11_fail_codec(rc, dir, why);
-	}
-	json_decref(files);
-	df11_tree_free(&t);
+	rc = info(o, dir, &m, &pre, 1);
 	df11_off_free(m);
-	return df11_status();
+	return rc;
+}
+
+int df11_off_cmd_info_pipeline(const struct df11_opts *o, const char *dir)
+{
+	struct df11_off_pipeline p;
+	int rc;
+
+	if (df11_off_pipeline_open(&p, dir, o, true))
+		return df11_status();
+	rc = info(o, dir, p.m, p.pre, p.n);
+	for (size_t k = 0; k < p.n_plain; k++) {
+		char line[1024];
+
+		snprintf(line, sizeof(line),
+			 "df11: '%s/%s': not an official DFloat11 component: "
+			 "passed over, its files listed as they are",
+			 dir, p.plain[k]);
+		df11_prog_line(stderr, line);
+	}
+	df11_off_pipeline_free(&p);
+	return rc;
 }

@@ -8,7 +8,10 @@
  * replace. A diffusers pipeline folder (model_index.json next to
  * component directories) is decompressed whole: each official component
  * (transformer/ ...) as its own model below its name, every other file
- * (vae/, text_encoder/, model_index.json) copied as it is. Verify with SRC
+ * (vae/, text_encoder/, model_index.json) copied as it is; verify checks
+ * each official component as its own model (against SRC's directory of
+ * the same name) and passes over the other directories, one line each.
+ * Verify with SRC
  * compares each chunk with the tensor of the same name in SRC's *.safetensors
  * (the layouts may differ), and with
  * --headers, where the virtual files are the originals, also each file's
@@ -75,21 +78,6 @@ struct official {
 	const char *src;
 };
 
-/* Is @rel a file that the virtual listing of one of @x's models hides? */
-static int hidden(const struct official *x, const char *rel)
-{
-	for (size_t k = 0; k < x->n; k++) {
-		size_t l = strlen(x->pre[k]);
-		const char *r = rel + l + (l > 0);
-
-		if (l && (strncmp(rel, x->pre[k], l) || rel[l] != '/'))
-			continue;
-		if (!strchr(r, '/') && df11_off_hides(r))
-			return 1;
-	}
-	return 0;
-}
-
 /* Add every file of @t that the virtual listings do not replace. */
 static int add_rest(struct df11_job *j, const struct df11_tree *t,
 		    const struct official *x)
@@ -99,7 +87,8 @@ static int add_rest(struct df11_job *j, const struct df11_tree *t,
 		char *path;
 		int rc;
 
-		if (!S_ISREG(e->st.st_mode) || hidden(x, e->rel))
+		if (!S_ISREG(e->st.st_mode) ||
+		    df11_off_hidden(x->pre, x->n, e->rel))
 			continue;
 		path = df11_path_join(t->root, e->rel);
 		rc = path ? df11_job_add_copy(j, e->rel, path, &e->st, NULL)
@@ -136,7 +125,7 @@ static int build_verify(struct df11_job *j, void *ctx)
 			return -EINVAL;
 		}
 	}
-	return add_vfiles(j, x->m[0], x->o, x->src, "");
+	return add_vfiles(j, x->m[0], x->o, x->src, x->pre[0]);
 }
 
 static void decompressed(const struct df11_job_stats *s, void *ctx)
@@ -156,9 +145,10 @@ static void verified(const struct df11_job_stats *s, void *ctx)
 	const char *src = x->src;
 
 	(void)s;
-	df11_prog_printf("ok: %zu units decoded%s%s%s",
-			 df11_off_n_units(x->m[0]), src ? ", equal to '" : "",
-			 src ? src : "", src ? "'" : "");
+	df11_prog_printf("ok: %s%s%zu units decoded%s%s%s", x->pre[0],
+			 x->pre[0][0] ? "/: " : "", df11_off_n_units(x->m[0]),
+			 src ? ", equal to '" : "", src ? src : "",
+			 src ? "'" : "");
 }
 
 /* Open @dir and scan @tree, then run the command @f. */
@@ -174,60 +164,11 @@ static int run(const struct df11_opts *o, const char *dir, const char *tree,
 	if (!df11_off_dir_open(dir, o, false, &m) &&
 	    (!tree || !df11_tree_scan(&x.t, tree)))
 		rc = df11_job_main(o, &x.t, out, f, &x);
+	if (!rc && out)
+		df11_off_warn_note(dir, m);
 	df11_tree_free(&x.t);
 	df11_off_free(m);
 	return df11_status() ? df11_status() : rc;
-}
-
-/* @dir/@name is a directory, official (1), not (0), or reported (< 0) */
-static int component(const char *dir, const char *name)
-{
-	char *p = df11_path_join(dir, name);
-	struct stat st;
-	int r = 0;
-
-	if (!p)
-		return df11_fail_sys(-ENOMEM, "read", dir);
-	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
-		r = df11_off_dir_probe(p);
-	free(p);
-	return r;
-}
-
-/* the entries of directory @dir (df11_store_list), reported */
-static int list(const char *dir, struct df11_store_name **v, size_t *n)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	*v = NULL;
-	*n = 0;
-	if (fd < 0)
-		return df11_fail_sys(-errno, "list", dir);
-	rc = df11_store_list(fd, v, n);
-	close(fd);
-	return rc ? df11_fail_sys(rc, "list", dir) : 0;
-}
-
-int df11_off_pipeline_probe(const char *dir)
-{
-	char *idx = df11_path_join(dir, "model_index.json");
-	struct df11_store_name *v = NULL;
-	struct stat st;
-	size_t n = 0;
-	int r = 0, c;
-
-	if (!idx || stat(idx, &st) || !S_ISREG(st.st_mode)) {
-		free(idx);
-		return 0;
-	}
-	free(idx);
-	if (list(dir, &v, &n))
-		return -1;
-	for (size_t i = 0; i < n && r >= 0; i++)
-		if ((c = component(dir, v[i].name)) != 0)
-			r = c < 0 ? -1 : 1;
-	df11_store_list_free(v, n);
-	return r;
 }
 
 int df11_off_cmd_decompress_pipeline(const struct df11_opts *o, const char *dir,
@@ -235,47 +176,62 @@ int df11_off_cmd_decompress_pipeline(const struct df11_opts *o, const char *dir,
 {
 	static const struct df11_front f = {build_decompress, decompressed};
 	struct official x = {.o = o};
-	struct df11_store_name *v = NULL;
+	struct df11_off_pipeline p;
 	int rc = DF11_EX_IO;
-	size_t n = 0;
 
-	if (list(dir, &v, &n))
+	if (df11_check_outside(dir, out) ||
+	    df11_off_pipeline_open(&p, dir, o, false))
 		return df11_status();
-	x.m = calloc(n + 1, sizeof(*x.m));
-	x.pre = calloc(n + 1, sizeof(*x.pre));
-	if (!x.m || !x.pre) {
-		df11_fail_sys(-ENOMEM, "read", dir);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char *p;
-
-		if (component(dir, v[i].name) <= 0)
-			continue;
-		if (!(p = df11_path_join(dir, v[i].name)) ||
-		    !(x.pre[x.n] = strdup(v[i].name))) {
-			free(p);
-			df11_fail_sys(-ENOMEM, "read", dir);
-			goto out;
-		}
-		rc = df11_off_dir_open(p, o, false, &x.m[x.n]);
-		free(p);
-		x.n++;
-		if (rc)
-			goto out;
-	}
-	rc = DF11_EX_IO;
+	x.m = p.m;
+	x.pre = p.pre;
+	x.n = p.n;
 	if (!df11_tree_scan(&x.t, dir))
 		rc = df11_job_main(o, &x.t, out, &f, &x);
-out:
-	df11_tree_free(&x.t);
-	for (size_t k = 0; k < x.n; k++) {
-		df11_off_free(x.m[k]);
-		free(x.pre[k]);
+	for (size_t k = 0; !rc && k < x.n; k++) {
+		char *c = df11_path_join(dir, x.pre[k]);
+
+		df11_off_warn_note(c ? c : x.pre[k], x.m[k]);
+		free(c);
 	}
-	free(x.m);
-	free(x.pre);
-	df11_store_list_free(v, n);
+	df11_tree_free(&x.t);
+	df11_off_pipeline_free(&p);
+	return df11_status() ? df11_status() : rc;
+}
+
+int df11_off_cmd_verify_pipeline(const struct df11_opts *o, const char *dir,
+				 const char *src)
+{
+	static const struct df11_front f = {build_verify, verified};
+	struct df11_off_pipeline p;
+	int rc = 0, r;
+
+	if (df11_off_pipeline_open(&p, dir, o, false))
+		return df11_status();
+	for (size_t k = 0; k < p.n; k++) {
+		struct official x = {
+		    .m = &p.m[k], .pre = &p.pre[k], .n = 1, .o = o};
+		char *s = src ? df11_path_join(src, p.pre[k]) : NULL;
+
+		if (src && !s) {
+			rc = df11_fail_sys(-ENOMEM, "read", src);
+			break;
+		}
+		x.src = s;
+		r = DF11_EX_IO;
+		if (!s || !df11_tree_scan(&x.t, s))
+			r = df11_job_main(o, NULL, NULL, &f, &x);
+		if (!rc)
+			rc = r;
+		df11_tree_free(&x.t);
+		free(s);
+		if (df11_stopped())
+			break;
+	}
+	for (size_t k = 0; !o->quiet && k < p.n_plain; k++)
+		df11_prog_printf("passed over '%s/%s': not an official "
+				 "DFloat11 component",
+				 dir, p.plain[k]);
+	df11_off_pipeline_free(&p);
 	return df11_status() ? df11_status() : rc;
 }
 

@@ -97,6 +97,22 @@ tree_list() {
 	unmount_df11fs "$m"
 }
 
+@test "cache_size=: K, M, G and KiB, MiB, GiB in 1024s, KB, MB, GB in 1000s" {
+	local m=$BATS_TEST_TMPDIR/m spec
+
+	for spec in 1G=1073741824 1GiB=1073741824 1GB=1000000000 \
+		64M=67108864 64MiB=67108864 64MB=64000000 64kB=64000; do
+		mount_df11fs "$D" "$m" -o "cache_size=${spec%=*}"
+		run -0 getfattr --absolute-names --only-values \
+			-n user.df11.cache_budget "$m"
+		[ "$output" = "${spec#*=}" ]
+		unmount_df11fs "$m"
+	done
+	# a lower-case b is bits to Hugging Face: refused, not guessed
+	run -2 "$DF11FS" -f -o cache_size=1Gb "$D" "$m"
+	[[ $output == *"invalid value for option 'cache_size'"* ]]
+}
+
 @test "a corrupted container fails with EIO; other files stay readable" {
 	local c=$BATS_TEST_TMPDIR/c m=$BATS_TEST_TMPDIR/m f
 

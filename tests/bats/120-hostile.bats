@@ -120,14 +120,17 @@ no_outside_fd() {
 }
 
 @test "df11 info, verify, decompress on an official dir: prompt, file named" {
-	local cmd
+	local cmd out
 	for cmd in info verify "decompress -q"; do
+		out=$T/out-${cmd%% *}
+		# info takes DST alone, the others DST and OUT/SRC
+		if [ "$cmd" = info ]; then set -- "$S/o"; else set -- "$S/o" "$out"; fi
 		# shellcheck disable=SC2086 # two words
-		run timeout -k 5 20 "$DF11" $cmd "$S/o" "$T/out-${cmd%% *}"
+		run timeout -k 5 20 "$DF11" $cmd "$@"
 		echo "$cmd: $status $output"
 		[ "$status" -eq 5 ]
 		[[ $output == *"/o/"*".safetensors': "*"not "* ]]
-		[ ! -e "$T/out-${cmd%% *}" ] || [ "$cmd" = verify ]
+		[ ! -e "$out" ] || [ "$cmd" = verify ]
 	done
 }
 

@@ -204,3 +204,42 @@ sums() {
 	mkdir -p "$BATS_TEST_TMPDIR/plain"
 	run -2 df11 info --headers /dev/null "$BATS_TEST_TMPDIR/plain"
 }
+
+@test "a Git LFS pointer in place of a unit file: one line naming it (df11 4; df11fs EIO and the log line)" {
+	local r=$BATS_TEST_TMPDIR/r m=$BATS_TEST_TMPDIR/ml c msg
+	mkdir -p "$r"
+	cp -r "$DATA/llama-tiny/df11" "$r/l"
+	cp -r "$DATA/qwen3-tiny/df11" "$r/q"
+	chmod -R u+w "$r"
+	c=$r/l
+	printf '%s\n' "version https://git-lfs.github.com/spec/v1" \
+		"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393" \
+		"size 1300000" >"$c/model_layers_1.safetensors"
+	msg="'$c/model_layers_1.safetensors' is a Git LFS pointer, not the file: fetch it with git lfs pull"
+	run -4 df11 info "$c"
+	[ "$output" = "df11: $msg" ]
+	run -4 df11 verify -q "$c"
+	[ "$output" = "df11: $msg" ]
+	run -4 df11 verify -q "$c" "$DATA/llama-tiny/orig"
+	[ "$output" = "df11: $msg" ]
+	run -4 df11 decompress -q "$c" "$BATS_TEST_TMPDIR/x"
+	[ "$output" = "df11: $msg" ]
+	no_output "$BATS_TEST_TMPDIR/x"
+
+	require_fuse
+	mount_df11fs "$r" "$m"
+	run ls "$m/l"
+	[ "$status" -ne 0 ]
+	[ "$(read_errno "$m/l/model.safetensors")" = 5 ]
+	grep -q "l/model_layers_1.safetensors' is a Git LFS pointer, not the file: fetch it with git lfs pull" "$m.log"
+	[ "$(grep -c "Git LFS pointer" "$m.log")" -eq 1 ]
+	# the other model of the mount reads as usual
+	python3 "$CMP" "$m/q" "$DATA/qwen3-tiny/orig"
+}
+
+@test "decompress and info of an official directory with the wrong operand count: usage errors" {
+	run -2 df11 decompress "$DATA/llama-tiny/df11"
+	[[ $output == *"decompress: expected DST and OUT"* ]]
+	run -2 df11 info "$DATA/llama-tiny/df11" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"info: expected DST"* ]]
+}

@@ -13,6 +13,7 @@ load helpers
 load mount_helpers
 
 CMP=$BATS_TEST_DIRNAME/st_compare.py
+SAVE=$BATS_TEST_DIRNAME/st_save.py
 FLUX=${DF11_FLUX_TINY:-/work/shared/fixtures/flux-tiny}
 
 setup_file() {
@@ -106,6 +107,85 @@ EOF
 	# df11 info resolves every piece too
 	run -0 df11 info "$FLUX/df11"
 	[[ $output == *"single_transformer_blocks.0.proj_out.weight  BF16  [128, 640]"* ]]
+}
+
+@test "no original-config.json: config.json is {} with one warning (df11 decompress, info; df11fs log), the same bytes everywhere" {
+	local o=$BATS_TEST_TMPDIR/o m=$BATS_TEST_TMPDIR/m d=$BATS_TEST_TMPDIR/d
+	local warn="config.json holds no architecture (no _class_name: the DFloat11 release's config.json has only dfloat11_config), which diffusers needs to load the model; copy the original model's config.json into the directory as original-config.json"
+	run -0 --separate-stderr df11 decompress -q "$FLUX/df11" "$o"
+	[ "$stderr" = "df11: warning: '$FLUX/df11': $warn" ]
+	[ "$(cat "$o/config.json")" = "{}" ]
+	run -0 --separate-stderr df11 info "$FLUX/df11"
+	[ "$stderr" = "df11: warning: '$FLUX/df11': $warn" ]
+	[[ $output == *"config.json: file, 2 -> 2 bytes"* ]]
+	# the two-key config.json of the published releases: model_type kept
+	flux "$d"
+	python3 - "$d/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["model_type"] = "llama"
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+	run -0 --separate-stderr df11 decompress -q "$d" "$BATS_TEST_TMPDIR/o2"
+	[ "$stderr" = "df11: warning: '$d': $warn" ]
+	python3 -c 'import json,sys; assert json.load(open(sys.argv[1])) == {"model_type": "llama"}' \
+		"$BATS_TEST_TMPDIR/o2/config.json"
+	# with the original config: no warning
+	cp "$ORIG/config.json" "$d/original-config.json"
+	run -0 --separate-stderr df11 decompress -q "$d" "$BATS_TEST_TMPDIR/o3"
+	[ -z "$stderr" ]
+	cmp "$BATS_TEST_TMPDIR/o3/config.json" "$ORIG/config.json"
+
+	require_fuse
+	mount_df11fs "$FLUX/df11" "$m"
+	cmp "$m/config.json" "$o/config.json"
+	[ "$(sha "$m/diffusion_pytorch_model.safetensors")" = "$SUM" ]
+	grep -qF "$warn" "$m.log"
+	[ "$(grep -c "holds no architecture" "$m.log")" -eq 1 ]
+}
+
+@test "tensors in a file as safetensors' save_file orders them: dtype, then name (byte for byte, also with F32 tensors)" {
+	local d=$BATS_TEST_TMPDIR/d o=$BATS_TEST_TMPDIR/o w=$BATS_TEST_TMPDIR/want f
+	mkdir -p "$w"
+	# the writer of the test first reproduces every file of the fixture,
+	# which safetensors wrote (the unit files hold I64, BF16 and U8)
+	python3 "$SAVE" resave "$ORIG/diffusion_pytorch_model.safetensors" \
+		"$w/orig" --meta
+	cmp "$w/orig" "$ORIG/diffusion_pytorch_model.safetensors"
+	for f in "$FLUX"/df11/*.safetensors; do
+		python3 "$SAVE" resave "$f" "$w/x"
+		cmp "$w/x" "$f"
+	done
+	# two plain tensors F32: save_file puts them first
+	flux "$d"
+	python3 "$SAVE" resave "$FLUX/df11/model.safetensors" \
+		"$d/model.safetensors" --f32 proj_out.bias --f32 x_embedder.bias
+	python3 "$SAVE" resave "$ORIG/diffusion_pytorch_model.safetensors" \
+		"$w/diffusion_pytorch_model.safetensors" --meta \
+		--f32 proj_out.bias --f32 x_embedder.bias
+	df11 decompress -q "$d" "$o" 2>/dev/null
+	[ "$(sha "$o/diffusion_pytorch_model.safetensors")" = \
+		"$(sha "$w/diffusion_pytorch_model.safetensors")" ]
+
+	require_fuse
+	mount_df11fs "$d" "$BATS_TEST_TMPDIR/m"
+	cmp "$BATS_TEST_TMPDIR/m/diffusion_pytorch_model.safetensors" \
+		"$w/diffusion_pytorch_model.safetensors"
+}
+
+@test "shards cut as huggingface_hub cuts them (a tensor above the size gets its own shard where it is met), in name order" {
+	local o=$BATS_TEST_TMPDIR/o w=$BATS_TEST_TMPDIR/want f
+	mkdir -p "$w"
+	# 196608- and 163840-byte tensors are above 150000 bytes
+	python3 "$SAVE" shards "$ORIG/diffusion_pytorch_model.safetensors" \
+		150000 "$w" diffusion_pytorch_model
+	df11 decompress -q --max-shard-size 150000 "$FLUX/df11" "$o" 2>/dev/null
+	rm "$o/config.json"
+	run -0 ls "$o"
+	[ "$output" = "$(ls "$w")" ]
+	for f in "$w"/*; do
+		cmp "$f" "$o/${f##*/}"
+	done
 }
 
 @test "original-config.json: FLUX rules where a bias is missing, shown as config.json" {
@@ -223,6 +303,34 @@ assert [f["name"] for f in d["files"]] == ["config.json"], d["files"]
 	done
 }
 
+@test "--max-shard-size and -o max_shard_size read a size alike: 1M = 1MiB, 1MB = 10^6" {
+	local m=$BATS_TEST_TMPDIR/m s
+	for s in 1M 1MiB 1048576 1MB 1000000; do
+		df11 decompress -q --max-shard-size "$s" "$FLUX/df11" \
+			"$BATS_TEST_TMPDIR/o-$s"
+	done
+	for s in 1MiB 1048576; do
+		diff -r "$BATS_TEST_TMPDIR/o-1M" "$BATS_TEST_TMPDIR/o-$s"
+	done
+	diff -r "$BATS_TEST_TMPDIR/o-1MB" "$BATS_TEST_TMPDIR/o-1000000"
+	# the two cuts differ, so the test tells 1000 from 1024
+	run ! cmp -s "$BATS_TEST_TMPDIR/o-1M/diffusion_pytorch_model.safetensors.index.json" \
+		"$BATS_TEST_TMPDIR/o-1MB/diffusion_pytorch_model.safetensors.index.json"
+	run -2 df11 decompress -q --max-shard-size 1Mb "$FLUX/df11" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"invalid shard size '1Mb'"* ]]
+
+	require_fuse
+	for s in 1M 1MB; do
+		mount_df11fs "$FLUX/df11" "$m" -o "max_shard_size=$s"
+		run -0 ls "$m"
+		[ "$output" = "$(ls "$BATS_TEST_TMPDIR/o-$s")" ]
+		for f in "$BATS_TEST_TMPDIR/o-$s"/*; do
+			cmp "$f" "$m/${f##*/}"
+		done
+		unmount_df11fs "$m"
+	done
+}
+
 @test "pipeline folder: transformer/ shown as diffusers writes it, the other components as they are" {
 	local p=$BATS_TEST_TMPDIR/p m=$BATS_TEST_TMPDIR/m
 	require_fuse
@@ -256,6 +364,67 @@ assert [f["name"] for f in d["files"]] == ["config.json"], d["files"]
 		transformer/diffusion_pytorch_model.safetensors; do
 		cmp "$BATS_TEST_TMPDIR/o/$f" "$m/$f"
 	done
+}
+
+# pipeline DIR - a diffusers pipeline folder at DIR: transformer/ is
+# flux-tiny's df11 directory, vae/ and text_encoder/ are plain
+pipeline() {
+	mkdir -p "$1/vae" "$1/text_encoder"
+	flux "$1/transformer"
+	echo '{"_class_name": "FluxPipeline"}' >"$1/model_index.json"
+	cp "$ORIG/diffusion_pytorch_model.safetensors" "$1/vae/"
+	echo '{"_class_name": "AutoencoderKL"}' >"$1/vae/config.json"
+	echo '{"architectures": ["CLIPTextModel"]}' >"$1/text_encoder/config.json"
+}
+
+@test "info and verify of a pipeline folder: the official component in full, the others passed over with a line" {
+	local p=$BATS_TEST_TMPDIR/p s=$BATS_TEST_TMPDIR/s
+	pipeline "$p"
+	cp "$ORIG/config.json" "$p/transformer/original-config.json"
+	run -0 --separate-stderr df11 info "$p"
+	[[ $output == *"unit transformer_blocks.0 (transformer/transformer_blocks_0.safetensors): 589824 weights"* ]]
+	[[ $output == *"transformer/diffusion_pytorch_model.safetensors: official, 4219848 -> "* ]]
+	[[ $output == *"vae/diffusion_pytorch_model.safetensors: file, 4219848 -> 4219848 bytes"* ]]
+	[[ $output != *"transformer_blocks_0.safetensors: file"* ]]
+	[ "$stderr" = "$(printf '%s\n' \
+		"df11: '$p/text_encoder': not an official DFloat11 component: passed over, its files listed as they are" \
+		"df11: '$p/vae': not an official DFloat11 component: passed over, its files listed as they are")" ]
+	# the document lists what decompress writes
+	df11 decompress -q "$p" "$BATS_TEST_TMPDIR/o"
+	run -0 --separate-stderr df11 info --json "$p"
+	python3 - "$output" "$BATS_TEST_TMPDIR/o" <<'PY'
+import json, os, sys
+d = json.loads(sys.argv[1])
+files = sorted(os.path.relpath(os.path.join(r, f), sys.argv[2])
+               for r, _, fs in os.walk(sys.argv[2]) for f in fs)
+assert [f["name"] for f in d["files"]] == files, (d["files"], files)
+for f in d["files"]:
+    assert f["size"] == os.path.getsize(os.path.join(sys.argv[2], f["name"])), f
+assert len(d["units"]) == 5 and all(u["file"].startswith("transformer/") for u in d["units"])
+assert d["kind"] == "official" and d["dfloat11_version"] == "0.5.0"
+PY
+
+	run -0 df11 verify "$p"
+	[[ $output == *"ok 'transformer/diffusion_pytorch_model.safetensors'"* ]]
+	[[ $output == *"ok: transformer/: 5 units decoded"* ]]
+	[[ $output == *"passed over '$p/text_encoder': not an official DFloat11 component"* ]]
+	[[ $output == *"passed over '$p/vae': not an official DFloat11 component"* ]]
+	# against the original pipeline: the component against its original
+	mkdir -p "$s"
+	cp -r "$ORIG" "$s/transformer"
+	chmod -R u+w "$s"
+	run -0 df11 verify "$p" "$s"
+	[[ $output == *"ok: transformer/: 5 units decoded, equal to '$s/transformer'"* ]]
+	python3 - "$s/transformer/diffusion_pytorch_model.safetensors" <<'PY'
+import json, struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+s, e = json.loads(b[8:8 + n])["transformer_blocks.1.ff.net.2.weight"]["data_offsets"]
+b[8 + n + s + 10] ^= 0x01
+open(sys.argv[1], "wb").write(b)
+PY
+	run -1 df11 verify -q "$p" "$s"
+	[[ $output == *"transformer/diffusion_pytorch_model.safetensors"*"transformer_blocks.1.ff.net.2.weight"* ]]
 }
 
 @test "original-config.json / original-headers.json that are not regular files: refused, naming them" {
