@@ -107,6 +107,16 @@ snapshot_files() {
 	diff <(listing "$H/models--org--name") <(listing "$o")
 }
 
+@test "compress reads each blob's header: no BF16 warning; a compressed cache refused" {
+	local o=$BATS_TEST_TMPDIR/o
+
+	run -0 --separate-stderr df11 compress -q "$H/models--org--name" "$o"
+	[ -z "$stderr" ] || { echo "$stderr" >&2; return 1; }
+	run -2 df11 compress -q "$D/models--org--name" "$BATS_TEST_TMPDIR/x"
+	[[ "$output" == *"/blobs/"*"is a df11 container already"* ]]
+	no_output "$BATS_TEST_TMPDIR/x"
+}
+
 @test "df11fs: every snapshot file reads back as the original" {
 	require_fuse
 	local p n=0
