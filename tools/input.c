@@ -205,6 +205,9 @@ static int index_one(const struct df11_tree *t, const struct df11_entry *e)
 		}
 		se = df11_tree_find(t, rel);
 		free(rel);
+		/* a link kept inside the tree (a hub snapshot's): its file */
+		if (se && se->link)
+			se = df11_tree_find(t, se->dest);
 		if (!se || !S_ISREG(se->st.st_mode)) {
 			df11_fail(DF11_EX_MALFORMED,
 				  "'%s': shard '%s' not found", path, shard);

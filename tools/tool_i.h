@@ -311,7 +311,8 @@ void df11_input_close(struct df11_input *in);
 
 /**
  * df11_index_check() - check every "*.safetensors.index.json" of @t: valid
- * JSON whose weight_map names shards that exist in @t. Reports errors
+ * JSON whose weight_map names shards that exist in @t, as regular files
+ * or as links kept inside @t (DF11_WALK_KEEP_LINKS) to one. Reports errors
  * (DF11_EX_MALFORMED). Return: 0, -EBADMSG, -errno.
  */
 int df11_index_check(const struct df11_tree *t);

@@ -117,6 +117,25 @@ snapshot_files() {
 	no_output "$BATS_TEST_TMPDIR/x"
 }
 
+@test "an index json whose shards are snapshot links is accepted" {
+	local r=$BATS_TEST_TMPDIR/r o=$BATS_TEST_TMPDIR/o s=$BATS_TEST_TMPDIR/s
+	local rev idx
+
+	cp -a "$H/models--org--name" "$r"
+	rev=$(cat "$r/refs/main")
+	idx=$r/snapshots/$rev/model.safetensors.index.json
+	cp --remove-destination "$(realpath "$idx")" "$idx"
+	[ -f "$idx" ] && [ ! -L "$idx" ]
+	[ -L "$r/snapshots/$rev/model-00001-of-00002.safetensors" ]
+	run -0 df11 compress -q "$r" "$s"
+	run -0 df11 decompress -q "$s" "$o"
+	diff <(listing "$r") <(listing "$o")
+	# a shard link to a directory is still refused
+	ln -sfn ../../refs "$r/snapshots/$rev/model-00002-of-00002.safetensors"
+	run -4 df11 compress -q "$r" "$BATS_TEST_TMPDIR/x"
+	[[ "$output" == *"shard 'model-00002-of-00002.safetensors' not found"* ]]
+}
+
 @test "df11fs: every snapshot file reads back as the original" {
 	require_fuse
 	local p n=0
