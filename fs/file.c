@@ -319,8 +319,20 @@ void df11fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (h->snap) {
 		size_t o = off < 0 || (uint64_t)off > h->snap_len ? h->snap_len
 								  : (size_t)off;
-		fuse_reply_buf(req, h->snap + o,
-			       size < h->snap_len - o ? size : h->snap_len - o);
+		size_t n = size < h->snap_len - o ? size : h->snap_len - o;
+		char *buf = thread_buf(n);
+
+		/*
+		 * Copied first: the reply wakes the reader, whose close may
+		 * have another worker free @h (RELEASE) while fuse_reply_buf
+		 * is still returning.
+		 */
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		memcpy(buf, h->snap + o, n);
+		fuse_reply_buf(req, buf, n);
 		return;
 	}
 	df11fs_reqstat_begin(fs, &t);

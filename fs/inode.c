@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fs/inode.c - the inode table: (st_dev, st_ino) -> node, lazy probing of
- * .safetensors files, change detection
+ * regular files (container by name or by content), change detection
  *
  * See inode_i.h for the model. Locking: the table lock guards the hash and
  * the lookup counts and is never held while doing I/O; an inode's own lock

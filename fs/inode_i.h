@@ -24,13 +24,21 @@
  * away; at zero the inode leaves the table and is freed. The root is
  * never freed before the table.
  *
- * A regular file whose name ends in ".safetensors" is probed lazily (on
- * the first lookup or getattr, never at mount): df11_vfile_open decides
- * whether it is a container (shown with the original size, decoded on
- * read), a plain file (-ENOMSG: shown as it is), or a broken container
- * (shown with its stored size; open fails with EIO, the reason is logged
- * once). The probe is df11_store_ct_open. The probe is repeated when the
- * source's identity, size, mtime or ctime change.
+ * Every regular file is probed lazily (when its attributes are first
+ * needed: a lookup or readdirplus reply carries the size; or an open or
+ * an attribute read; never at mount), whatever its name: Hugging
+ * Face hub blobs are named by their hash. A file whose name does not end
+ * in ".safetensors" and whose content df11_store_sniff() does not take
+ * for a container (the outer header must open with "__metadata__"
+ * holding "df11"; at most 4 KiB are read) is plain at once. Any other is
+ * opened by df11_store_ct_open(), which decides whether it is a container
+ * (shown with the original size, decoded on read), a plain file (-ENOMSG,
+ * e.g. an uncompressed .safetensors: shown as it is), or a broken
+ * container (shown with its stored size; open fails with EIO, the reason
+ * is logged once and is user.df11.error). A file that cannot be opened
+ * for the probe (EACCES, ELOOP, ...) is shown as it is, and its open
+ * reports the error. The probe is repeated when the source's identity,
+ * size, mtime or ctime change.
  */
 #ifndef DF11_FS_INODE_I_H
 #define DF11_FS_INODE_I_H
@@ -47,9 +55,9 @@ struct df11_store_set;
 
 /** enum df11fs_kind - what a file is shown as. */
 enum df11fs_kind {
-	DF11FS_K_OTHER,	    /* not a .safetensors regular file: as it is */
-	DF11FS_K_UNPROBED,  /* .safetensors, not probed yet */
-	DF11FS_K_PLAIN,	    /* .safetensors that is not a container */
+	DF11FS_K_OTHER,	    /* not a regular file (directory, link, ...) */
+	DF11FS_K_UNPROBED,  /* a regular file, not probed yet */
+	DF11FS_K_PLAIN,	    /* a regular file that is not a container */
 	DF11FS_K_CONTAINER, /* a container: the virtual file */
 	DF11FS_K_BAD,	    /* a container that failed to open */
 };
@@ -60,7 +68,7 @@ enum df11fs_kind {
  * @dev, @ino: the source's identity (immutable)
  * @fd:      O_PATH descriptor of the source (owned, immutable)
  * @type:    S_IFMT bits of the source (immutable)
- * @probe:   a .safetensors regular file, probed lazily (immutable)
+ * @probe:   a regular file, probed lazily (immutable)
  * @nlookup: kernel references (table lock)
  * @path:    path relative to SOURCE for log lines; "." for the root
  * @lock:    guards every field below
@@ -195,7 +203,7 @@ void df11fs_inode_forget(struct df11fs_itable *t, struct df11fs_inode *in,
 /**
  * df11fs_inode_attr() - the attributes to show for @in: the source's,
  * without write permission bits, with the original size for a container.
- * Probes a .safetensors file first if needed (see above).
+ * Probes a regular file first if needed (see above).
  * @src: the source stat if the caller has it fresh, or NULL to fstat
  * Return: 0 or -errno.
  */

@@ -116,7 +116,9 @@ enum df11_store_kind {
 };
 
 /**
- * df11_store_classify() - the kind of entry @name whose lstat is @st.
+ * df11_store_classify() - the kind of entry @name whose lstat is @st, by
+ * the name alone for a regular file (fs/ and the df11 tool also take a
+ * file of any name for a container when df11_store_sniff() says so).
  * @dirfd: the directory holding @name, to probe a directory's
  *         config.json (reads it); -1: never probe (a directory is then
  *         DF11_STORE_DIR)

@@ -124,7 +124,7 @@ static int check_source_file(struct df11_check *c, const char *path,
 	char err[512] = "";
 	int rc;
 
-	rc = df11_input_open(&in, path, DF11_IN_HEADER);
+	rc = df11_input_open(&in, path, DF11_IN_HEADER | DF11_IN_ANY);
 	if (rc)
 		goto out;
 	rc = df11_st_parse(&st, in.hdr + 8, in.hdr_len - 8,
@@ -174,12 +174,10 @@ int df11_check_compress(struct df11_check *c, const struct df11_tree *t,
 		const struct df11_entry *e = &t->v[i];
 		char *path;
 
-		if (!S_ISREG(e->st.st_mode))
+		/* a hub blob that a kept link names: compress reads it too */
+		if (!S_ISREG(e->st.st_mode) ||
+		    (!df11_is_safetensors(e->rel) && !e->container))
 			continue;
-		if (!df11_is_safetensors(e->rel)) {
-			n += e->container; /* a hub blob: compress reads it */
-			continue;
-		}
 		n++;
 		path = df11_path_join(t->root, e->rel);
 		rc = path ? check_source_file(c, path, t->root)

@@ -5,7 +5,7 @@
  *
  * Every container of DST becomes a source (df11_ct_source), every other
  * file a plain file of the job; a container is named "*.safetensors" or
- * recognised by its content (df11_store_sniff: hub blobs have no
+ * recognised by its content (df11_input_sniff: hub blobs have no
  * extension). Links kept by compress are written again as links
  * (tools/walk.c); the pipeline in job.c does the rest. The
  * containers are all opened first (df11_ct_open validates the index and
@@ -17,28 +17,10 @@
  * verify without SRC catches any flipped bit of the coded data.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "codec/container.h"
-#include "store/store.h"
 #include "tools/job_i.h"
-
-/* Is @path a container by its content (a hub blob has no extension)? */
-static bool sniff(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	struct stat st;
-	bool r = false;
-
-	if (fd < 0)
-		return false; /* the copy reports it */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		r = df11_store_sniff(fd, (uint64_t)st.st_size) == 1;
-	close(fd);
-	return r;
-}
 
 /* Open the container of open file @in whose name gave no hint. */
 static int open_blob(struct df11_input *in)
@@ -65,7 +47,7 @@ static int add_file(struct df11_job *j, const struct df11_tree *t,
 
 	if (!path)
 		return df11_fail_sys(-ENOMEM, "read", e->rel);
-	if (!df11_is_safetensors(e->rel) && !sniff(path)) {
+	if (!df11_is_safetensors(e->rel) && !df11_input_sniff(path)) {
 		rc = df11_job_add_copy(j, e->rel, path, &e->st, ref);
 		free(path);
 		return rc;

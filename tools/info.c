@@ -17,6 +17,7 @@
  *    "units": [{"path", "file", "weights", "luts", "blocks", "stored",
  *               "bits_per_weight", "pieces": [tensor names]}],
  *    "files": [{"name", "kind", "container", "size", "stored", "ratio",
+ *               "links": [paths],
  *               "tensors": [{"name", "dtype", "shape", "codec", "bytes",
  *                            "stored", "ratio", "bits_per_weight"}]}],
  *    "total": {"files", "size", "stored", "ratio"}}
@@ -31,6 +32,13 @@
  * json of an official directory); "container" is true for the first two.
  * Ratios of empty things are null. A file that cannot be read is
  * reported and left out; the exit status then says why.
+ *
+ * Links inside a native tree are not files of their own: each stored file
+ * is listed once, sorted by name, with the links that resolve to it in
+ * "links" (paths relative to DST; [] for official files). A Hugging Face
+ * hub blob ("blobs/<hash>", named by no extension) is listed under the
+ * first of its snapshot links instead, the name a loader opens; so the
+ * totals count every stored byte once, however many revisions share it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -86,12 +94,12 @@ json_t *df11_info_tensor(const struct df11_st_tensor *t, const char *codec,
 json_t *df11_info_file(const char *name, const char *kind, uint64_t size,
 		       uint64_t stored, json_t *tensors)
 {
-	return json_pack("{s:o, s:s, s:b, s:I, s:I, s:o, s:o}", "name",
+	return json_pack("{s:o, s:s, s:b, s:I, s:I, s:o, s:o, s:o}", "name",
 			 df11_info_str(name), "kind", kind, "container",
 			 strcmp(kind, "file") != 0, "size", (json_int_t)size,
 			 "stored", (json_int_t)stored, "ratio",
-			 df11_info_ratio(stored, size), "tensors",
-			 tensors ? tensors : json_array());
+			 df11_info_ratio(stored, size), "links", json_array(),
+			 "tensors", tensors ? tensors : json_array());
 }
 
 /* The tensors of a container, in file order, with their segments. */
@@ -135,14 +143,16 @@ static int plain_tensors(const struct df11_st *st, json_t *arr)
 	return 0;
 }
 
-int df11_info_disk(const char *path, const char *name, json_t **out)
+/* df11_info_disk() with df11_input_open flags @how */
+static int info_disk(const char *path, const char *name, unsigned how,
+		     json_t **out)
 {
 	struct df11_input in;
 	json_t *arr = json_array();
 	int rc;
 
 	*out = NULL;
-	rc = df11_input_open(&in, path, DF11_IN_PARSE);
+	rc = df11_input_open(&in, path, DF11_IN_PARSE | how);
 	if (rc)
 		goto out;
 	rc = -ENOMEM;
@@ -160,6 +170,11 @@ out:
 	json_decref(arr);
 	df11_input_close(&in);
 	return rc;
+}
+
+int df11_info_disk(const char *path, const char *name, json_t **out)
+{
+	return info_disk(path, name, 0, out);
 }
 
 static uint64_t jint(const json_t *o, const char *key)
@@ -229,10 +244,15 @@ static void print_file(const json_t *f)
 	char r[32], bpw[32], buf[1024];
 	struct widths w;
 
+	const json_t *v;
+	size_t k;
+
 	num(json_object_get(f, "ratio"), 3, r, sizeof(r));
 	printf("%s: %s, %llu -> %llu bytes, ratio %s\n", jtext(f, "name"),
 	       jtext(f, "kind"), (unsigned long long)jint(f, "size"),
 	       (unsigned long long)jint(f, "stored"), r);
+	json_array_foreach(json_object_get(f, "links"), k, v)
+	    printf("  also as %s\n", json_string_value(v));
 	if (!json_array_size(ts))
 		return;
 	table_widths(ts, &w);
@@ -319,9 +339,108 @@ int df11_info_emit(const struct df11_opts *o, const char *path,
 	return df11_status();
 }
 
-/* Gather the records of @path (a directory or one file) into @files. */
+/* records by "name", in the order of struct df11_tree */
+static int rec_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+
+	return df11_path_cmp(json_string_value(json_object_get(x, "name")),
+			     json_string_value(json_object_get(y, "name")));
+}
+
+/* Sort the records of @files by name (a blob's is its link's). */
+static int sort_records(json_t *files)
+{
+	size_t n = json_array_size(files);
+	json_t **v = n ? calloc(n, sizeof(*v)) : NULL;
+	int rc = 0;
+
+	if (n && !v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(files, i));
+	if (n > 1)
+		qsort(v, n, sizeof(*v), rec_cmp);
+	json_array_clear(files);
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(files, v[i]))
+			rc = -ENOMEM;
+	free(v);
+	return rc;
+}
+
+/* kept links by target, then by path */
+static int link_cmp(const void *a, const void *b)
+{
+	const struct df11_entry *x = *(const struct df11_entry *const *)a;
+	const struct df11_entry *y = *(const struct df11_entry *const *)b;
+	int c = df11_path_cmp(x->dest, y->dest);
+
+	return c ? c : df11_path_cmp(x->rel, y->rel);
+}
+
+/* Is @rel directly in a folder named "blobs" (a hub blob)? */
+static bool is_blob(const char *rel)
+{
+	const char *s = strrchr(rel, '/');
+
+	if (!s)
+		return false;
+	return s - rel == 5 ? !strncmp(rel, "blobs", 5)
+			    : s - rel > 5 && !strncmp(s - 6, "/blobs", 6);
+}
+
+/*
+ * The record of regular file @e of @t; @lk, @n: the links to it. A hub
+ * blob is named by its first link (snapshots/REV/x.safetensors); every
+ * other link is in "links". A file is parsed when a name says
+ * ".safetensors" or its content says container (a blob has no name).
+ */
+static int file_record(const struct df11_tree *t, const struct df11_entry *e,
+		       const struct df11_entry *const *lk, size_t n,
+		       json_t **out)
+{
+	const char *name = n && is_blob(e->rel) ? lk[0]->rel : e->rel;
+	char *p = df11_path_join(t->root, e->rel);
+	json_t *links = json_array();
+	unsigned how = 0;
+	int rc;
+
+	*out = NULL;
+	if (!p || !links) {
+		free(p);
+		json_decref(links);
+		return df11_fail_sys(-ENOMEM, "read", t->root);
+	}
+	if (e->container || df11_is_safetensors(name) || df11_input_sniff(p))
+		how = DF11_IN_ANY;
+	rc = info_disk(p, name, how, out);
+	free(p);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (lk[i]->rel != name &&
+		    json_array_append_new(links, df11_info_str(lk[i]->rel)))
+			rc = df11_fail_sys(-ENOMEM, "read", t->root);
+	if (!rc && json_object_set_new(*out, "links", links))
+		rc = df11_fail_sys(-ENOMEM, "read", t->root);
+	else if (rc)
+		json_decref(links);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Gather the records of @path (a directory or one file) into @files.
+ * Links that stay inside @path are kept as links (tools/walk.c), so every
+ * file is listed once whatever links to it (a hub cache's snapshots and
+ * blobs); links out of it are followed.
+ */
 static int gather(const char *path, json_t *files)
 {
+	const struct df11_entry **lk = NULL;
+	size_t nl = 0;
 	struct df11_tree t;
 	struct stat st;
 	json_t *o;
@@ -333,22 +452,34 @@ static int gather(const char *path, json_t *files)
 			return df11_fail_sys(-ENOMEM, "read", path);
 		return 0;
 	}
-	rc = df11_tree_scan(&t, path);
-	for (size_t i = 0; !rc && i < t.n; i++) {
-		char *p;
+	rc = df11_tree_scan_links(&t, path,
+				  DF11_WALK_KEEP_LINKS | DF11_WALK_FOLLOW_OUT);
+	if (!rc && t.n && !(lk = calloc(t.n, sizeof(*lk))))
+		rc = df11_fail_sys(-ENOMEM, "read", path);
+	for (size_t i = 0; !rc && i < t.n; i++)
+		if (t.v[i].link)
+			lk[nl++] = &t.v[i];
+	if (nl > 1)
+		qsort(lk, nl, sizeof(*lk), link_cmp);
+	for (size_t i = 0, k = 0; !rc && i < t.n; i++) {
+		const struct df11_entry *e = &t.v[i];
+		size_t m;
 
-		if (!S_ISREG(t.v[i].st.st_mode))
+		if (!S_ISREG(e->st.st_mode) || e->link)
 			continue;
-		p = df11_path_join(t.root, t.v[i].rel);
-		if (!p) {
-			rc = df11_fail_sys(-ENOMEM, "read", path);
-			break;
-		}
-		if (df11_info_disk(p, t.v[i].rel, &o) == 0 &&
+		/* the links to @e: a run of @lk (both sorted by path) */
+		while (k < nl && df11_path_cmp(lk[k]->dest, e->rel) < 0)
+			k++;
+		for (m = k; m < nl && !strcmp(lk[m]->dest, e->rel); m++)
+			;
+		if (file_record(&t, e, lk + k, m - k, &o) == 0 &&
 		    json_array_append_new(files, o))
 			rc = df11_fail_sys(-ENOMEM, "read", path);
-		free(p);
+		k = m;
 	}
+	if (!rc && sort_records(files))
+		rc = df11_fail_sys(-ENOMEM, "read", path);
+	free(lk);
 	df11_tree_free(&t);
 	return rc;
 }

@@ -18,6 +18,7 @@
 
 #include "codec/container.h"
 #include "codec/safetensors.h"
+#include "store/store.h"
 #include "tools/tool_i.h"
 
 /* Is @in a Git LFS pointer (a clone without `git lfs pull`)? */
@@ -87,12 +88,26 @@ int df11_input_open(struct df11_input *in, const char *path, unsigned how)
 	in->st = st;
 	in->size = (uint64_t)st.st_size;
 	if (!(how & (DF11_IN_HEADER | DF11_IN_PARSE)) ||
-	    !df11_is_safetensors(path))
+	    (!(how & DF11_IN_ANY) && !df11_is_safetensors(path)))
 		return 0;
 	rc = read_header(in);
 	if (rc || !(how & DF11_IN_PARSE))
 		return rc;
 	return parse(in);
+}
+
+bool df11_input_sniff(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	bool r = false;
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r = df11_store_sniff(fd, (uint64_t)st.st_size) == 1;
+	close(fd);
+	return r;
 }
 
 int df11_input_reopen(struct df11_input *in)
@@ -182,6 +197,9 @@ static int index_one(const struct df11_tree *t, const struct df11_entry *e)
 		}
 		se = df11_tree_find(t, rel);
 		free(rel);
+		/* a link kept inside the tree (a hub snapshot's): its file */
+		if (se && se->link)
+			se = df11_tree_find(t, se->dest);
 		if (!se || !S_ISREG(se->st.st_mode)) {
 			df11_fail(DF11_EX_MALFORMED,
 				  "'%s': shard '%s' not found", path, shard);

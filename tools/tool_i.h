@@ -281,15 +281,24 @@ struct df11_input {
 
 #define DF11_IN_HEADER 1u /* read the header bytes of a .safetensors file */
 #define DF11_IN_PARSE  2u /* ...and parse them, open a container */
+#define DF11_IN_ANY    4u /* ...whatever the name (a hub blob a link names) */
 
 /**
- * df11_input_open() - open @path; for a ".safetensors" file and @how
- * flags, read (and parse) its header. Reports errors, naming the file:
- * malformed headers and containers are DF11_EX_MALFORMED, containers of
- * another major version DF11_EX_UNSUPPORTED. Close @in in every case.
+ * df11_input_open() - open @path; for a ".safetensors" file (any file
+ * with DF11_IN_ANY) and @how flags, read (and parse) its header. Reports
+ * errors, naming the file: malformed headers and containers are
+ * DF11_EX_MALFORMED, containers of another major version
+ * DF11_EX_UNSUPPORTED. Close @in in every case.
  * Return: 0, -EBADMSG, -EOVERFLOW, -ENOTSUP, -errno.
  */
 int df11_input_open(struct df11_input *in, const char *path, unsigned how);
+
+/**
+ * df11_input_sniff() - is @path a df11 container by its content
+ * (df11_store_sniff), whatever its name? Silent: false when it cannot be
+ * opened or is not a regular file (whoever reads it reports that).
+ */
+bool df11_input_sniff(const char *path);
 
 /** df11_input_reopen() - open the file again after close_fd. */
 int df11_input_reopen(struct df11_input *in);
@@ -302,7 +311,8 @@ void df11_input_close(struct df11_input *in);
 
 /**
  * df11_index_check() - check every "*.safetensors.index.json" of @t: valid
- * JSON whose weight_map names shards that exist in @t. Reports errors
+ * JSON whose weight_map names shards that exist in @t, as regular files
+ * or as links kept inside @t (DF11_WALK_KEEP_LINKS) to one. Reports errors
  * (DF11_EX_MALFORMED). Return: 0, -EBADMSG, -errno.
  */
 int df11_index_check(const struct df11_tree *t);

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # tests/bats/150-hub.bats - Hugging Face hub caches: compress keeps the
 # snapshots' links and compresses every blob once, decompress gives the
-# same tree back, df11fs recognises blob containers by their content and
-# serves every snapshot file byte for byte
+# same tree back, info lists each blob once under its snapshot name, an
+# index json may name shards that are snapshot links, df11fs recognises
+# blob containers by their content and serves every snapshot file byte
+# for byte
 
 load helpers
 load mount_helpers
@@ -105,6 +107,70 @@ snapshot_files() {
 	diff <(listing "$D/models--org--name") <(listing "$r")
 	run -0 df11 decompress -q "$r" "$o"
 	diff <(listing "$H/models--org--name") <(listing "$o")
+}
+
+@test "compress reads each blob's header: no BF16 warning; a compressed cache refused" {
+	local o=$BATS_TEST_TMPDIR/o
+
+	run -0 --separate-stderr df11 compress -q "$H/models--org--name" "$o"
+	[ -z "$stderr" ] || { echo "$stderr" >&2; return 1; }
+	run -2 df11 compress -q "$D/models--org--name" "$BATS_TEST_TMPDIR/x"
+	[[ "$output" == *"/blobs/"*"is a df11 container already"* ]]
+	no_output "$BATS_TEST_TMPDIR/x"
+}
+
+@test "info lists every stored file once, a blob under its first snapshot name" {
+	local j=$BATS_TEST_TMPDIR/info.json
+
+	df11 info --json "$D" >"$j"
+	python3 - "$j" "$D" <<'PY'
+import json, os, sys
+d, root = json.load(open(sys.argv[1])), sys.argv[2]
+files = {}
+for r, dirs, names in os.walk(root):
+    for n in names:
+        p = os.path.join(r, n)
+        if not os.path.islink(p):
+            files[os.path.relpath(p, root)] = os.path.getsize(p)
+names = [f["name"] for f in d["files"]]
+assert len(names) == len(set(names)) == len(files), (len(names), len(files))
+assert names == sorted(names, key=lambda n: n.replace("/", "\0")), names
+assert not [n for n in names if "/blobs/" in n], names
+assert d["total"]["stored"] == sum(files.values()), d["total"]
+cts = [f for f in d["files"] if f["kind"] == "container"]
+assert len(cts) == 3, [f["name"] for f in cts]
+for f in cts:
+    assert "/snapshots/" in f["name"] and f["name"].endswith(".safetensors")
+    assert f["tensors"] and f["size"] > f["stored"], f["name"]
+# both revisions share the weight blobs: the other one is in "links"
+shared = [f for f in cts if f["name"].startswith("models--org--name/")]
+assert len(shared) == 2 and all(len(f["links"]) == 1 for f in shared), shared
+for f in shared:
+    assert os.path.realpath(os.path.join(root, f["name"])) == \
+        os.path.realpath(os.path.join(root, f["links"][0]))
+PY
+	run -0 df11 info "$D"
+	[ "$(grep -c ': container, ' <<<"$output")" -eq 3 ]
+	[ "$(grep -c '^  also as models--org--name/snapshots/' <<<"$output")" -ge 2 ]
+}
+
+@test "an index json whose shards are snapshot links is accepted" {
+	local r=$BATS_TEST_TMPDIR/r o=$BATS_TEST_TMPDIR/o s=$BATS_TEST_TMPDIR/s
+	local rev idx
+
+	cp -a "$H/models--org--name" "$r"
+	rev=$(cat "$r/refs/main")
+	idx=$r/snapshots/$rev/model.safetensors.index.json
+	cp --remove-destination "$(realpath "$idx")" "$idx"
+	[ -f "$idx" ] && [ ! -L "$idx" ]
+	[ -L "$r/snapshots/$rev/model-00001-of-00002.safetensors" ]
+	run -0 df11 compress -q "$r" "$s"
+	run -0 df11 decompress -q "$s" "$o"
+	diff <(listing "$r") <(listing "$o")
+	# a shard link to a directory is still refused
+	ln -sfn ../../refs "$r/snapshots/$rev/model-00002-of-00002.safetensors"
+	run -4 df11 compress -q "$r" "$BATS_TEST_TMPDIR/x"
+	[[ "$output" == *"shard 'model-00002-of-00002.safetensors' not found"* ]]
 }
 
 @test "df11fs: every snapshot file reads back as the original" {
