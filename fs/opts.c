@@ -108,7 +108,8 @@ static void usage(void)
 	       "  -s                     single-threaded\n"
 	       "  -o cache_size=SIZE     decoded bytes to keep (default 1G)\n"
 	       "  -o workers=N           read-ahead decode threads "
-	       "(default: CPUs)\n"
+	       "(default: CPUs;\n"
+	       "                         0: no read-ahead)\n"
 	       "  -o readahead=SIZE      bytes decoded ahead of a sequential "
 	       "reader\n"
 	       "                         (default 32M)\n"
@@ -319,6 +320,8 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 		bad = "decoder";
 	if (r->workers && parse_uint(r->workers, 1024, &c->cache.workers))
 		bad = "workers";
+	else if (r->workers && !c->cache.workers)
+		c->cache.no_ahead = 1; /* 0 means off, not the default */
 	if (r->threads && (parse_uint(r->threads, 4096, &v) || v == 0))
 		bad = "threads";
 	else if (r->threads)
