@@ -40,6 +40,8 @@
 
 /* Largest read request we ask the kernel for (max_read, max_pages). */
 #define DF11FS_MAX_READ (1u << 20)
+/* -o attr_timeout= and entry_timeout=: seconds, at most one day */
+#define DF11FS_MAX_TIMEOUT 86400.0
 
 /* The statistics file at the mount root, not listed by readdir. */
 #define DF11FS_STATS_NAME ".df11fs-stats.json"
@@ -50,7 +52,8 @@ struct df11fs_handle;
  * struct df11fs - the mounted filesystem (the session's userdata).
  * @cache:        shared chunk cache (owned)
  * @itab:         inode table (owned)
- * @attr_timeout: seconds the kernel may cache attributes and entries
+ * @attr_timeout: seconds the kernel may cache attributes
+ * @entry_timeout: seconds the kernel may cache names (and missing names)
  * @debug:        -d given: log every decision
  * @mountpoint:   absolute path (borrowed from the configuration)
  * @kernel_ra_kb: kernel read-ahead to set at init, KiB (0: leave it)
@@ -67,7 +70,7 @@ struct df11fs_handle;
 struct df11fs {
 	struct df11_cache *cache;
 	struct df11fs_itable itab;
-	double attr_timeout;
+	double attr_timeout, entry_timeout;
 	int debug;
 	const char *mountpoint;
 	const char *source;
@@ -87,7 +90,7 @@ struct df11fs {
  *                 (0: leave the kernel's default)
  * @threads:       FUSE worker threads (a fixed pool, fs/loop.c)
  *                 (0: libfuse's default)
- * @attr_timeout:  seconds
+ * @attr_timeout, @entry_timeout: seconds, 0 .. DF11FS_MAX_TIMEOUT
  * @foreground, @debug, @single: -f, -d, -s
  * @fake:          called as mount.fuse.df11fs with -f: mount nothing
  * @headers:       -o headers=FILE (official DFloat11 SOURCE), or NULL
@@ -103,7 +106,7 @@ struct df11fs_conf {
 	struct df11_cache_opts cache;
 	uint64_t kernel_ra;
 	unsigned threads;
-	double attr_timeout;
+	double attr_timeout, entry_timeout;
 	int foreground, debug, single, fake;
 	char *headers;
 	uint64_t shard_size;

@@ -406,6 +406,7 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 		return EXIT_RUNTIME;
 	memset(&fs, 0, sizeof(fs));
 	fs.attr_timeout = c->attr_timeout;
+	fs.entry_timeout = c->entry_timeout;
 	fs.debug = c->debug;
 	fs.kernel_ra_kb =
 	    (unsigned)(c->kernel_ra >> 10 > UINT_MAX ? UINT_MAX

@@ -95,7 +95,7 @@ int df11fs_entry_fill(struct df11fs *fs, struct df11fs_inode *parent,
 	}
 	e->ino = df11fs_inode_id(&fs->itab, in);
 	e->attr_timeout = fs->attr_timeout;
-	e->entry_timeout = fs->attr_timeout;
+	e->entry_timeout = fs->entry_timeout;
 	return 0;
 }
 
@@ -109,7 +109,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		memset(&e, 0, sizeof(e));
 		e.ino = (fuse_ino_t)(uintptr_t)&fs->stats_ino;
 		df11fs_stats_attr(fs, &e.attr);
-		e.attr_timeout = e.entry_timeout = fs->attr_timeout;
+		e.attr_timeout = fs->attr_timeout;
+		e.entry_timeout = fs->entry_timeout;
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -117,7 +118,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == -ENOENT) {
 		/* a negative entry, cached like a positive one */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = fs->attr_timeout;
+		e.entry_timeout = fs->entry_timeout;
 		fuse_reply_entry(req, &e);
 	} else if (rc) {
 		fuse_reply_err(req, -rc);
