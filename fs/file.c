@@ -275,8 +275,21 @@ void df11fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (h->snap) {
 		size_t o = off < 0 || (uint64_t)off > h->snap_len ? h->snap_len
 								  : (size_t)off;
-		fuse_reply_buf(req, h->snap + o,
-			       size < h->snap_len - o ? size : h->snap_len - o);
+		size_t n = size < h->snap_len - o ? size : h->snap_len - o;
+		/*
+		 * From this thread's buffer, not @h's: once the kernel has
+		 * the reply, RELEASE may free @h on another worker while
+		 * writev() returns here. The kernel has copied the bytes by
+		 * then, but a race detector sees the read after the free.
+		 */
+		void *buf = thread_buf(n);
+
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		memcpy(buf, h->snap + o, n);
+		fuse_reply_buf(req, buf, n);
 		return;
 	}
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
