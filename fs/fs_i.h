@@ -28,6 +28,7 @@
 
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <syslog.h>
 
@@ -224,6 +225,14 @@ void df11fs_handles_free_all(struct df11fs *fs);
 void df11fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size);
 void df11fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/**
+ * df11fs_signals_block() - block, in the calling thread, the signals that
+ * only the main thread takes (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1),
+ * so that the threads it starts next never run their handlers; the mask
+ * before goes to *@old (restore it with pthread_sigmask(SIG_SETMASK)).
+ */
+void df11fs_signals_block(sigset_t *old);
 
 /**
  * df11fs_loop() - serve @se with a fixed pool of @threads workers until
