@@ -56,6 +56,7 @@ struct df11fs_handle;
  * @attr_timeout: seconds the kernel may cache attributes
  * @entry_timeout: seconds the kernel may cache names (and missing names)
  * @debug:        -d given: log every decision
+ * @allow_other:  -o allow_other given (others read the mount)
  * @mountpoint:   absolute path (borrowed from the configuration)
  * @kernel_ra_kb: kernel read-ahead to set at init, KiB (0: leave it)
  * @source:       absolute path of SOURCE (borrowed from the configuration)
@@ -72,7 +73,7 @@ struct df11fs {
 	struct df11_cache *cache;
 	struct df11fs_itable itab;
 	double attr_timeout, entry_timeout;
-	int debug;
+	int debug, allow_other;
 	const char *mountpoint;
 	const char *source;
 	unsigned kernel_ra_kb;
@@ -93,6 +94,7 @@ struct df11fs {
  *                 (0: libfuse's default)
  * @attr_timeout, @entry_timeout: seconds, 0 .. DF11FS_MAX_TIMEOUT
  * @foreground, @debug, @single: -f, -d, -s
+ * @allow_other:   -o allow_other (left for libfuse too)
  * @fake:          called as mount.fuse.df11fs with -f: mount nothing
  * @headers:       -o headers=FILE (official DFloat11 SOURCE), or NULL
  * @shard_size:    -o max_shard_size= (0: 5 GB)
@@ -108,7 +110,7 @@ struct df11fs_conf {
 	uint64_t kernel_ra;
 	unsigned threads;
 	double attr_timeout, entry_timeout;
-	int foreground, debug, single, fake;
+	int foreground, debug, single, fake, allow_other;
 	char *headers;
 	uint64_t shard_size;
 	char *log, *fsname;
@@ -221,6 +223,20 @@ void df11fs_op_release(fuse_req_t req, fuse_ino_t ino,
 void df11fs_handles_free_all(struct df11fs *fs);
 
 /* ----------------------------------------------------------- xattr.c */
+
+/* the POSIX ACLs, the only attributes of SOURCE passed through */
+#define DF11FS_ACL_ACCESS  "system.posix_acl_access"
+#define DF11FS_ACL_DEFAULT "system.posix_acl_default"
+#define DF11FS_XATTR_MAX   65536 /* the kernel's largest value */
+
+/**
+ * df11fs_acl_read() - getxattr(2) of ACL @name of the file behind O_PATH
+ * descriptor @fd (through /proc/self/fd: an O_PATH descriptor has no
+ * fgetxattr), into @buf of @size bytes (0: only the length).
+ * Return: the length; -ENODATA when there is none (or the filesystem has
+ * no ACLs); -ERANGE, or another -errno.
+ */
+ssize_t df11fs_acl_read(int fd, const char *name, void *buf, size_t size);
 
 void df11fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size);

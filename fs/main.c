@@ -413,6 +413,7 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 	memset(&fs, 0, sizeof(fs));
 	fs.attr_timeout = c->attr_timeout;
 	fs.entry_timeout = c->entry_timeout;
+	fs.allow_other = c->allow_other;
 	fs.debug = c->debug;
 	fs.kernel_ra_kb =
 	    (unsigned)(c->kernel_ra >> 10 > UINT_MAX ? UINT_MAX

@@ -51,7 +51,15 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	unsigned want = FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS |
 			FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_AUTO_INVAL_DATA;
 
+	/* the kernel checks the source's ACLs (fs/xattr.c passes them) */
+	want |= FUSE_CAP_POSIX_ACL;
 	conn->want |= want & conn->capable;
+	if (!(conn->capable & FUSE_CAP_POSIX_ACL) && fs->allow_other)
+		df11fs_log(LOG_WARNING,
+			   "allow_other: this kernel cannot check POSIX ACLs "
+			   "on FUSE (no FUSE_POSIX_ACL): every user may read "
+			   "what the mode bits allow, whatever an ACL of "
+			   "SOURCE says");
 	conn->want &=
 	    ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ATOMIC_O_TRUNC);
 	/* max_write also sets max_pages: 1 MiB read requests */

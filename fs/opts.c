@@ -38,7 +38,15 @@ struct raw_opts {
 	int helper, help, version, n_pos;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_SINGLE, KEY_DROP };
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FG,
+	KEY_DEBUG,
+	KEY_SINGLE,
+	KEY_DROP,
+	KEY_ALLOW_OTHER
+};
 
 #define RAW(t, f)                                                              \
 	{                                                                      \
@@ -71,6 +79,7 @@ static const struct fuse_opt opt_spec[] = {
     FUSE_OPT_KEY("-d", KEY_DEBUG),
     FUSE_OPT_KEY("debug", KEY_DEBUG),
     FUSE_OPT_KEY("-s", KEY_SINGLE),
+    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("-n", KEY_DROP),
     FUSE_OPT_KEY("-v", KEY_DROP),
     FUSE_OPT_KEY("clone_fd", KEY_DROP), /* always on */
@@ -193,6 +202,9 @@ static int opt_proc(void *data, const char *arg, int key,
 		if (!r->helper) /* mount -s: sloppy */
 			r->conf->single = 1;
 		return 0;
+	case KEY_ALLOW_OTHER:
+		r->conf->allow_other = 1;
+		return 1; /* libfuse's */
 	default:
 		return 0;
 	}
