@@ -50,7 +50,8 @@ setup_file() {
 
 teardown_file() {
 	unmount_all
-	[ -z "${M:-}" ] || rmdir "$M"
+	# outside bats' directories: the mountpoint and its log
+	[ -z "${M:-}" ] || { rm -f "$M.log"; rmdir "$M"; }
 }
 
 # as_nobody CMD... - CMD as user and group 65534, no other groups
