@@ -53,7 +53,7 @@ BINS := $(BUILD)/df11 $(BUILD)/df11-genmodel $(BUILD)/df11fs
 TEST_BINS := $(BUILD)/tests/mkofficial $(BUILD)/libdf11gpu-emu.so \
              $(BUILD)/tests/mkhostile
 
-.PHONY: all help check unit fuzz-replay bats manlint asan fuzz bench demo \
+.PHONY: all help check unit fuzz-replay bats manlint asan tsan fuzz bench demo \
         install uninstall clean deps format
 .DEFAULT_GOAL := all
 
@@ -155,6 +155,25 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  OPT="-O1 -g" check
 
+## tsan: unit tests and bats tests (mounts included) under ThreadSanitizer
+# Every report fails the run: each goes to build-tsan/tsan.PID, printed at
+# the end; a unit test, df11 or df11fs that reported one also exits 66,
+# which fails its test. tests/tsan.supp says why each suppression is
+# harmless.
+TSAN_SAN := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_ENV := suppressions=$(abspath tests/tsan.supp) second_deadlock_stack=1 \
+            log_path=$(abspath build-tsan)/tsan
+tsan:
+	$(MAKE) BUILD=build-tsan CC=clang SAN="$(TSAN_SAN)" OPT="-O1 -g" \
+	  WERROR=-Werror all $(UNIT_BIN:$(BUILD)/%=build-tsan/%) \
+	  $(TEST_BINS:$(BUILD)/%=build-tsan/%)
+	@rm -f build-tsan/tsan.*; st=0; \
+	TSAN_OPTIONS="$(TSAN_ENV) $(TSAN_OPTIONS)" $(MAKE) BUILD=build-tsan \
+	  CC=clang SAN="$(TSAN_SAN)" OPT="-O1 -g" WERROR=-Werror unit bats || \
+	  st=1; \
+	for r in build-tsan/tsan.*; do [ -e "$$r" ] || continue; \
+	  echo "== ThreadSanitizer: $$r"; cat "$$r"; st=1; done; exit $$st
+
 ## fuzz: build libFuzzer targets (clang) and fuzz each for FUZZ_SECONDS (60)
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -198,7 +217,7 @@ format:
 
 ## clean: remove build outputs
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz
 
 # ------------------------------------------------------------ GPU (begin)
 # gpu/: the CUDA decoder. gpu/gpu.c (plain C: it dlopen()s the CUDA part)

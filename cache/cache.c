@@ -500,7 +500,9 @@ int df11_cache_new(struct df11_cache **out, const struct df11_cache_opts *o,
 	c->o = o ? *o : (struct df11_cache_opts){0};
 	if (!c->o.budget)
 		c->o.budget = DEFAULT_BUDGET;
-	if (!c->o.workers)
+	if (c->o.no_ahead)
+		c->o.workers = 0; /* vfile.c queues nothing without workers */
+	else if (!c->o.workers)
 		c->o.workers = ncpu > 0 ? (unsigned)ncpu : 1;
 	if (c->o.workers > MAX_WORKERS)
 		c->o.workers = MAX_WORKERS;

@@ -48,6 +48,9 @@
  *              is always allowed, and at most 32 MiB of pinned chunks
  *              past it: see cache.c)
  * @workers:    read-ahead decode threads (default: online CPUs)
+ * @no_ahead:   nonzero: no read-ahead at all, whatever @workers says: no
+ *              worker thread starts and nothing is ever queued; every
+ *              chunk is decoded by the reader that asks for it
  * @readahead:  bytes to decode ahead of a sequential reader (default 32 MiB)
  * @decoder:    DF11_DECODER_AUTO (default): the GPU when one can be
  *              opened, with CPU threads decoding next to it; _GPU: the
@@ -61,6 +64,7 @@
 struct df11_cache_opts {
 	uint64_t budget;
 	unsigned workers;
+	int no_ahead;
 	uint64_t readahead;
 	int decoder;
 	uint64_t gpu_mem;

@@ -109,17 +109,25 @@ static uint64_t window(const struct df11_cache *c, uint64_t streak)
 /*
  * Queue read-ahead for a reader at [off, end): sequential readers (a read
  * that starts near where the last one ended) get the chunks after @end, up
- * to the read-ahead window, queued once each.
+ * to the read-ahead window, queued once each. @cur may be shared by
+ * concurrent reads of one open file: it is read and written under the
+ * cache's lock only. Return: the streak, as this read left it (0: not
+ * sequential, or no cursor).
  */
-static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
-		      uint64_t off, uint64_t end)
+static uint64_t readahead(struct df11_vfile *vf, struct df11_cursor *cur,
+			  uint64_t off, uint64_t end)
 {
 	struct df11_cache *c = vf->c;
-	uint64_t size = vf->size, win;
+	uint64_t size = vf->size, win, streak;
 
-	if (!cur || !c->n_workers || end >= size)
-		return;
+	if (!cur)
+		return 0;
 	pthread_mutex_lock(&c->mu);
+	if (!c->n_workers || end >= size) { /* nothing to queue */
+		streak = cur->streak;
+		pthread_mutex_unlock(&c->mu);
+		return streak;
+	}
 	win = window(c, cur->streak);
 	int seq = off <= cur->next_off + win && off + win >= cur->next_off;
 	cur->streak = seq ? cur->streak + 1 : 0;
@@ -127,6 +135,7 @@ static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 	if (!seq)
 		cur->ahead = 0;
 	cur->next_off = end;
+	streak = cur->streak;
 	if (cur->streak >= 1 || off == 0) {
 		uint64_t from = cur->ahead > end ? cur->ahead : end;
 		uint64_t to = end + win < size ? end + win : size;
@@ -149,6 +158,7 @@ static void readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 		cur->ahead = from;
 	}
 	pthread_mutex_unlock(&c->mu);
+	return streak;
 }
 
 void df11_vfile_return(struct df11_vfile *vf, struct df11_slice *s, unsigned n)
@@ -163,7 +173,7 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 			unsigned max, unsigned *n)
 {
 	struct df11_cache *c = vf->c;
-	uint64_t pos = off, end;
+	uint64_t pos = off, end, streak;
 	int rc = 0;
 
 	*n = 0;
@@ -177,7 +187,7 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 	if (off >= vf->size || !len || !max)
 		return 0;
 	end = len < vf->size - off ? off + len : vf->size;
-	readahead(vf, cur, off, end);
+	streak = readahead(vf, cur, off, end);
 	if (pos < vf->hdr_len) {
 		uint64_t e = end < vf->hdr_len ? end : vf->hdr_len;
 		s[(*n)++] =
@@ -196,9 +206,8 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 		}
 		uint64_t cend = ck.off + ck.len;
 		uint64_t k = (cend < end ? cend : end) - pos;
-		s[(*n)++] =
-		    (struct df11_slice){e->data + (pos - ck.off), k, e,
-					cur && cur->streak && pos + k == cend};
+		s[(*n)++] = (struct df11_slice){e->data + (pos - ck.off), k, e,
+						streak && pos + k == cend};
 		pos += k;
 	}
 	if (rc) {

@@ -23,6 +23,12 @@
 #define DF11_CT_VERSION_MAJOR 1
 #define DF11_CT_VERSION_MINOR 0
 #define DF11_CT_META_KEY      "df11"
+/*
+ * The most bytes of a container's outer header (8-byte length + JSON;
+ * docs/FORMAT.md §6). It holds the original header in base64, so an
+ * original header of more than about 3/4 of it cannot be a container.
+ */
+#define DF11_CT_HEADER_MAX 33554432u
 
 enum df11_codec { DF11_CODEC_RAW, DF11_CODEC_LZ4, DF11_CODEC_DF11 };
 
@@ -174,6 +180,20 @@ struct df11_ctw_opts {
 };
 
 /**
+ * df11_ctw_check() - can the file whose parsed header is @st (@hdr_len
+ * bytes: 8 + N) be written as a container within docs/FORMAT.md §6? The
+ * tensors are counted, and the outer header's least size (the original
+ * header in base64; per non-empty tensor an index segment and two stream
+ * entries, each with its name) is held against DF11_CT_HEADER_MAX. A
+ * file that passes may still fail df11_ctw_header() by a little (its
+ * stream entries are known only once encoded); one that fails never
+ * fits. Cheap: no allocation.
+ * Return: 0; -ENOTSUP with the reason (naming the limit) in @err.
+ */
+int df11_ctw_check(const struct df11_st *st, size_t hdr_len, char *err,
+		   size_t errlen);
+
+/**
  * df11_ctw_new() - start the container for one original file.
  * @hdr, @hdr_len: the original bytes [0, 8 + N) (copied)
  * @size:          the original file's size
@@ -182,8 +202,9 @@ struct df11_ctw_opts {
  * (tensors and gaps in file order).
  * Return: 0 and *@out; -EINVAL for @opts out of range (docs/FORMAT.md §3);
  * -EBADMSG; -ENOTSUP for a file beyond the limits of docs/FORMAT.md §6
- * (tensors, chunks: reason in @err), or if a non-empty tensor is named like one
- * of the file's gaps ("df11.gap.<off>": the stream names would clash);
+ * (df11_ctw_check(), chunks: reason in @err), or if a non-empty tensor
+ * is named like one of the file's gaps ("df11.gap.<off>": the stream
+ * names would clash);
  * -EOVERFLOW; -ENOMEM.
  */
 int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,
@@ -230,9 +251,9 @@ int df11_ctw_encode(struct df11_ctw *w, size_t i, const void *data,
  * follow it. *@out is malloc'ed; the caller frees it.
  * @data_len: total bytes appended
  * Return: 0; -EINVAL if a segment was not encoded, or a stream lies past
- * @data_len; -EOVERFLOW if the header would pass the container header
- * limit (docs/FORMAT.md §6, 32 MiB);
- * -ENOMEM.
+ * @data_len; -ENOTSUP if the header would pass DF11_CT_HEADER_MAX (then
+ * *@len is the size it would have; df11_ctw_check() refuses most such
+ * files before any work); -ENOMEM.
  */
 int df11_ctw_header(struct df11_ctw *w, uint64_t data_len, uint8_t **out,
 		    size_t *len);

@@ -67,8 +67,8 @@
  * before the segment table is allocated, chunks and df11 tables while the
  * segments are parsed. Checksums and lz4 block offsets are never loaded:
  * a chunk's are read (8 and 16 bytes) when the chunk is.
+ * DF11_CT_HEADER_MAX is in container.h: df11 compress names it.
  */
-#define DF11_CT_HEADER_MAX   33554432u /* outer header bytes (32 MiB) */
 #define DF11_CT_TENSORS_MAX  16384u    /* tensors of the original file */
 #define DF11_CT_SEGMENTS_MAX (2u * DF11_CT_TENSORS_MAX + 1u)
 #define DF11_CT_STREAMS_MAX  (6u * DF11_CT_SEGMENTS_MAX)

@@ -97,13 +97,26 @@ static int plan_gap(struct df11_ctw *w, uint64_t from, uint64_t to, char *err,
 	return 0;
 }
 
-/* tensors and gaps in file order */
-static int plan(struct df11_ctw *w, uint64_t data0, char *err, size_t errlen)
+/*
+ * The least bytes of the outer header that a non-empty tensor adds, its
+ * name aside: its index segment (in the index text) and two stream
+ * entries, its data stream (".raw" or ".lz4"; df11's are longer) and its
+ * checksums, every number of one digit and nothing escaped. Its name is
+ * in all three. (The templates write ' for ": the same length.)
+ */
+#define SEG_LEAST                                                              \
+	(sizeof("{'off':0,'len':1,'codec':'raw','stream':'','chunk':1},") - 1)
+#define STREAM_LEAST                                                           \
+	(sizeof("'.raw':{'dtype':'U8','shape':[1],'data_offsets':[0,1]},") - 1)
+#define XXH3_LEAST                                                             \
+	(sizeof("'.xxh3':{'dtype':'U8','shape':[8],'data_offsets':[0,8]},") - 1)
+#define TENSOR_LEAST (SEG_LEAST + STREAM_LEAST + XXH3_LEAST)
+
+int df11_ctw_check(const struct df11_st *st, size_t hdr_len, char *err,
+		   size_t errlen)
 {
-	size_t nt = df11_st_n_tensors(w->st);
-	const size_t *order = df11_st_order(w->st);
-	uint64_t cur = data0, chunks;
-	int rc;
+	size_t nt = df11_st_n_tensors(st);
+	uint64_t least = 8 + (uint64_t)(hdr_len + 2) / 3 * 4; /* base64 */
 
 	if (nt > DF11_CT_TENSORS_MAX) {
 		df11_err_set(err, errlen,
@@ -112,6 +125,34 @@ static int plan(struct df11_ctw *w, uint64_t data0, char *err, size_t errlen)
 			     nt, DF11_CT_TENSORS_MAX);
 		return -ENOTSUP;
 	}
+	/* at most 16384 names of at most 100 MB in all: no overflow */
+	for (size_t i = 0; i < nt; i++) {
+		const struct df11_st_tensor *t = df11_st_tensor(st, i);
+
+		if (t->end > t->begin)
+			least += 3 * (uint64_t)strlen(t->name) + TENSOR_LEAST;
+	}
+	if (least > DF11_CT_HEADER_MAX) {
+		df11_err_set(
+		    err, errlen,
+		    "safetensors header of %zu bytes: too large for a "
+		    "df11 container, whose header (this one in base64, "
+		    "a segment and streams per tensor) would have at "
+		    "least %" PRIu64 " bytes, more than the limit of %u",
+		    hdr_len, least, DF11_CT_HEADER_MAX);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* tensors and gaps in file order */
+static int plan(struct df11_ctw *w, uint64_t data0, char *err, size_t errlen)
+{
+	size_t nt = df11_st_n_tensors(w->st);
+	const size_t *order = df11_st_order(w->st);
+	uint64_t cur = data0, chunks;
+	int rc;
+
 	/* raw and lz4 chunks; df11 ones are fewer at the default settings */
 	chunks = df11_div_up(w->size - data0, w->chunk) + 2 * nt + 1;
 	if (chunks > DF11_CT_CHUNKS_MAX) {
@@ -184,6 +225,8 @@ int df11_ctw_new(struct df11_ctw **out, const uint8_t *hdr, size_t hdr_len,
 		goto fail;
 	memcpy(w->hdr, hdr, hdr_len);
 	rc = df11_st_parse(&w->st, hdr + 8, n, size - hdr_len, err, errlen);
+	if (!rc)
+		rc = df11_ctw_check(w->st, hdr_len, err, errlen);
 	if (rc)
 		goto fail;
 	rc = plan(w, hdr_len, err, errlen);
@@ -570,9 +613,11 @@ int df11_ctw_header(struct df11_ctw *w, uint64_t data_len, uint8_t **out,
 		goto out;
 	tlen = strlen(text);
 	n = (tlen + 7) & ~(size_t)7; /* 8 + n is a multiple of 8 */
-	rc = -EOVERFLOW;
-	if (n > DF11_CT_HEADER_MAX - 8) /* FORMAT.md §6 */
+	rc = -ENOTSUP;
+	if (n > DF11_CT_HEADER_MAX - 8) { /* FORMAT.md §6 */
+		*len = 8 + n;
 		goto out;
+	}
 	rc = -ENOMEM;
 	*out = malloc(8 + n);
 	if (!*out)

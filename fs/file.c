@@ -320,13 +320,14 @@ void df11fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size_t o = off < 0 || (uint64_t)off > h->snap_len ? h->snap_len
 								  : (size_t)off;
 		size_t n = size < h->snap_len - o ? size : h->snap_len - o;
-		char *buf = thread_buf(n);
-
 		/*
-		 * Copied first: the reply wakes the reader, whose close may
-		 * have another worker free @h (RELEASE) while fuse_reply_buf
-		 * is still returning.
+		 * From this thread's buffer, not @h's: once the kernel has
+		 * the reply, RELEASE may free @h on another worker while
+		 * writev() returns here. The kernel has copied the bytes by
+		 * then, but a race detector sees the read after the free.
 		 */
+		void *buf = thread_buf(n);
+
 		if (!buf) {
 			fuse_reply_err(req, ENOMEM);
 			return;

@@ -30,6 +30,7 @@
 #include <fuse_lowlevel.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,8 @@
 
 /* Largest read request we ask the kernel for (max_read, max_pages). */
 #define DF11FS_MAX_READ (1u << 20)
+/* -o attr_timeout= and entry_timeout=: seconds, at most one day */
+#define DF11FS_MAX_TIMEOUT 86400.0
 
 /* The statistics file at the mount root, not listed by readdir. */
 #define DF11FS_STATS_NAME ".df11fs-stats.json"
@@ -86,8 +89,10 @@ struct df11fs_reqtime {
  * struct df11fs - the mounted filesystem (the session's userdata).
  * @cache:        shared chunk cache (owned)
  * @itab:         inode table (owned)
- * @attr_timeout: seconds the kernel may cache attributes and entries
+ * @attr_timeout: seconds the kernel may cache attributes
+ * @entry_timeout: seconds the kernel may cache names (and missing names)
  * @debug:        -d given: log every decision
+ * @allow_other:  -o allow_other given (others read the mount)
  * @mountpoint:   absolute path (borrowed from the configuration)
  * @kernel_ra_kb: kernel read-ahead to set at init, KiB (0: leave it)
  * @source:       absolute path of SOURCE (borrowed from the configuration)
@@ -104,8 +109,8 @@ struct df11fs_reqtime {
 struct df11fs {
 	struct df11_cache *cache;
 	struct df11fs_itable itab;
-	double attr_timeout;
-	int debug;
+	double attr_timeout, entry_timeout;
+	int debug, allow_other;
 	const char *mountpoint;
 	const char *source;
 	unsigned kernel_ra_kb;
@@ -125,8 +130,9 @@ struct df11fs {
  *                 (0: leave the kernel's default)
  * @threads:       FUSE worker threads (a fixed pool, fs/loop.c)
  *                 (0: libfuse's default)
- * @attr_timeout:  seconds
+ * @attr_timeout, @entry_timeout: seconds, 0 .. DF11FS_MAX_TIMEOUT
  * @foreground, @debug, @single: -f, -d, -s
+ * @allow_other:   -o allow_other (left for libfuse too)
  * @fake:          called as mount.fuse.df11fs with -f: mount nothing
  * @headers:       -o headers=FILE (official DFloat11 SOURCE), or NULL
  * @shard_size:    -o max_shard_size= (0: 5 GB)
@@ -142,8 +148,8 @@ struct df11fs_conf {
 	struct df11_cache_opts cache;
 	uint64_t kernel_ra;
 	unsigned threads;
-	double attr_timeout;
-	int foreground, debug, single, fake;
+	double attr_timeout, entry_timeout;
+	int foreground, debug, single, fake, allow_other;
 	char *headers;
 	uint64_t shard_size;
 	char *log, *fsname, *trace;
@@ -257,9 +263,31 @@ void df11fs_handles_free_all(struct df11fs *fs);
 
 /* ----------------------------------------------------------- xattr.c */
 
+/* the POSIX ACLs, the only attributes of SOURCE passed through */
+#define DF11FS_ACL_ACCESS  "system.posix_acl_access"
+#define DF11FS_ACL_DEFAULT "system.posix_acl_default"
+#define DF11FS_XATTR_MAX   65536 /* the kernel's largest value */
+
+/**
+ * df11fs_acl_read() - getxattr(2) of ACL @name of the file behind O_PATH
+ * descriptor @fd (through /proc/self/fd: an O_PATH descriptor has no
+ * fgetxattr), into @buf of @size bytes (0: only the length).
+ * Return: the length; -ENODATA when there is none (or the filesystem has
+ * no ACLs); -ERANGE, or another -errno.
+ */
+ssize_t df11fs_acl_read(int fd, const char *name, void *buf, size_t size);
+
 void df11fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size);
 void df11fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/**
+ * df11fs_signals_block() - block, in the calling thread, the signals that
+ * only the main thread takes (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1),
+ * so that the threads it starts next never run their handlers; the mask
+ * before goes to *@old (restore it with pthread_sigmask(SIG_SETMASK)).
+ */
+void df11fs_signals_block(sigset_t *old);
 
 /**
  * df11fs_loop() - serve @se with a fixed pool of @threads workers until

@@ -274,6 +274,14 @@ int df11fs_off_lookup(struct df11fs_itable *t, struct df11fs_inode *parent,
 /** df11fs_off_attr() - the attributes of virtual-file inode @in. */
 void df11fs_off_attr(const struct df11fs_inode *in, struct stat *st);
 
+/**
+ * df11fs_off_acl() - ACL @name of virtual-file inode @in: config.json's
+ * access ACL as it was when its directory was opened (*@val borrowed,
+ * valid while @in is). Return: the length, -ENODATA (none), -EIO.
+ */
+ssize_t df11fs_off_acl(const struct df11fs_inode *in, const char *name,
+		       const void **val);
+
 /** df11fs_off_unlink_locked() - forget @in's slot (table lock held). */
 void df11fs_off_unlink_locked(struct df11fs_inode *in);
 

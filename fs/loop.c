@@ -10,7 +10,8 @@
  * replies, until the session ends. All threads read the session's one
  * /dev/fuse descriptor; the kernel hands each request to one of them.
  *
- * Signals go to the main thread (the workers block them). Between two
+ * Signals go to the main thread (the workers block them, and so do the
+ * cache's: df11fs_signals_block()). Between two
  * waits, at most WAKE_NS apart and after every signal it takes, the main
  * thread calls the tick, which does what the signal asked (fs/main.c).
  *
@@ -68,12 +69,25 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+void df11fs_signals_block(sigset_t *old)
+{
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
 int df11fs_loop(struct fuse_session *se, unsigned threads,
 		void (*tick)(void *ctx), void *ctx)
 {
 	struct pool p = {.se = se};
 	pthread_t *tid;
-	sigset_t block, old;
+	sigset_t old;
 	unsigned n = 0;
 
 	if (threads < 1)
@@ -84,13 +98,7 @@ int df11fs_loop(struct fuse_session *se, unsigned threads,
 		return -ENOMEM;
 	sem_init(&p.done, 0, 0);
 	/* the main thread takes the signals; workers only serve */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	sigaddset(&block, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	df11fs_signals_block(&old);
 	for (; n < threads; n++)
 		if (pthread_create(&tid[n], NULL, worker, &p))
 			break;

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,14 +216,19 @@ void df11fs_set_readahead(const char *mnt, unsigned kb)
 
 /* ------------------------------------------------- signals, readiness */
 
-static volatile sig_atomic_t got_usr1, got_hup;
+/*
+ * Set by the handlers, taken by tick(). Atomic, not only sig_atomic_t: a
+ * thread that does not block the signals (one a library started) may run
+ * the handler while the main thread reads the flag.
+ */
+static atomic_int got_usr1, got_hup;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
-		got_usr1 = 1;
+		atomic_store(&got_usr1, 1);
 	else
-		got_hup = 1;
+		atomic_store(&got_hup, 1);
 }
 
 /*
@@ -299,14 +305,10 @@ static void tick(void *ctx)
 	struct df11fs *fs = ctx;
 	uint64_t t = df11fs_now_ns();
 
-	if (got_hup) {
-		got_hup = 0;
+	if (atomic_exchange(&got_hup, 0))
 		df11fs_log_reopen();
-	}
-	if (got_usr1) {
-		got_usr1 = 0;
+	if (atomic_exchange(&got_usr1, 0))
 		log_stats(fs);
-	}
 	if (t - last_sweep >= 1000000000u) {
 		last_sweep = t;
 		df11fs_itable_sweep(&fs->itab);
@@ -339,9 +341,13 @@ static void ready(const struct df11fs_conf *c)
 static int serve(struct df11fs *fs, struct fuse_session *se,
 		 const struct df11fs_conf *c)
 {
+	sigset_t old;
 	int rc;
 
+	/* its workers (and a GPU library's threads) leave signals to us */
+	df11fs_signals_block(&old);
 	rc = df11_cache_new(&fs->cache, &c->cache, df11fs_cache_log, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		df11fs_log(LOG_ERR, "cannot start the cache: %s",
 			   strerror(-rc));
@@ -404,6 +410,8 @@ static int run(struct df11fs_conf *c, struct fuse_args *args)
 		return EXIT_RUNTIME;
 	}
 	fs.attr_timeout = c->attr_timeout;
+	fs.entry_timeout = c->entry_timeout;
+	fs.allow_other = c->allow_other;
 	fs.debug = c->debug;
 	fs.kernel_ra_kb =
 	    (unsigned)(c->kernel_ra >> 10 > UINT_MAX ? UINT_MAX

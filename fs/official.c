@@ -28,6 +28,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@ struct df11fs_offdir {
 	struct df11fs_inode **vin; /* table lock */
 	struct df11_vfile **vf;
 	struct stat st; /* config.json's, for the virtual files' attributes */
+	void *acl;	/* config.json's access ACL, for theirs: @acl_len */
+	ssize_t acl_len; /* bytes, or -ENODATA (none), or -EIO (fail closed) */
 };
 
 static void offdir_put(struct df11fs_offdir *d)
@@ -55,7 +58,50 @@ static void offdir_put(struct df11fs_offdir *d)
 	free(d->vf);
 	free(d->vin);
 	df11_store_model_close(d->sm);
+	free(d->acl);
 	free(d);
+}
+
+/*
+ * config.json's access ACL, which the virtual files carry as they carry
+ * its mode and owner (d->st), read once like them. Any doubt (config.json
+ * replaced since the store read it, an error) is -EIO: the kernel then
+ * refuses access instead of falling back to the mode bits.
+ */
+static void offdir_acl(struct df11fs_inode *dir, struct df11fs_offdir *d)
+{
+	int fd =
+	    openat(dir->fd, "config.json", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	void *buf = malloc(DF11FS_XATTR_MAX);
+	ssize_t n = -EIO;
+
+	if (fd >= 0 && buf && fstat(fd, &st) == 0 &&
+	    st.st_dev == d->st.st_dev && st.st_ino == d->st.st_ino)
+		n = df11fs_acl_read(fd, DF11FS_ACL_ACCESS, buf,
+				    DF11FS_XATTR_MAX);
+	if (n < 0 && n != -ENODATA)
+		n = -EIO;
+	if (n == -EIO)
+		df11fs_log(LOG_WARNING,
+			   "'%s': cannot read the ACL of config.json: its "
+			   "files refuse every access checked against it",
+			   dir->path);
+	if (n > 0 && (d->acl = realloc(buf, (size_t)n)))
+		buf = NULL;
+	d->acl_len = n > 0 && !d->acl ? -EIO : n;
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+}
+
+ssize_t df11fs_off_acl(const struct df11fs_inode *in, const char *name,
+		       const void **val)
+{
+	if (strcmp(name, DF11FS_ACL_ACCESS) != 0)
+		return -ENODATA; /* a file has no default ACL */
+	*val = in->vdir->acl;
+	return in->vdir->acl_len;
 }
 
 /* the store's warning about a skipped *.safetensors entry */
@@ -139,6 +185,7 @@ static int offdir_open(struct df11fs_itable *t, struct df11fs_inode *dir,
 		return rc;
 	}
 	d->st = *df11_store_model_config_stat(d->sm);
+	offdir_acl(dir, d);
 	df11fs_log(LOG_DEBUG, "'%s': official DFloat11 directory, %zu files",
 		   dir->path, d->n);
 	if (df11_off_note(df11_store_model_off(d->sm)))

@@ -51,7 +51,15 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	unsigned want = FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS |
 			FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_AUTO_INVAL_DATA;
 
+	/* the kernel checks the source's ACLs (fs/xattr.c passes them) */
+	want |= FUSE_CAP_POSIX_ACL;
 	conn->want |= want & conn->capable;
+	if (!(conn->capable & FUSE_CAP_POSIX_ACL) && fs->allow_other)
+		df11fs_log(LOG_WARNING,
+			   "allow_other: this kernel cannot check POSIX ACLs "
+			   "on FUSE (no FUSE_POSIX_ACL): every user may read "
+			   "what the mode bits allow, whatever an ACL of "
+			   "SOURCE says");
 	conn->want &=
 	    ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ATOMIC_O_TRUNC);
 	/* max_write also sets max_pages: 1 MiB read requests */
@@ -95,7 +103,7 @@ int df11fs_entry_fill(struct df11fs *fs, struct df11fs_inode *parent,
 	}
 	e->ino = df11fs_inode_id(&fs->itab, in);
 	e->attr_timeout = fs->attr_timeout;
-	e->entry_timeout = fs->attr_timeout;
+	e->entry_timeout = fs->entry_timeout;
 	return 0;
 }
 
@@ -109,7 +117,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		memset(&e, 0, sizeof(e));
 		e.ino = (fuse_ino_t)(uintptr_t)&fs->stats_ino;
 		df11fs_stats_attr(fs, &e.attr);
-		e.attr_timeout = e.entry_timeout = fs->attr_timeout;
+		e.attr_timeout = fs->attr_timeout;
+		e.entry_timeout = fs->entry_timeout;
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -117,7 +126,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == -ENOENT) {
 		/* a negative entry, cached like a positive one */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = fs->attr_timeout;
+		e.entry_timeout = fs->entry_timeout;
 		fuse_reply_entry(req, &e);
 	} else if (rc) {
 		fuse_reply_err(req, -rc);

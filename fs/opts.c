@@ -5,10 +5,11 @@
  *   df11fs [-f] [-d] [-s] [-o opt[,opt...]] SOURCE MOUNTPOINT
  *
  * Our options (cache_size=, workers=, readahead=, kernel_readahead=,
- * threads=, attr_timeout=, decoder=, gpu_mem=, ...) are taken out; libfuse's
- * own (allow_other, debug, ...) are left for fuse_session_new, which
- * rejects what nobody knows. The options an fstab line or mount(8) add
- * that mean nothing to a FUSE mount are dropped, so that
+ * threads=, attr_timeout=, entry_timeout=, decoder=, gpu_mem=, ...) are
+ * taken out; libfuse's own (allow_other, debug, ...) are left for
+ * fuse_session_new, which rejects what nobody knows. The options an fstab
+ * line or mount(8) add that mean nothing to a FUSE mount are dropped, so
+ * that
  *
  *   /srv/df11 /mnt/models fuse.df11fs ro,allow_other,cache_size=4G 0 0
  *
@@ -18,6 +19,7 @@
  * is always read-only: "rw" is dropped and "ro" added.
  */
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +32,22 @@
 struct raw_opts {
 	struct df11fs_conf *conf;
 	char *cache_size, *workers, *readahead, *kernel_ra, *threads;
-	char *attr_timeout, *headers, *shard;
+	char *attr_timeout, *entry_timeout, *headers, *shard;
 	char *decoder, *gpu_mem;
 	char *log, *fsname, *max_read, *trace;
 	char *type, *ns; /* mount(8) -t and -N, ignored */
 	int helper, help, version, n_pos;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_SINGLE, KEY_DROP };
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FG,
+	KEY_DEBUG,
+	KEY_SINGLE,
+	KEY_DROP,
+	KEY_ALLOW_OTHER
+};
 
 #define RAW(t, f)                                                              \
 	{                                                                      \
@@ -52,6 +62,7 @@ static const struct fuse_opt opt_spec[] = {
     RAW("threads=%s", threads),
     RAW("max_threads=%s", threads),
     RAW("attr_timeout=%s", attr_timeout),
+    RAW("entry_timeout=%s", entry_timeout),
     RAW("headers=%s", headers),
     RAW("max_shard_size=%s", shard),
     RAW("decoder=%s", decoder),
@@ -70,6 +81,7 @@ static const struct fuse_opt opt_spec[] = {
     FUSE_OPT_KEY("-d", KEY_DEBUG),
     FUSE_OPT_KEY("debug", KEY_DEBUG),
     FUSE_OPT_KEY("-s", KEY_SINGLE),
+    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("-n", KEY_DROP),
     FUSE_OPT_KEY("-v", KEY_DROP),
     FUSE_OPT_KEY("clone_fd", KEY_DROP), /* always on */
@@ -110,7 +122,8 @@ static void usage(void)
 	       "  -s                     single-threaded\n"
 	       "  -o cache_size=SIZE     decoded bytes to keep (default 1G)\n"
 	       "  -o workers=N           read-ahead decode threads "
-	       "(default: CPUs)\n"
+	       "(default: CPUs;\n"
+	       "                         0: no read-ahead)\n"
 	       "  -o readahead=SIZE      bytes decoded ahead of a sequential "
 	       "reader\n"
 	       "                         (default 32M)\n"
@@ -119,8 +132,10 @@ static void usage(void)
 	       "                         permitted (default 4M; 0: kernel's)\n"
 	       "  -o threads=N           most FUSE worker threads (default "
 	       "16)\n"
-	       "  -o attr_timeout=SECS   attribute and entry cache time "
+	       "  -o attr_timeout=SECS   attribute cache time, 0 to 86400 "
 	       "(default 1)\n"
+	       "  -o entry_timeout=SECS  name cache time (default: "
+	       "attr_timeout)\n"
 	       "  -o headers=FILE        official DFloat11 SOURCE: the "
 	       "original files'\n"
 	       "                         headers ('df11 headers'), rebuilt "
@@ -191,6 +206,9 @@ static int opt_proc(void *data, const char *arg, int key,
 		if (!r->helper) /* mount -s: sloppy */
 			r->conf->single = 1;
 		return 0;
+	case KEY_ALLOW_OTHER:
+		r->conf->allow_other = 1;
+		return 1; /* libfuse's */
 	default:
 		return 0;
 	}
@@ -249,12 +267,39 @@ static int convert_max_read(const struct raw_opts *r, struct df11fs_conf *c)
 	return 0;
 }
 
+/*
+ * -o attr_timeout= / entry_timeout=: a decimal number of seconds from 0
+ * to DF11FS_MAX_TIMEOUT. strtod() also takes "inf", "nan", hexadecimal
+ * and 1e309 (HUGE_VAL): none of them is a time the kernel should cache a
+ * name for, so only finite values in range pass. @s NULL: *@out kept.
+ * Return: 0 or -1 (reported).
+ */
+static int convert_timeout(const char *name, const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtod(s, &end);
+	if (((*s < '0' || *s > '9') && *s != '.') || strpbrk(s, "xX") || *end ||
+	    end == s || errno || !isfinite(v) || v < 0 ||
+	    v > DF11FS_MAX_TIMEOUT) {
+		df11fs_log(LOG_ERR,
+			   "%s=%s: must be a number of seconds from 0 to %.0f",
+			   name, s, DF11FS_MAX_TIMEOUT);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* Check and convert the option strings into @c. Return: 0 or -1. */
 static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 {
 	const char *bad = NULL;
 	unsigned v;
-	char *end;
 
 	if (r->cache_size && parse_size(r->cache_size, &c->cache.budget))
 		bad = "cache_size";
@@ -281,15 +326,12 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 		bad = "decoder";
 	if (r->workers && parse_uint(r->workers, 1024, &c->cache.workers))
 		bad = "workers";
+	else if (r->workers && !c->cache.workers)
+		c->cache.no_ahead = 1; /* 0 means off, not the default */
 	if (r->threads && (parse_uint(r->threads, 4096, &v) || v == 0))
 		bad = "threads";
 	else if (r->threads)
 		c->threads = v;
-	if (r->attr_timeout) {
-		c->attr_timeout = strtod(r->attr_timeout, &end);
-		if (*end || end == r->attr_timeout || !(c->attr_timeout >= 0))
-			bad = "attr_timeout";
-	}
 	if (r->log && (!*r->log || !(c->log = strdup(r->log))))
 		bad = "log";
 	if (r->fsname && !(c->fsname = strdup(r->fsname)))
@@ -300,6 +342,12 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 		df11fs_log(LOG_ERR, "invalid value for option '%s'", bad);
 		return -1;
 	}
+	if (convert_timeout("attr_timeout", r->attr_timeout, &c->attr_timeout))
+		return -1;
+	c->entry_timeout = c->attr_timeout;
+	if (convert_timeout("entry_timeout", r->entry_timeout,
+			    &c->entry_timeout))
+		return -1;
 	return convert_max_read(r, c);
 }
 
@@ -311,6 +359,7 @@ static void raw_free(struct raw_opts *r)
 	free(r->kernel_ra);
 	free(r->threads);
 	free(r->attr_timeout);
+	free(r->entry_timeout);
 	free(r->headers);
 	free(r->shard);
 	free(r->decoder);

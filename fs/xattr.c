@@ -4,8 +4,16 @@
  *
  * The root directory carries the cache's counters (df11_cache_stats), a
  * container its sizes; values are decimal ASCII without a newline, so
- * `getfattr -d -m user.df11 /mnt/models` shows them. No other attribute
- * exists (ENODATA); the source's own attributes are not passed through.
+ * `getfattr -d -m user.df11 /mnt/models` shows them.
+ *
+ * The POSIX ACLs of the source (system.posix_acl_access, and _default of
+ * a directory) are passed through, read-only, for regular files and
+ * directories: with FUSE_CAP_POSIX_ACL and default_permissions the kernel
+ * checks every access against them, so a user an ACL denies on SOURCE is
+ * denied through an allow_other mount too. A container's virtual file
+ * carries the container's ACL; an official directory's virtual files
+ * carry its config.json's (as they carry its mode). No other attribute
+ * of the source is passed through (ENODATA).
  *
  *   root:       user.df11.cache_budget, cache_used, cache_peak, hits,
  *               misses, waits, evictions, readahead, errors, bytes_served,
@@ -21,7 +29,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 
 #include "fs_i.h"
 
@@ -125,6 +135,37 @@ static int file_value(struct df11fs *fs, struct df11fs_inode *in,
 	return -ENODATA;
 }
 
+ssize_t df11fs_acl_read(int fd, const char *name, void *buf, size_t size)
+{
+	char proc[32];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = getxattr(proc, name, buf, size);
+	if (n >= 0)
+		return n;
+	return errno == ENOTSUP ? -ENODATA : -errno;
+}
+
+/*
+ * ACL @name of @in's source into @buf (@size bytes, 0: the length; at
+ * most DF11FS_XATTR_MAX), or borrowed in *@val (a virtual file of an
+ * official directory). Return: the length or -errno.
+ */
+static ssize_t acl_get(struct df11fs_inode *in, const char *name, void *buf,
+		       size_t size, const void **val)
+{
+	*val = buf;
+	if (in->vdir)
+		return df11fs_off_acl(in, name, val);
+	if (atomic_load(&in->gone))
+		return -ESTALE;
+	if (in->type != S_IFDIR &&
+	    (in->type != S_IFREG || strcmp(name, DF11FS_ACL_ACCESS) != 0))
+		return -ENODATA; /* links, special files: no ACL checked */
+	return df11fs_acl_read(in->fd, name, buf, size);
+}
+
 /* Reply @val (@n bytes) to a getxattr/listxattr of @size. */
 static void reply_value(fuse_req_t req, const char *val, size_t n, size_t size)
 {
@@ -144,6 +185,21 @@ void df11fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	char val[512];
 	int n = -ENODATA;
 
+	if (!strcmp(name, DF11FS_ACL_ACCESS) ||
+	    !strcmp(name, DF11FS_ACL_DEFAULT)) {
+		size_t cap = size < DF11FS_XATTR_MAX ? size : DF11FS_XATTR_MAX;
+		void *buf = cap ? malloc(cap) : NULL;
+		const void *v = NULL;
+		ssize_t k =
+		    cap && !buf ? -ENOMEM : acl_get(in, name, buf, cap, &v);
+
+		if (k < 0)
+			fuse_reply_err(req, (int)-k);
+		else
+			reply_value(req, v, (size_t)k, size);
+		free(buf);
+		return;
+	}
 	if (strncmp(name, PFX, sizeof(PFX) - 1) == 0) {
 		name += sizeof(PFX) - 1;
 		if (in == fs->itab.root)
@@ -193,6 +249,16 @@ void df11fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			list_add(buf, sizeof(buf), &n,
 				 (const char *const[]){"error"}, 1);
 		df11_vfile_put(vf);
+	}
+	for (int i = 0; i < 2; i++) { /* the source's ACLs, if any */
+		const char *acl = i ? DF11FS_ACL_DEFAULT : DF11FS_ACL_ACCESS;
+		const void *v;
+
+		if (acl_get(in, acl, NULL, 0, &v) >= 0 &&
+		    strlen(acl) + 1 <= sizeof(buf) - n) {
+			memcpy(buf + n, acl, strlen(acl) + 1);
+			n += strlen(acl) + 1;
+		}
 	}
 	reply_value(req, buf, n, size);
 }

@@ -15,7 +15,7 @@ set -euo pipefail
 
 # Everything the project uses; apt-get skips what is already installed.
 APT_PKGS=(build-essential pkg-config libfuse3-dev fuse3 libjansson-dev
-	liblz4-dev libxxhash-dev bats mandoc clang python3 attr strace)
+	liblz4-dev libxxhash-dev bats mandoc clang python3 attr strace acl)
 
 missing=() # what is missing, in words
 pkgs=()    # the Debian packages that provide it
@@ -64,7 +64,7 @@ check() {
 	for pair in cc:build-essential make:build-essential \
 		pkg-config:pkg-config fusermount3:fuse3 bats:bats \
 		mandoc:mandoc clang:clang python3:python3 setfattr:attr \
-		strace:strace; do
+		strace:strace setfacl:acl; do
 		c=${pair%%:*}
 		command -v "$c" >/dev/null 2>&1 || need "command $c" "${pair#*:}"
 	done

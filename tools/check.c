@@ -142,6 +142,11 @@ static int check_source_file(struct df11_check *c, const char *path,
 		rc = -EINVAL;
 		goto out;
 	}
+	rc = df11_ctw_check(st, in.hdr_len, err, sizeof(err));
+	if (rc) {
+		df11_fail_codec(rc, path, err);
+		goto out;
+	}
 	c->n_bf16 += n_bf16(st);
 out:
 	df11_st_free(st);

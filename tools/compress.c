@@ -200,6 +200,15 @@ static int write_container(struct cfile *f)
 		rc = -EINVAL;
 	if (!rc)
 		rc = df11_ctw_header(f->w, data_len, &hdr, &hlen);
+	if (rc == -ENOTSUP) {
+		char why[160];
+
+		snprintf(why, sizeof(why),
+			 "its df11 container header would have %zu bytes, more "
+			 "than the limit of %u",
+			 hlen, DF11_CT_HEADER_MAX);
+		return df11_fail_codec(rc, f->in.path, why);
+	}
 	if (rc)
 		return df11_fail_codec(rc, f->in.path,
 				       "cannot build the header");

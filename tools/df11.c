@@ -35,7 +35,11 @@
 #include "tools/tool_i.h"
 
 static _Atomic int g_status;
-static volatile sig_atomic_t g_signal;
+/*
+ * The signal that arrived (0: none). Every worker reads it: atomic (lock
+ * free, so the handler may store it), not only sig_atomic_t.
+ */
+static atomic_int g_signal;
 
 static const char usage_text[] =
     "usage: df11 compress   [-q] [-j N] SRC DST\n"
@@ -125,12 +129,12 @@ int df11_status(void)
 
 bool df11_stopped(void)
 {
-	return g_signal != 0;
+	return atomic_load(&g_signal) != 0;
 }
 
 static void on_signal(int sig)
 {
-	g_signal = sig;
+	atomic_store(&g_signal, sig);
 }
 
 static void install_signals(void)
@@ -362,7 +366,7 @@ static int run(int argc, char **argv)
 {
 	struct df11_opts o = {.threads = default_threads()};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
-	int rc, first = 0;
+	int rc, first = 0, sig;
 
 	if (!cmd)
 		return usage_error("%s", "missing command");
@@ -386,10 +390,10 @@ static int run(int argc, char **argv)
 		return rc;
 	install_signals();
 	rc = dispatch(cmd, &o, argv + 1 + first, argc - 1 - first);
-	if (g_signal) {
+	if ((sig = atomic_load(&g_signal))) {
 		df11_fail(DF11_EX_IO, "interrupted");
-		signal(g_signal, SIG_DFL);
-		raise(g_signal);
+		signal(sig, SIG_DFL);
+		raise(sig);
 	}
 	return rc;
 }

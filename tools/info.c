@@ -39,6 +39,14 @@
  * hub blob ("blobs/<hash>", named by no extension) is listed under the
  * first of its snapshot links instead, the name a loader opens; so the
  * totals count every stored byte once, however many revisions share it.
+ *
+ * Names come from the files (tensor names, file names, a config.json's
+ * version string) and may hold anything: the text form never writes a
+ * control character to the terminal. Each byte of C0 (below 0x20), DEL
+ * and each C1 control (U+0080..U+009F: 0x9b is CSI for some terminals)
+ * is written as \xNN or \u00NN, a backslash as \\, a byte that is not
+ * part of valid UTF-8 as \xNN; the rest of UTF-8 passes. JSON needs no
+ * such care: jansson writes controls as \u00NN.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -177,6 +185,91 @@ int df11_info_disk(const char *path, const char *name, json_t **out)
 	return info_disk(path, name, 0, out);
 }
 
+/*
+ * The length of the valid UTF-8 character at @p (1..4), or 0 when @p does
+ * not start one (stray continuation, overlong form, surrogate, past
+ * U+10FFFF, cut short).
+ */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n;
+	unsigned min;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, min = p[0] == 0xe0 ? 0xa0 : 0x80;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, min = p[0] == 0xf0 ? 0x90 : 0x80;
+	else
+		return 0;
+	/* the second byte's range rules out overlongs, surrogates, > 10FFFF */
+	if (p[1] < min || p[1] > (p[0] == 0xed || p[0] == 0xf4 ? 0x9f : 0xbf))
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * The text form of the character at @p, NUL-terminated in @out (at most
+ * 7 bytes: "\u009b"): itself, or its escape (see the top of this file).
+ * Return: the bytes of @p it stands for (0 at the end of the string).
+ */
+static size_t esc_char(const char *p, char out[8])
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t n = *u ? utf8_len(u) : 0;
+
+	if (!*u) {
+		out[0] = '\0';
+	} else if (!n || *u < 0x20 || *u == 0x7f) {
+		snprintf(out, 8, "\\x%02x", *u);
+		n = 1;
+	} else if (*u == '\\') {
+		snprintf(out, 8, "\\\\");
+	} else if (n == 2 && u[0] == 0xc2 && u[1] < 0xa0) {
+		snprintf(out, 8, "\\u%04x", u[1]);
+	} else {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+	return n;
+}
+
+/* @s escaped into @buf of @len bytes, cut before an escape that does not
+ * fit. Return: the bytes written (without the NUL). */
+static size_t esc(const char *s, char *buf, size_t len)
+{
+	size_t at = 0, n;
+	char c[8];
+
+	if (!len)
+		return 0;
+	while ((n = esc_char(s, c)) && at + strlen(c) < len) {
+		memcpy(buf + at, c, strlen(c));
+		at += strlen(c);
+		s += n;
+	}
+	buf[at] = '\0';
+	return at;
+}
+
+/* @s escaped to stdout, however long */
+static void put_esc(const char *s)
+{
+	size_t n;
+	char c[8];
+
+	while ((n = esc_char(s, c))) {
+		fputs(c, stdout);
+		s += n;
+	}
+}
+
 static uint64_t jint(const json_t *o, const char *key)
 {
 	return (uint64_t)json_integer_value(json_object_get(o, key));
@@ -201,9 +294,11 @@ static void num(const json_t *v, int prec, char *buf, size_t len)
 static void tensor_title(const json_t *t, char *buf, size_t len)
 {
 	const json_t *shape = json_object_get(t, "shape");
-	size_t at = (size_t)snprintf(buf, len, "%s  %s  [", jtext(t, "name"),
-				     jtext(t, "dtype"));
+	size_t at = esc(jtext(t, "name"), buf, len);
 
+	at += esc("  ", buf + at, len - at);
+	at += esc(jtext(t, "dtype"), buf + at, len - at);
+	at += esc("  [", buf + at, len - at);
 	for (size_t i = 0; i < json_array_size(shape) && at < len; i++)
 		at += (size_t)snprintf(
 		    buf + at, len - at, "%s%lld", i ? ", " : "",
@@ -248,11 +343,15 @@ static void print_file(const json_t *f)
 	size_t k;
 
 	num(json_object_get(f, "ratio"), 3, r, sizeof(r));
-	printf("%s: %s, %llu -> %llu bytes, ratio %s\n", jtext(f, "name"),
-	       jtext(f, "kind"), (unsigned long long)jint(f, "size"),
+	put_esc(jtext(f, "name"));
+	printf(": %s, %llu -> %llu bytes, ratio %s\n", jtext(f, "kind"),
+	       (unsigned long long)jint(f, "size"),
 	       (unsigned long long)jint(f, "stored"), r);
-	json_array_foreach(json_object_get(f, "links"), k, v)
-	    printf("  also as %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(f, "links"), k, v) {
+		fputs("  also as ", stdout);
+		put_esc(json_string_value(v));
+		putchar('\n');
+	}
 	if (!json_array_size(ts))
 		return;
 	table_widths(ts, &w);
@@ -279,15 +378,20 @@ static void print_text(const json_t *doc)
 	char r[32];
 	size_t i;
 
-	if (!json_is_null(json_object_get(doc, "dfloat11_version")))
-		printf("official DFloat11 directory, version %s\n",
-		       jtext(doc, "dfloat11_version"));
+	if (!json_is_null(json_object_get(doc, "dfloat11_version"))) {
+		printf("official DFloat11 directory, version ");
+		put_esc(jtext(doc, "dfloat11_version"));
+		putchar('\n');
+	}
 	json_array_foreach(json_object_get(doc, "units"), i, v)
 	{
 		num(json_object_get(v, "bits_per_weight"), 2, r, sizeof(r));
-		printf("unit %s (%s): %llu weights, %llu luts rows, %llu "
+		printf("unit ");
+		put_esc(jtext(v, "path"));
+		printf(" (");
+		put_esc(jtext(v, "file"));
+		printf("): %llu weights, %llu luts rows, %llu "
 		       "blocks, %llu bytes stored, %s bits/weight\n",
-		       jtext(v, "path"), jtext(v, "file"),
 		       (unsigned long long)jint(v, "weights"),
 		       (unsigned long long)jint(v, "luts"),
 		       (unsigned long long)jint(v, "blocks"),

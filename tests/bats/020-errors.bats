@@ -8,6 +8,8 @@
 
 load helpers
 
+MKHEADER=$BATS_TEST_DIRNAME/../hostile/mkheader.py
+
 setup_file() {
 	require_bins
 	export M=$BATS_FILE_TMPDIR/m D=$BATS_FILE_TMPDIR/d
@@ -150,6 +152,34 @@ copy_d() {
 	run -5 df11 decompress -q "$C" "$BATS_TEST_TMPDIR/out"
 	no_output "$BATS_TEST_TMPDIR/out"
 	run -5 df11 info --json "$C"
+}
+
+@test "a 94 MB header (legal safetensors) is refused up front: 5, the limit named" {
+	S=$BATS_TEST_TMPDIR/src
+	mkdir -p "$S"
+	"$MKHEADER" "$S/model.safetensors" 94000000 8000
+	compress_fails 5 "safetensors header of 94000008 bytes: too large for a df11 container"
+	[[ $output == *", more than the limit of 33554432" ]]
+	# before anything is made: a DST whose parent is missing is not reached
+	run -5 df11 compress -q "$S" "$BATS_TEST_TMPDIR/none/out"
+}
+
+@test "a header within the up-front bound but not the container's: 5, sizes named" {
+	S=$BATS_TEST_TMPDIR/src
+	mkdir -p "$S"
+	# 16000 gap segments, whose streams the up-front bound does not count
+	"$MKHEADER" "$S/model.safetensors" 7000000 16000 gaps
+	compress_fails 5 "its df11 container header would have "
+	[[ $output == *" bytes, more than the limit of 33554432" ]]
+}
+
+@test "a 7 MB header of long names compresses and decompresses" {
+	S=$BATS_TEST_TMPDIR/src
+	mkdir -p "$S"
+	"$MKHEADER" "$S/model.safetensors" 7000000 2000
+	df11 compress -q "$S" "$BATS_TEST_TMPDIR/d"
+	df11 decompress -q "$BATS_TEST_TMPDIR/d" "$BATS_TEST_TMPDIR/out"
+	cmp "$S/model.safetensors" "$BATS_TEST_TMPDIR/out/model.safetensors"
 }
 
 @test "a fifo in SRC is refused: 5" {

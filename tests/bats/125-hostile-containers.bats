@@ -6,8 +6,8 @@
 # few KiB, chunks of the largest size with a 1M cache and 16 readers, more
 # tensors than a container may hold, another major version. Memory is
 # read from /proc (VmRSS, VmHWM), never timed; under a sanitizer build
-# (make asan: shadow memory, quarantine) the bounds are not checked, the
-# behaviour is.
+# (make asan, make tsan: shadow memory, quarantine) the bounds are not
+# checked, the behaviour is.
 
 load helpers
 load mount_helpers
@@ -48,7 +48,7 @@ teardown_file() {
 
 # below KIB LIMIT - KIB < LIMIT, or any KIB in a sanitizer build
 below() {
-	grep -qa __asan_init "$DF11FS" || [ "$1" -lt "$2" ]
+	grep -qaE "__(asan|tsan)_init" "$DF11FS" || [ "$1" -lt "$2" ]
 }
 
 # kib FIELD MNT - a /proc status field (VmRSS, VmHWM) of MNT's daemon

@@ -249,3 +249,43 @@ PY
 	[ "$(tree_sums "$M")" = "$(tree_sums "$SRC")" ]
 	unmount_df11fs "$M"
 }
+
+# n_tasks MNT - threads of the daemon mounted on MNT
+n_tasks() {
+	ls "/proc/$(pid_of "$1")/task" | wc -l
+}
+
+# readahead_of MNT - chunks decoded ahead, from .df11fs-stats.json
+readahead_of() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cache"]["readahead"])' \
+		"$1/.df11fs-stats.json"
+}
+
+@test "-o workers=0: no read-ahead thread starts, nothing is decoded ahead" {
+	local one none
+	mount_df11fs "$D" "$M" -o workers=1,threads=2
+	one=$(n_tasks "$M")
+	unmount_df11fs "$M"
+	mount_df11fs "$D" "$M" -o workers=0,threads=2
+	none=$(n_tasks "$M")
+	[ "$none" -eq $((one - 1)) ]
+	[ "$(tree_sums "$M")" = "$(tree_sums "$SRC")" ]
+	[ "$(readahead_of "$M")" = 0 ]
+	[ "$(getfattr --absolute-names --only-values -n user.df11.readahead "$M")" = 0 ]
+	unmount_df11fs "$M"
+}
+
+@test "attr_timeout= and entry_timeout=: infinite, NaN, negative or over a day refused" {
+	local o v
+	for o in attr_timeout entry_timeout; do
+		for v in 1e309 inf -inf nan -1 -0.5 86401 0x10 1s ''; do
+			run -2 timeout 10 "$DF11FS" -f -o "$o=$v" "$D" "$M"
+			[ "${#lines[@]}" -eq 1 ]
+			[ "$output" = "df11fs: $o=$v: must be a number of seconds from 0 to 86400" ]
+		done
+	done
+	run ! mountpoint -q "$M"
+	mount_df11fs "$D" "$M" -o attr_timeout=86400,entry_timeout=0.25
+	[ "$(tree_sums "$M")" = "$(tree_sums "$SRC")" ]
+	unmount_df11fs "$M"
+}

@@ -8,6 +8,10 @@
  * then damaged (EIO for the damaged chunk only) and replaced (ESTALE).
  * Then 24 threads read a container of 4 MiB chunks under a 1 MiB budget:
  * the chunks they pin stay within the budget plus the cache's slack.
+ * Four threads read one file through one cursor, as the kernel's
+ * concurrent reads of one open file do (make tsan checks the cursor is
+ * touched under the cache's lock only); with no_ahead, nothing is read
+ * ahead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -197,6 +201,64 @@ static void test_reads(const char *path, const struct buf *orig)
 	free(all);
 }
 
+/* one of four threads reading every fourth piece through a shared cursor */
+struct sharer {
+	struct df11_vfile *vf;
+	const struct buf *orig;
+	struct df11_cursor *cur;
+	unsigned k;
+	int bad;
+};
+
+static void *shared_reads(void *arg)
+{
+	struct sharer *r = arg;
+	const size_t piece = 50000;
+	uint8_t *b = malloc(piece);
+
+	for (uint64_t off = r->k * piece; off < r->orig->len;
+	     off += 4 * piece) {
+		ssize_t n = df11_vfile_read(r->vf, b, piece, off, r->cur);
+		size_t want =
+		    piece < r->orig->len - off ? piece : r->orig->len - off;
+		if (n != (ssize_t)want || memcmp(b, r->orig->p + off, want))
+			r->bad++;
+	}
+	free(b);
+	return NULL;
+}
+
+static void test_shared_cursor(const char *path, const struct buf *orig,
+			       int no_ahead)
+{
+	struct df11_cache_opts o = {.budget = 256 << 10,
+				    .workers = 2,
+				    .no_ahead = no_ahead,
+				    .readahead = 64 << 10};
+	struct df11_cursor cur = {0};
+	struct df11_cache *c;
+	struct df11_cache_stats st;
+	struct sharer r[4];
+	pthread_t t[4];
+
+	ASSERT_EQ(df11_cache_new(&c, &o, NULL, NULL), 0);
+	struct df11_vfile *vf = open_vf(c, path);
+	for (unsigned k = 0; k < 4; k++) {
+		r[k] = (struct sharer){vf, orig, &cur, k, 0};
+		pthread_create(&t[k], NULL, shared_reads, &r[k]);
+	}
+	for (unsigned k = 0; k < 4; k++) {
+		pthread_join(t[k], NULL);
+		ASSERT_EQ(r[k].bad, 0);
+	}
+	df11_cache_stats(c, &st);
+	if (no_ahead)
+		ASSERT_EQ(st.readahead, 0);
+	ASSERT_EQ(st.errors, 0);
+	df11_vfile_put(vf);
+	df11_cache_free(c);
+}
+
 /* flip one byte in the middle of the file; only its chunk fails */
 static void test_damage(const char *path, const struct buf *orig)
 {
@@ -301,6 +363,8 @@ int main(void)
 	close(fd);
 	write_container(path, &orig, 4096);
 	test_reads(path, &orig);
+	test_shared_cursor(path, &orig, 0);
+	test_shared_cursor(path, &orig, 1);
 	test_damage(path, &orig);
 	free(orig.p);
 	orig = make_random(64 << 20, 11);
