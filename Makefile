@@ -120,6 +120,15 @@ $(BUILD)/tests/bench_%: $(BUILD)/tests/bench/%.o $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# tests/bench/memfuse.c: a FUSE file served from memory (libfuse only)
+$(BUILD)/tests/bench/memfuse.o: tests/bench/memfuse.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FUSE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/bench_memfuse: $(BUILD)/tests/bench/memfuse.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) -lpthread
+
 # tests/fuzz/replay.c is the main() that replays a corpus without libFuzzer
 $(BUILD)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)

@@ -6,18 +6,26 @@
 #
 #   tests/bench/mount.sh BUILD_DIR
 #
-# Generates a model of DF11_BENCH_SIZE (default 1G) in one file,
-# compresses it, and in one run measures:
+# Generates a model of DF11_BENCH_SIZE (default 1G) in one file and
+# another of the same size in four shards, compresses them, and in one
+# run measures:
 #   - `cat` of the original file from the page cache, best of seven: the
 #     baseline;
+#   - `cat` of a memory-served FUSE file of the same size (bench_memfuse,
+#     connection set up as df11fs's, a fresh read through the daemon each
+#     time, best of 3): the transport alone, no file system behind it;
 #   - `cat` through a fresh mount after dropping the kernel caches (root
 #     only; otherwise the source may still be cached): cold, decoding,
 #     the DF11 source read from disk;
 #   - the same with the DF11 source in the page cache, as the baseline's
 #     original is: cold df11fs cache, decoding (fresh mounts, best of 3);
-#   - the original itself passed through a fresh mount (not compressed):
-#     what the FUSE transport alone reaches, the ceiling of a cold read;
+#   - the original itself, a plain file (not compressed), passed through
+#     a fresh mount: what df11fs reaches without decoding;
 #   - the same `cat` again, best of seven: warm, from the page cache;
+#   - four concurrent `cat`s of the four shards, aggregate GB/s: of the
+#     originals from the page cache (the baseline of that table), through
+#     a fresh mount decoding (DF11 sources page-cached), and of plain
+#     copies through a fresh mount; best of 3 each;
 #   - 2000 random 4 KiB preads on a fresh mount, median and p99 latency,
 #     next to the same on the original file (in the page cache);
 #   - the daemon's peak RSS (VmHWM) next to cache_size.
@@ -35,10 +43,13 @@ OPTS=${DF11_BENCH_OPTS:+,$DF11_BENCH_OPTS}
 W=${DF11_BENCH_DIR:-$(mktemp -d /tmp/df11fs-bench.XXXXXX)}
 M=$W/mnt
 PID=
+MEMPID=
+MEMFUSE=$B/tests/bench_memfuse
 
 for b in df11 df11fs df11-genmodel; do
 	[ -x "$B/$b" ] || { echo "missing $B/$b: run make first" >&2; exit 2; }
 done
+[ -x "$MEMFUSE" ] || echo "no $MEMFUSE (make bench builds it): no memfuse row" >&2
 [ -e /dev/fuse ] || { echo "no /dev/fuse" >&2; exit 2; }
 
 unmount() {
@@ -48,8 +59,35 @@ unmount() {
 	PID=
 }
 
+# memfuse_stop - unmount bench_memfuse from $W/mem, wait for it
+memfuse_stop() {
+	[ -n "$MEMPID" ] || return 0
+	fusermount3 -u "$W/mem" 2>/dev/null || umount "$W/mem" 2>/dev/null || true
+	wait "$MEMPID" 2>/dev/null || true
+	MEMPID=
+}
+
+# memfuse_start BYTES - a memory-served file of BYTES on $W/mem/file
+memfuse_start() {
+	local deadline=$((SECONDS + 30))
+	memfuse_stop
+	mkdir -p "$W/mem"
+	"$MEMFUSE" -s "$1" "$W/mem" </dev/null >>"$W/memfuse.log" 2>&1 3>&- &
+	MEMPID=$!
+	until mountpoint -q "$W/mem"; do
+		if ! kill -0 "$MEMPID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]
+		then
+			echo "bench_memfuse did not mount:" >&2
+			cat "$W/memfuse.log" >&2
+			exit 1
+		fi
+		sleep 0.01
+	done
+}
+
 cleanup() {
 	unmount
+	memfuse_stop
 	[ -n "${DF11_BENCH_DIR:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
@@ -101,6 +139,19 @@ secs_cat() {
 	echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }'
 }
 
+# secs_par FILE... - seconds `cat` of every FILE at once takes
+secs_par() {
+	local t0 t1 f pids=()
+	t0=$(date +%s.%N)
+	for f; do
+		cat "$f" >/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	t1=$(date +%s.%N)
+	echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }'
+}
+
 # latency FILE - "median p99" microseconds of 2000 random 4 KiB preads
 latency() {
 	python3 - "$1" <<'EOF'
@@ -122,25 +173,35 @@ EOF
 
 row() { printf '%-34s %10s %10s %12s\n' "$@"; }
 
-echo "== generating a $SIZE model and compressing it in $W"
+echo "== generating a $SIZE model (one file, then four shards) and compressing it in $W"
 mkdir -p "$W"
-rm -rf "$W/src" "$W/d"
+rm -rf "$W/src" "$W/src4" "$W/d"
 "$B/df11-genmodel" -s 3 -S "$SIZE" "$W/src" >/dev/null
 "$B/df11" compress -q "$W/src" "$W/d"
 F=model.safetensors
 bytes=$(stat -c %s "$W/src/$F")
 stored=$(stat -c %s "$W/d/$F")
-gbs() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.2f", b / s / 1e9 }'; }
+gbs() { awk -v b="${2:-$bytes}" -v s="$1" 'BEGIN { printf "%.2f", b / s / 1e9 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
-vs() { awk -v a="$base" -v b="$1" 'BEGIN { printf "%.2f", a / b }'; }
+vs() { awk -v a="${2:-$base}" -v b="$1" 'BEGIN { printf "%.2f", a / b }'; }
 
 DROP_NOTE=
 cat "$W/src/$F" >/dev/null
 base=$(best "$W/src/$F")
-sum_src=$(sha256sum <"$W/src/$F")
 
-# the original, uncompressed, passed through the mount: the FUSE transport
-# alone, no decoding (the ceiling of a cold read through FUSE)
+# a file of the same size served from memory by a FUSE daemon: the transport
+# alone; each `cat` reads through the daemon (no keep_cache)
+mem=
+if [ -x "$MEMFUSE" ]; then
+	memfuse_start "$bytes"
+	for _ in 1 2 3; do
+		mem=$(least "$mem" "$(secs_cat "$W/mem/file")")
+	done
+	memfuse_stop
+fi
+
+# the original, uncompressed, passed through the mount: a plain file,
+# no decoding
 mkdir -p "$W/d/plain"
 cp "$W/src/$F" "$W/d/plain/$F"
 
@@ -159,7 +220,7 @@ for _ in 1 2 3; do
 	cold=$(least "$cold" "$(secs_cat "$M/$F")")
 done
 warm=$(best "$M/$F")
-[ "$(sha256sum <"$M/$F")" = "$sum_src" ] || {
+cmp -s "$M/$F" "$W/src/$F" || {
 	echo "df11fs read wrong bytes" >&2
 	exit 1
 }
@@ -169,8 +230,43 @@ hwm=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status")
 
 mount_fresh
 lat_mnt=$(latency "$M/$F")
+cat "$W/src/$F" >/dev/null # dropped with the caches above
 lat_org=$(latency "$W/src/$F")
 hwm2=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status")
+
+# four concurrent readers, each source in the page cache (written after
+# the caches were dropped)
+# the four-shard model: compressed under d/four, plain copies under
+# d/plain4, so that one mount shows both
+"$B/df11-genmodel" -s 4 -S "$SIZE" -n 4 "$W/src4" >/dev/null
+"$B/df11" compress -q "$W/src4" "$W/d/four"
+mkdir -p "$W/d/plain4"
+cp "$W"/src4/*.safetensors "$W/d/plain4/"
+sync
+SHARDS=()
+for f in "$W"/src4/*.safetensors; do SHARDS+=("${f##*/}"); done
+org4=("${SHARDS[@]/#/$W/src4/}")
+df4=("${SHARDS[@]/#/$M/four/}")
+plain4=("${SHARDS[@]/#/$M/plain4/}")
+bytes4=$(stat -c %s "${org4[@]}" | awk '{ s += $1 } END { print s }')
+cat "${org4[@]}" "${SHARDS[@]/#/$W/d/four/}" "${SHARDS[@]/#/$W/d/plain4/}" >/dev/null
+par_org=
+par_df=
+par_plain=
+for _ in 1 2 3; do
+	par_org=$(least "$par_org" "$(secs_par "${org4[@]}")")
+	mount_fresh
+	par_plain=$(least "$par_plain" "$(secs_par "${plain4[@]}")")
+	mount_fresh
+	par_df=$(least "$par_df" "$(secs_par "${df4[@]}")")
+done
+for f in "${SHARDS[@]}"; do
+	cmp -s "$M/four/$f" "$W/src4/$f" || {
+		echo "df11fs read wrong bytes ('four/$f')" >&2
+		exit 1
+	}
+done
+hwm3=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status")
 unmount
 
 echo
@@ -179,12 +275,23 @@ echo "df11fs: $F, $bytes bytes, stored $stored ($(ratio "$bytes" \
 echo
 row "sequential cat" seconds GB/s "vs baseline"
 row "original, page cache (baseline)" "$base" "$(gbs "$base")" 1.00
+[ -z "$mem" ] ||
+	row "memory-served FUSE file (memfuse)" "$mem" "$(gbs "$mem")" "$(vs "$mem")"
 row "df11fs cold, source from disk" "$cold_disk" "$(gbs "$cold_disk")" "$(vs "$cold_disk")"
 row "df11fs cold, source page-cached" "$cold" "$(gbs "$cold")" "$(vs "$cold")"
-row "FUSE alone (original, undecoded)" "$fuse" "$(gbs "$fuse")" "$(vs "$fuse")"
+row "plain file through the mount" "$fuse" "$(gbs "$fuse")" "$(vs "$fuse")"
 row "df11fs warm, page cache" "$warm" "$(gbs "$warm")" "$(vs "$warm")"
 [ -z "$DROP_NOTE" ] || echo "  cold$DROP_NOTE"
 echo "  decoder: $decode GB/s of decoding time (user.df11.decode_gbps)"
+[ -z "$mem" ] ||
+	echo "  df11fs cold (source page-cached) vs memfuse, speed: $(vs "$cold" "$mem")"
+echo "  plain file vs df11fs cold (source page-cached), speed: $(vs "$fuse" "$cold")"
+echo
+row "4 concurrent readers (4 shards)" seconds GB/s "vs baseline"
+row "original, page cache (baseline)" "$par_org" "$(gbs "$par_org" "$bytes4")" 1.00
+row "df11fs fresh, source page-cached" "$par_df" "$(gbs "$par_df" "$bytes4")" "$(vs "$par_df" "$par_org")"
+row "plain files through the mount" "$par_plain" "$(gbs "$par_plain" "$bytes4")" "$(vs "$par_plain" "$par_org")"
+echo "  $bytes4 bytes in all, aggregate GB/s"
 echo
 row "random 4 KiB pread, 2000" "median us" "p99 us" ""
 row "original, page cache" "${lat_org% *}" "${lat_org#* }" ""
@@ -193,6 +300,7 @@ echo
 row "daemon peak RSS (VmHWM)" "MiB" "" ""
 row "after cold + warm cat" "$hwm" "" ""
 row "after random reads" "$hwm2" "" ""
+row "after 4 concurrent readers" "$hwm3" "" ""
 row "cache_size" "$CACHE" "" ""
 
 if command -v hyperfine >/dev/null; then

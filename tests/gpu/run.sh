@@ -23,6 +23,22 @@
 #   7. load time: a 2.2 GB random Llama, from_pretrained(device_map="cuda")
 #      from a fresh decoder=gpu mount vs from the original directory
 #      (both sources in the page cache), and the ratio
+#   8. load8b (not in the default FS_STEPS: about 5 minutes at full size):
+#      an 8B-class Qwen3-shaped model (tests/gpu/load.py gen: hidden 4096,
+#      LOAD_LAYERS layers, intermediate 12288, vocab 151936, 16.4 GB bf16
+#      in 4 shards at 36 layers) compressed with df11 compress -j$(nproc);
+#      in one run, each load a fresh python3 (tests/gpu/load.py time:
+#      from_pretrained(dtype=bfloat16, device_map=LOAD_DEVICE) and
+#      torch.cuda.synchronize()): the original from the page cache; a
+#      first load per decoder (gpu, cpu, auto), each on a fresh mount with
+#      the DF11 source page-cached; a second load through the auto mount
+#      (decoded pages in the kernel's cache); after drop_caches, when it
+#      is writable, the original and a fresh auto mount from disk. Then
+#      `cat` of the largest shard (original page-cached, a fresh auto
+#      mount, bench_memfuse of the same size) and four concurrent `cat`s
+#      of the four shards (original, fresh auto mount), best of 3 each.
+#      A table of seconds, GB/s and ratios to the original, with the
+#      daemon's peak RSS (VmHWM before unmount) next to its cache_size.
 #
 # Logs: ${OUT:-/tmp}/gpu-build.log, gpu-test.log, gpu-bench.log,
 # gpu-fs.log (steps 4-7, daemon logs appended); a summary on stdout.
@@ -31,8 +47,12 @@
 # (default "test bench"; "" skips steps 2-3), WORK (scratch
 # directory for models and mounts, default /tmp/df11-gpu-run), FS_STEPS
 # (default "mount speed logits load"; "" skips steps 4-7), FS_SIZE (of the
-# generated model, default 512M), SPEED_SIZE (step 5's file, default 2G);
-# e.g. a dry run of the
+# generated model, default 512M), SPEED_SIZE (step 5's file, default 2G),
+# and for step 8 (FS_STEPS=load8b): LOAD_LAYERS (decoder layers, default
+# 36: 8.19 G weights; 4: 1.55 G, a dry run of a minute or two), LOAD_DEVICE
+# (device_map, default cuda; cpu runs the step without a GPU) and
+# LOAD_OPTS (more -o options for every df11fs mount of step 8, e.g.
+# cache_size=4G,kernel_readahead=4M); e.g. a dry run of the
 # script on the CPU emulation of the GPU (no GPU needed, slow):
 #   make BUILD=build-gpu build-gpu/libdf11gpu-emu.so
 #   DF11_GPU_LIB=$PWD/build-gpu/libdf11gpu-emu.so TEST_ARGS="-q example" \
@@ -158,7 +178,7 @@ trap cleanup_fs EXIT
 if [ -n "$FS_STEPS" ]; then
 	: >"$FL"
 	step "df11fs: make GPU=1 BUILD=$B all"
-	if ! timeout 150 make -j"$(nproc)" GPU=1 BUILD="$B" all >>"$L/gpu-build.log" 2>&1; then
+	if ! timeout 150 make -j"$(nproc)" GPU=1 BUILD="$B" all "$B/tests/bench_memfuse" >>"$L/gpu-build.log" 2>&1; then
 		tail -n 30 "$L/gpu-build.log"
 		die "build of df11fs failed (log: $L/gpu-build.log)"
 	fi
@@ -284,6 +304,165 @@ if has load; then
 		ffail "load time: setup failed (log: $FL)"
 		tail -n 20 "$FL"
 	fi
+fi
+# ------------------------------------------------- step 8: load8b
+# mount_mem BYTES MNT - bench_memfuse (one file, MNT/file) like mount_fs
+mount_mem() {
+	local pid deadline=$((SECONDS + 60))
+	mkdir -p "$2"
+	"$B/tests/bench_memfuse" -s "$1" "$2" </dev/null >"$2.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$2.pid"
+	until mountpoint -q "$2"; do
+		if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+			cat "$2.log"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+# hwm MNT - the peak RSS of MNT's daemon, MiB
+hwm() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$(cat "$1.pid")/status" 2>/dev/null; }
+# secs_par FILE... - seconds that `cat` of every FILE at once takes
+secs_par() {
+	local s e f pids=()
+	s=$(date +%s.%N)
+	for f; do
+		cat "$f" >/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || return 1
+	e=$(date +%s.%N)
+	echo "$s $e" | awk '{ printf "%.3f", $2 - $1 }'
+}
+# least A B - the smaller of two positive numbers; A may be empty, B 0
+least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || (b > 0 && b + 0 < a + 0)) ? b : a }'; }
+# load_secs DIR WHAT - seconds of one from_pretrained of DIR, a fresh python3
+load_secs() {
+	local r
+	r=$(timeout 300 python3 tests/gpu/load.py time "$1" --device "$LDEV" 2>>"$FL")
+	echo "load $2: $r" >>"$FL"
+	echo "$r" | sed -n 's/.*"seconds": *\([0-9.]*\).*/\1/p' | grep . || echo 0
+}
+# l8row NAME SECONDS BYTES BASE_SECONDS NOTE - a row of the load table; a
+# load that failed (0 seconds) fails the step
+l8row() {
+	awk -v t="$2" 'BEGIN { exit !(t > 0) }' ||
+		ffail "load8b: $1: the load failed (log: $FL)"
+	fsum "$(awk -v n="$1" -v t="$2" -v b="$3" -v a="$4" -v x="$5" 'BEGIN {
+		printf "  %-50s %7.2f s %6.2f GB/s %6.2fx  %s", n, t,
+			(t > 0 ? b / t / 1e9 : 0), (a > 0 ? t / a : 0), x }')"
+}
+# l8cat NAME SECONDS BYTES BASE_SECONDS - the same, speed against the base
+l8cat() {
+	fsum "$(awk -v n="$1" -v t="$2" -v b="$3" -v a="$4" 'BEGIN {
+		printf "  %-50s %7.3f s %6.2f GB/s %6.2fx", n, t,
+			(t > 0 ? b / t / 1e9 : 0), (t > 0 ? a / t : 0) }')"
+}
+
+# load8b_measure ORIG SRC - step 8's measurements: ORIG the original
+# model directory, SRC the df11fs source that holds its DF11 twin as q/
+load8b_measure() {
+	local o=$1 src=$2 m=$W/m8 dec t2 n bytes budget shard rel size base
+	local c_org='' c_df='' c_mem='' p_org='' p_df='' cold_o='' cold_d=''
+	local -A first=() note=()
+	local shards=("$o"/*.safetensors)
+	bytes=$(stat -c %s "${shards[@]}" | awk '{ s += $1 } END { print s }')
+	find "$o" "$src" -type f -exec cat {} + >/dev/null
+	base=$(load_secs "$o" original)
+	for dec in gpu cpu auto; do
+		find "$src" -type f -exec cat {} + >/dev/null
+		mount_fs "$src" "$m" -o "decoder=$dec$LOPTS" ||
+			{ ffail "load8b: cannot mount with decoder=$dec"; continue; }
+		first[$dec]=$(load_secs "$m/q" "df11fs $dec first")
+		[ "$dec" = auto ] && t2=$(load_secs "$m/q" "df11fs $dec second")
+		n=$(xattr "$m" gpu_chunks)
+		budget=$(xattr "$m" cache_budget)
+		budget=$((${budget:-0} >> 20))
+		note[$dec]="peak RSS $(hwm "$m") MiB, cache_size $budget MiB, gpu_chunks $n"
+		umount_fs "$m"
+	done
+	if sync && echo 3 2>/dev/null >/proc/sys/vm/drop_caches; then
+		cold_o=$(load_secs "$o" "original cold")
+		drop_caches
+		if mount_fs "$src" "$m" -o "decoder=auto$LOPTS"; then
+			cold_d=$(load_secs "$m/q" "df11fs auto cold")
+			note[cold]="peak RSS $(hwm "$m") MiB, cache_size $budget MiB"
+			umount_fs "$m"
+		fi
+	fi
+
+	# cat: the largest shard alone, then the four at once
+	shard=$(stat -c '%s %n' "${shards[@]}" | sort -rn | head -n 1 | cut -d' ' -f2-)
+	rel=${shard#"$o"/}
+	size=$(stat -c %s "$shard")
+	find "$o" "$src" -type f -exec cat {} + >/dev/null
+	for _ in 1 2 3; do
+		c_org=$(least "$c_org" "$(secs cat "$shard")")
+		p_org=$(least "$p_org" "$(secs_par "${shards[@]}")")
+		if mount_fs "$src" "$m" -o "decoder=auto$LOPTS"; then
+			c_df=$(least "$c_df" "$(secs timeout 120 cat "$m/q/$rel" || echo 0)")
+			umount_fs "$m"
+		fi
+		if mount_fs "$src" "$m" -o "decoder=auto$LOPTS"; then
+			p_df=$(least "$p_df" "$(secs_par "${shards[@]/#"$o"/"$m/q"}" || echo 0)")
+			note[par]="peak RSS $(hwm "$m") MiB"
+			umount_fs "$m"
+		fi
+	done
+	if mount_mem "$size" "$W/mem8"; then
+		for _ in 1 2 3; do c_mem=$(least "$c_mem" "$(secs cat "$W/mem8/file")"); done
+		umount_fs "$W/mem8"
+	else
+		ffail "load8b: bench_memfuse did not mount"
+	fi
+
+	fsum "load8b: from_pretrained(dtype=bfloat16, device_map=$LDEV), a fresh python3 each; x = time / the original's"
+	l8row "original, page cache" "$base" "$bytes" "$base" ""
+	for dec in gpu cpu auto; do
+		[ -n "${first[$dec]:-}" ] || continue
+		l8row "df11fs decoder=$dec, first load (source cached)" "${first[$dec]}" "$bytes" "$base" "${note[$dec]}"
+	done
+	[ -z "${t2:-}" ] || l8row "df11fs decoder=auto, second load (same mount)" "$t2" "$bytes" "$base" ""
+	if [ -n "$cold_o" ]; then
+		l8row "original, after drop_caches" "$cold_o" "$bytes" "$cold_o" ""
+		[ -z "$cold_d" ] || l8row "df11fs decoder=auto, after drop_caches" "$cold_d" "$bytes" "$cold_o" "${note[cold]} (x: / the cold original)"
+	else
+		fsum "  (no cold rows: /proc/sys/vm/drop_caches is not writable)"
+	fi
+	fsum "load8b: cat, best of 3 (one shard: $size bytes); x = speed / the original's"
+	l8cat "one shard, original, page cache" "$c_org" "$size" "$c_org"
+	l8cat "one shard, df11fs decoder=auto, fresh mount" "${c_df:-0}" "$size" "$c_org"
+	l8cat "one shard, memory-served FUSE file (memfuse)" "${c_mem:-0}" "$size" "$c_org"
+	l8cat "${#shards[@]} concurrent cats, original, page cache" "$p_org" "$bytes" "$p_org"
+	l8cat "${#shards[@]} concurrent cats, df11fs decoder=auto, fresh" "${p_df:-0}" "$bytes" "$p_org"
+	fsum "  (${note[par]:-}; df11fs vs memfuse, speed: $(awk -v a="${c_df:-0}" -v b="${c_mem:-0}" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }'))"
+}
+
+if has load8b; then
+	LL=${LOAD_LAYERS:-36}
+	LDEV=${LOAD_DEVICE:-cuda}
+	LOPTS=${LOAD_OPTS:+,$LOAD_OPTS}
+	step "transformers: an 8B-class Qwen3-shaped model ($LL layers), generate, compress"
+	mkdir -p "$W/q8o" "$W/q8d"
+	g0=$SECONDS
+	if timeout 900 python3 tests/gpu/load.py gen "$W/q8o/q" --layers "$LL" --shards 4 >>"$FL" 2>&1; then
+		g1=$SECONDS
+		if timeout 600 "$B/df11" compress -q -j"$(nproc)" "$W/q8o/q" "$W/q8d/q" >>"$FL" 2>&1; then
+			a=$(du -sb "$W/q8o/q" | cut -f1)
+			b=$(du -sb "$W/q8d/q" | cut -f1)
+			fsum "$(awk -v a="$a" -v b="$b" -v l="$LL" -v g=$((g1 - g0)) -v c=$((SECONDS - g1)) 'BEGIN {
+				printf "load8b: %d layers, %.2f GB in 4 shards, DF11 %.2f GB (%.1f%%); generated in %d s, compressed in %d s", l, a / 1e9, b / 1e9, 100 * b / a, g, c }')"
+			step "transformers: load times of the 8B-class model"
+			load8b_measure "$W/q8o/q" "$W/q8d"
+		else
+			ffail "load8b: compress failed (log: $FL)"
+		fi
+	else
+		ffail "load8b: generating the model failed (log: $FL)"
+		tail -n 20 "$FL"
+	fi
+	rm -rf "$W/q8o" "$W/q8d"
 fi
 cleanup_fs
 [ -n "$FS_STEPS" ] && rm -rf "$W"
