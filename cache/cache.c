@@ -140,15 +140,70 @@ void df11_cache_bury(struct entry *grave)
 	}
 }
 
-/* drop a READY, unpinned entry onto @grave (lock held) */
-void df11_cache_drop(struct df11_cache *c, struct entry *e,
-		     struct entry **grave)
+/*
+ * Drop a READY, unpinned entry (lock held); with @keep its buffer is kept
+ * as a spare while buffers in use and spares fit in the budget (a mapping and an
+ * unmapping cost every thread of the process: the address space's lock
+ * and TLB shootdowns), else it goes onto @grave to be unmapped.
+ */
+static void drop(struct df11_cache *c, struct entry *e, struct entry **grave,
+		 int keep)
 {
 	lru_unlink(e);
 	unhash(c, e);
 	c->st.used -= e->cap;
+	if (keep && e->data &&
+	    c->st.used + c->spare_bytes + e->cap <= c->st.budget) {
+		e->hnext = c->spare;
+		c->spare = e;
+		c->spare_bytes += e->cap;
+		return;
+	}
 	e->hnext = *grave;
 	*grave = e;
+}
+
+void df11_cache_drop(struct df11_cache *c, struct entry *e,
+		     struct entry **grave)
+{
+	drop(c, e, grave, 1);
+}
+
+/*
+ * A spare buffer for a chunk of @len bytes (lock held): one of at least
+ * @len and at most half as much again as @want (a big one is not spent
+ * on a small chunk), or NULL. Its entry shell goes onto @grave.
+ */
+static uint8_t *spare_take(struct df11_cache *c, size_t len, size_t want,
+			   size_t *cap, struct entry **grave)
+{
+	for (struct entry **pp = &c->spare; *pp; pp = &(*pp)->hnext) {
+		struct entry *e = *pp;
+		uint8_t *p = e->data;
+		if (e->cap < len || e->cap > want + want / 2)
+			continue;
+		*pp = e->hnext;
+		c->spare_bytes -= e->cap;
+		*cap = e->cap;
+		e->data = NULL;
+		e->hnext = *grave;
+		*grave = e;
+		return p;
+	}
+	return NULL;
+}
+
+/* unmap spare buffers until used + spares + @want fit the budget */
+static void spare_release(struct df11_cache *c, size_t want,
+			  struct entry **grave)
+{
+	while (c->spare && c->st.used + c->spare_bytes + want > c->st.budget) {
+		struct entry *e = c->spare;
+		c->spare = e->hnext;
+		c->spare_bytes -= e->cap;
+		e->hnext = *grave;
+		*grave = e;
+	}
 }
 
 /* take the buffer of READY, unpinned @e and drop @e (lock held) */
@@ -167,9 +222,9 @@ static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap,
 /*
  * A buffer of at least @len bytes for a new chunk (lock held): the most
  * recently streamed chunk's that fits (streamed chunks gather at the LRU
- * tail, the latest last, its bytes likely still in the CPU caches), else
- * evict from the tail until the budget has room, reusing an evicted buffer
- * that fits. NULL means: map *@cap fresh bytes after unlocking (the budget
+ * tail, the latest last, its bytes likely still in the CPU caches), else a
+ * spare, else evict from the tail until the budget has room (spares are
+ * unmapped first), reusing an evicted buffer that fits. NULL means: map *@cap fresh bytes after unlocking (the budget
  * already counts them).
  */
 static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
@@ -183,14 +238,18 @@ static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 	     k++, e = e->prev)
 		if (!e->pins && e->cap >= len)
 			return take_buffer(c, e, cap, grave);
+	if ((p = spare_take(c, len, want, cap, grave)))
+		return p;
+	spare_release(c, want, grave);
 	e = c->lru.prev;
-	while (c->st.used + want > c->st.budget && e != &c->lru) {
+	while (c->st.used + c->spare_bytes + want > c->st.budget &&
+	       e != &c->lru) {
 		struct entry *prev = e->prev;
 		if (!e->pins) {
 			if (!p && e->cap >= len) {
 				p = take_buffer(c, e, cap, grave);
 			} else {
-				df11_cache_drop(c, e, grave);
+				drop(c, e, grave, 0); /* for room */
 				c->st.evictions++;
 			}
 		}
@@ -216,7 +275,7 @@ static void trim(struct df11_cache *c, struct entry **grave)
 	while (c->st.used > c->st.budget && e != &c->lru) {
 		struct entry *p = e->prev;
 		if (!e->pins) {
-			df11_cache_drop(c, e, grave);
+			drop(c, e, grave, 0);
 			c->st.evictions++;
 		}
 		e = p;
@@ -560,6 +619,7 @@ void df11_cache_free(struct df11_cache *c)
 	struct entry *grave = NULL;
 	while (c->lru.next != &c->lru)
 		df11_cache_drop(c, c->lru.next, &grave);
+	spare_release(c, c->st.budget + 1, &grave); /* all of them */
 	df11_cache_bury(grave);
 	while (c->pool_n)
 		df11_scratch_free(c->pool[--c->pool_n]);

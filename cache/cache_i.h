@@ -73,6 +73,8 @@ struct df11_cache {
 	struct entry lru; /* sentinel: lru.next is the most recent */
 	struct df11_cache_stats st;
 	uint64_t held;	      /* bytes not evictable: see PIN_SLACK */
+	struct entry *spare;  /* buffers of dropped entries, kept to reuse */
+	uint64_t spare_bytes; /* their capacity: used + spare <= budget */
 	unsigned admit_waits; /* readers waiting for room */
 	struct df11_cache_opts o;
 	struct job q[QUEUE_LEN];
