@@ -91,14 +91,17 @@ static void gpu_batch(struct df11_cache *c, struct df11_batch *b, int tail)
 	int rcs[DF11_DECODER_BATCH_MAX];
 	char err[DF11_DECODER_BATCH_MAX][160];
 	unsigned n, nj = batch_take(c, tail, jobs, es, &n);
-	uint64_t t0 = df11_now_ns();
+	uint64_t t0 = df11_now_ns(), tmap = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct entry *e = es[i];
 		const struct df11_source *src = e->vf->src;
 		struct df11_scratch *s = df11_decoder_batch_scratch(b, i);
-		if (!e->data)
+		if (!e->data) {
+			uint64_t m0 = df11_now_ns();
 			e->data = df11_cache_map_buffer(e->cap);
+			tmap += df11_now_ns() - m0;
+		}
 		snprintf(err[i], sizeof(err[i]), "out of memory");
 		rcs[i] =
 		    e->data && s
@@ -125,7 +128,8 @@ static void gpu_batch(struct df11_cache *c, struct df11_batch *b, int tail)
 	 * chunks the GPU refused counts as checking) */
 	struct stage_ns t = {0};
 	if (n)
-		t = (struct stage_ns){(t1 - t0) / n, (t2 - t1) / n,
+		t = (struct stage_ns){tmap / n, (t1 - t0 - tmap) / n,
+				      (t2 - t1) / n,
 				      (df11_now_ns() - t2) / n};
 	pthread_mutex_lock(&c->mu);
 	for (unsigned i = 0; i < n; i++) {

@@ -290,6 +290,8 @@ static struct df11_scratch *scratch_get(struct df11_cache *c)
 	pthread_mutex_lock(&c->pool_mu);
 	if (c->pool_n)
 		s = c->pool[--c->pool_n];
+	else
+		c->scratches++; /* made below */
 	pthread_mutex_unlock(&c->pool_mu);
 	if (!s && df11_scratch_new(&s) != 0)
 		s = NULL;
@@ -315,7 +317,8 @@ static void scratch_put(struct df11_cache *c, struct df11_scratch *s,
 void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 			       const struct stage_ns *t)
 {
-	c->st.decode_ns += t->fetch + t->decode + t->check;
+	c->st.decode_ns += t->map + t->fetch + t->decode + t->check;
+	c->st.map_ns += t->map;
 	c->st.fetch_ns += t->fetch;
 	c->st.check_ns += t->check;
 	if (rc == 0) {
@@ -348,15 +351,17 @@ static int fill(struct df11_cache *c, struct entry *e, struct stage_ns *t)
 	char err[256] = "out of memory";
 	struct df11_fetch f;
 	int rc = -ENOMEM;
-	uint64_t t0 = df11_now_ns(), t1, t2;
+	uint64_t t0 = df11_now_ns(), tm, t1, t2;
 
 	if (!e->data)
 		e->data = df11_cache_map_buffer(e->cap);
+	tm = df11_now_ns();
+	t->map = tm - t0;
 	if (e->data && s)
 		rc = src->ops->chunk_fetch(src, e->id, s, e->data, &f, err,
 					   sizeof(err));
 	t1 = df11_now_ns();
-	t->fetch = t1 - t0;
+	t->fetch = t1 - tm;
 	if (!rc) {
 		df11_decoder_run(c->dec, &f, e->data);
 		df11_source_decode(&f, s, e->data);
@@ -636,6 +641,9 @@ void df11_cache_stats(struct df11_cache *c, struct df11_cache_stats *st)
 	pthread_mutex_lock(&c->mu);
 	*st = c->st;
 	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_lock(&c->pool_mu);
+	st->scratches = c->scratches;
+	pthread_mutex_unlock(&c->pool_mu);
 	st->gpu_chunks = df11_decoder_gpu_chunks(c->dec);
 }
 

@@ -89,11 +89,13 @@ struct df11_cache_stats {
 	uint64_t errors;	/* chunks that failed to decode or check */
 	uint64_t bytes_served;	/* bytes returned by df11_vfile_read */
 	uint64_t bytes_decoded; /* decoded chunk bytes */
-	uint64_t decode_ns;	/* reading chunks, all threads: fetch+decode+check */
-	uint64_t fetch_ns;	/* of which reading stored bytes (and mapping) */
+	uint64_t decode_ns;	/* reading chunks, all threads: map+fetch+decode+check */
+	uint64_t map_ns;	/* of which mapping fresh chunk buffers */
+	uint64_t fetch_ns;	/* of which reading stored bytes */
 	uint64_t check_ns;	/* of which checking (checksums) */
 	uint64_t wait_ns;	/* readers waiting: another's decode, or room */
 	uint64_t maps;		/* chunk buffers mapped fresh (not reused) */
+	uint64_t scratches;	/* decode scratches made (not from the pool) */
 	uint64_t gpu_chunks;	/* chunks decoded on the GPU */
 	uint64_t gpu_batches;	/* df11_gpu_decode() batches of read-ahead */
 };

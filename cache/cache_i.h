@@ -86,6 +86,7 @@ struct df11_cache {
 	pthread_mutex_t pool_mu;		    /* guards the scratch pool */
 	struct df11_scratch *pool[SCRATCH_POOL]; /* idle decode scratch */
 	unsigned pool_n, pool_max;
+	uint64_t scratches; /* made because the pool was empty (pool_mu) */
 	struct df11_decoder *dec;
 	uint64_t batch_bytes; /* decoded bytes one GPU batch takes at most */
 	df11_log_fn log;
@@ -164,12 +165,13 @@ uint8_t *df11_cache_map_buffer(size_t cap);
 
 /**
  * struct stage_ns - where the read of one chunk spent its time, ns:
- * @fetch:  mapping its buffer and reading the stored bytes
+ * @map:    mapping a fresh buffer for it (0 when one was reused)
+ * @fetch:  reading the stored bytes
  * @decode: decoding (CPU or GPU)
  * @check:  the checksum and the verdict
  */
 struct stage_ns {
-	uint64_t fetch, decode, check;
+	uint64_t map, fetch, decode, check;
 };
 
 /**

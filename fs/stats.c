@@ -98,6 +98,7 @@ static json_t *cache_obj(const struct df11_cache_stats *st)
 	    set_u64(o, "waits", st->waits) ||
 	    set_u64(o, "wait_ns", st->wait_ns) ||
 	    set_u64(o, "maps", st->maps) ||
+	    set_u64(o, "scratches", st->scratches) ||
 	    set_u64(o, "evictions", st->evictions) ||
 	    set_u64(o, "readahead", st->readahead) ||
 	    set_u64(o, "errors", st->errors) ||
@@ -120,6 +121,7 @@ static json_t *decoder_obj(struct df11fs *fs, const struct df11_cache_stats *st)
 		snprintf(name, sizeof(name), "none");
 	if (!o || json_object_set_new(o, "name", json_string(name)) ||
 	    set_u64(o, "decode_ns", st->decode_ns) ||
+	    set_u64(o, "map_ns", st->map_ns) ||
 	    set_u64(o, "fetch_ns", st->fetch_ns) ||
 	    set_u64(o, "check_ns", st->check_ns) ||
 	    json_object_set_new(o, "decode_gbps",

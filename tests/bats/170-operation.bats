@@ -196,7 +196,7 @@ assert 0 < r["reply_ns"] <= r["service_ns"]
 for k in ("wait_ns",):
     assert isinstance(a["cache"][k], int), k
 d = a["decoder"]
-assert 0 < d["fetch_ns"] + d["check_ns"] <= d["decode_ns"], d
+assert 0 < d["map_ns"] + d["fetch_ns"] + d["check_ns"] <= d["decode_ns"], d
 PY
 	unmount_df11fs "$M"
 	rm "$D/plain.bin"

@@ -70,19 +70,20 @@ print("sizes: " + ", ".join("%s %d" % kv for kv in rq["sizes"].items() if kv[1])
 print("in flight: mean %.2f, max %d" % (rq["in_flight_mean"], rq["in_flight_max"]))
 svc = rq["service_ns"]
 parts = [("reply copy", rq["reply_ns"]), ("cache waits", ca["wait_ns"]),
-         ("fetch", de["fetch_ns"]),
-         ("decode", de["decode_ns"] - de["fetch_ns"] - de["check_ns"]),
+         ("buffer map", de["map_ns"]), ("fetch", de["fetch_ns"]),
+         ("decode", de["decode_ns"] - de["map_ns"] - de["fetch_ns"]
+          - de["check_ns"]),
          ("check", de["check_ns"])]
 print("service time %.3f s summed over threads (%.1f us per request):"
       % (svc / 1e9, svc / 1e3 / max(rq["reads"], 1)))
 for name, ns in parts:
     print("  %-12s %9.3f s  %5.1f%%" % (name, ns / 1e9, 100.0 * ns / svc if svc else 0))
-print("  (fetch, decode and check include read-ahead done by workers,"
+print("  (buffer map, fetch, decode and check include read-ahead done by workers,"
       " outside any request)")
 print("cache: hits %d, misses %d, waits %d, readahead %d, evictions %d, "
-      "fresh buffers %d, peak %d MiB"
+      "fresh buffers %d, fresh scratches %d, peak %d MiB"
       % (ca["hits"], ca["misses"], ca["waits"], ca["readahead"],
-         ca["evictions"], ca["maps"], ca["peak"] >> 20))
+         ca["evictions"], ca["maps"], ca["scratches"], ca["peak"] >> 20))
 print("decoder %s: %.2f GB/s of decode time" % (de["name"], de["decode_gbps"]))
 print(open(o + "/rss.txt").read().replace("\n", "  ").strip())
 # the pattern
