@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "fs_i.h"
+#include "store/store.h"
 
 #define LEND_MAX 32 /* slices one reply may gather */
 
@@ -284,25 +285,16 @@ static ssize_t read_plain(fuse_req_t req, struct df11fs_handle *h,
 			  size_t size, off_t off, struct df11fs_reqtime *t)
 {
 	void *buf = thread_buf(size);
-	ssize_t r, got = 0;
+	ssize_t got;
 
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return -ENOMEM;
 	}
-	while ((size_t)got < size) {
-		r = pread(h->fd, (char *)buf + got, size - (size_t)got,
-			  off + got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			fuse_reply_err(req, (int)-r);
-			return r;
-		}
-		if (r == 0)
-			break;
-		got += r;
+	got = df11_store_pread_upto(h->fd, buf, size, (uint64_t)off);
+	if (got < 0) {
+		fuse_reply_err(req, (int)-got);
+		return got;
 	}
 	reply_buf(req, buf, (size_t)got, t);
 	return got;

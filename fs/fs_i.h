@@ -45,6 +45,8 @@
 
 /* Largest read request we ask the kernel for (max_read, max_pages). */
 #define DF11FS_MAX_READ (1u << 20)
+/* FUSE requests in the background at most, and the congestion threshold */
+#define DF11FS_BACKGROUND 64u
 /* -o attr_timeout= and entry_timeout=: seconds, at most one day */
 #define DF11FS_MAX_TIMEOUT 86400.0
 
@@ -313,6 +315,13 @@ void df11fs_stats_line(struct df11fs *fs, char *buf, size_t len);
  * caller, *@len bytes with a final newline), or -ENOMEM.
  */
 int df11fs_stats_json(struct df11fs *fs, char **out, size_t *len);
+
+/**
+ * df11fs_json_u64() - a JSON integer of @v, INT64_MAX for more (JSON
+ * integers of jansson are signed); NULL without memory. For the figures
+ * of the statistics file.
+ */
+json_t *df11fs_json_u64(uint64_t v);
 
 /** df11fs_stats_ino() - is node id @ino the statistics file? */
 static inline int df11fs_stats_ino(struct df11fs *fs, fuse_ino_t ino)

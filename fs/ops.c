@@ -65,9 +65,17 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* max_write also sets max_pages: 1 MiB read requests */
 	conn->max_write = DF11FS_MAX_READ;
 	conn->max_read = fs->max_read; /* must equal the mount's max_read= */
-	/* room for read-ahead requests of several files in flight */
-	if (conn->max_background < 32)
-		conn->max_background = 32;
+	/*
+	 * Room for read-ahead requests of several files in flight, and no
+	 * congestion below that: the kernel drops a file's asynchronous
+	 * read-ahead while congestion_threshold requests are in the
+	 * background (default 9), so that a reader then stalls on a miss
+	 * and the next window is only asked for after it has copied the
+	 * last one; with the threshold at the limit, the windows overlap.
+	 */
+	if (conn->max_background < DF11FS_BACKGROUND)
+		conn->max_background = DF11FS_BACKGROUND;
+	conn->congestion_threshold = conn->max_background;
 	/*
 	 * The kernel keeps min(bdi read-ahead, max_readahead of this reply):
 	 * raise both, the bdi first, so the order of the two cannot matter.

@@ -35,11 +35,6 @@ uint64_t df11fs_now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static json_t *num(uint64_t v)
-{
-	return json_integer((json_int_t)(v > INT64_MAX ? INT64_MAX : v));
-}
-
 /* bucket of a request of @size bytes: 0 for <= 4 KiB, ..., 8 for 1 MiB+ */
 static unsigned size_bucket(size_t size)
 {
@@ -129,16 +124,16 @@ json_t *df11fs_reqstat_json(struct df11fs *fs)
 
 	for (unsigned i = 0; !bad && i < DF11FS_REQ_BUCKETS; i++)
 		bad = json_object_set_new(sz, names[i],
-					  num(atomic_load(&r->sizes[i])));
+					  df11fs_json_u64(atomic_load(&r->sizes[i])));
 	bad = bad ||
-	      json_object_set_new(o, "reads", num(reads)) ||
-	      json_object_set_new(o, "bytes", num(atomic_load(&r->bytes))) ||
+	      json_object_set_new(o, "reads", df11fs_json_u64(reads)) ||
+	      json_object_set_new(o, "bytes", df11fs_json_u64(atomic_load(&r->bytes))) ||
 	      json_object_set_new(o, "service_ns",
-				  num(atomic_load(&r->service_ns))) ||
+				  df11fs_json_u64(atomic_load(&r->service_ns))) ||
 	      json_object_set_new(o, "reply_ns",
-				  num(atomic_load(&r->reply_ns))) ||
+				  df11fs_json_u64(atomic_load(&r->reply_ns))) ||
 	      json_object_set_new(o, "in_flight_max",
-				  num(atomic_load(&r->in_flight_max))) ||
+				  df11fs_json_u64(atomic_load(&r->in_flight_max))) ||
 	      json_object_set_new(
 		  o, "in_flight_mean",
 		  json_real(reads ? (double)atomic_load(&r->in_flight_sum) /

@@ -83,9 +83,14 @@ static json_t *str(const char *s)
 }
 
 /* jansson: integers are signed 64-bit; our counters never get near. */
+json_t *df11fs_json_u64(uint64_t v)
+{
+	return json_integer((json_int_t)(v > INT64_MAX ? INT64_MAX : v));
+}
+
 static int set_u64(json_t *o, const char *key, uint64_t v)
 {
-	return json_object_set_new(o, key, json_integer((json_int_t)v));
+	return json_object_set_new(o, key, df11fs_json_u64(v));
 }
 
 static json_t *cache_obj(const struct df11_cache_stats *st)

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,24 +118,34 @@ fail:
 	return rc;
 }
 
-int df11_store_pread(int fd, void *buf, size_t len, uint64_t off)
+ssize_t df11_store_pread_upto(int fd, void *buf, size_t len, uint64_t off)
 {
 	unsigned char *p = buf;
+	size_t got = 0;
 
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
+	if (len > SSIZE_MAX)
+		return -EINVAL;
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, (off_t)(off + got));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			return -EIO; /* the file is shorter than it said */
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
+			break; /* the end of the file */
+		got += (size_t)n;
 	}
-	return 0;
+	return (ssize_t)got;
+}
+
+int df11_store_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = df11_store_pread_upto(fd, buf, len, off);
+
+	if (n < 0)
+		return (int)n;
+	return (size_t)n < len ? -EIO : 0; /* shorter than it said */
 }
 
 int df11_store_unchanged(int fd, const struct stat *st0)

@@ -74,6 +74,14 @@ int df11_store_openat(int dirfd, const char *name, unsigned flags, int *fd,
 int df11_store_pread(int fd, void *buf, size_t len, uint64_t off);
 
 /**
+ * df11_store_pread_upto() - read @len bytes at @off of @fd, or fewer where
+ * the file ends (retrying EINTR and short reads): for passing a file
+ * through. Return: the bytes read; -EINVAL for @len over SSIZE_MAX;
+ * -errno of pread.
+ */
+ssize_t df11_store_pread_upto(int fd, void *buf, size_t len, uint64_t off);
+
+/**
  * df11_store_unchanged() - is open file @fd still what @st0 (its fstat at
  * open) describes: linked, same inode, size and mtime?
  * Return: 0, or -ESTALE (also when fstat fails).

@@ -131,6 +131,14 @@ static void test_pread(int dfd)
 	ASSERT_EQ(df11_store_pread(fd, b, 1, 10), -EIO);
 	ASSERT_EQ(df11_store_pread(fd, b, 0, 99), 0);
 	ASSERT_EQ(df11_store_pread(-1, b, 1, 0), -EBADF);
+	/* upto: what there is, short where the file ends */
+	ASSERT_EQ(df11_store_pread_upto(fd, b, 16, 4), 6);
+	ASSERT_MEM(b, "456789", 6);
+	ASSERT_EQ(df11_store_pread_upto(fd, b, 16, 10), 0);
+	ASSERT_EQ(df11_store_pread_upto(fd, b, 3, 0), 3);
+	ASSERT_EQ(df11_store_pread_upto(fd, b, (size_t)SSIZE_MAX + 1, 0),
+		  -EINVAL);
+	ASSERT_EQ(df11_store_pread_upto(-1, b, 1, 0), -EBADF);
 
 	ASSERT_EQ(df11_store_unchanged(fd, &st), 0);
 	put_file("reg.txt", "0123456789a", 11);
