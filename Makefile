@@ -5,7 +5,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 CC       ?= cc
-PKGS     := jansson liblz4 libxxhash
+PKGS     := jansson liblz4 libxxhash libcrypto
 WERROR   ?=
 SAN      ?=
 
@@ -14,7 +14,7 @@ override CFLAGS += $(OPT) -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -D_FILE_OFFSET_BITS=64 \
             -D_GNU_SOURCE -pthread -I. $(WERROR) $(SAN)
 override CFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -llz4 -lxxhash) -lpthread -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -llz4 -lxxhash -lcrypto) -lpthread -lm
 LDFLAGS  += $(SAN)
 
 CODEC_SRC := $(wildcard codec/*.c)
