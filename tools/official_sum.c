@@ -249,11 +249,12 @@ static void hash_task(void *arg, unsigned worker)
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (unsigned i = 0; i < mdlen && 2 * i + 2 < sizeof(f->got); i++) {
+	mdlen = mdlen < 32 ? mdlen : 32; /* sha256: 32 bytes, sha1: 20 */
+	for (unsigned i = 0; i < mdlen; i++) {
 		f->got[2 * i] = hex[md[i] >> 4];
 		f->got[2 * i + 1] = hex[md[i] & 15];
 	}
-	f->got[2 * mdlen < sizeof(f->got) ? 2 * mdlen : 64] = '\0';
+	f->got[2 * mdlen] = '\0';
 	df11_prog_file();
 out:
 	if (rc)
