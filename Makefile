@@ -5,7 +5,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 CC       ?= cc
-PKGS     := jansson liblz4 libxxhash
+PKGS     := jansson liblz4 libxxhash libcrypto
 WERROR   ?=
 SAN      ?=
 
@@ -14,7 +14,7 @@ override CFLAGS += $(OPT) -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -D_FILE_OFFSET_BITS=64 \
             -D_GNU_SOURCE -pthread -I. $(WERROR) $(SAN)
 override CFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -llz4 -lxxhash) -lpthread -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -llz4 -lxxhash -lcrypto) -lpthread -lm
 LDFLAGS  += $(SAN)
 
 CODEC_SRC := $(wildcard codec/*.c)
@@ -54,6 +54,7 @@ TEST_BINS := $(BUILD)/tests/mkofficial $(BUILD)/libdf11gpu-emu.so \
              $(BUILD)/tests/mkhostile
 
 .PHONY: all help check unit fuzz-replay bats manlint asan tsan fuzz bench demo \
+        official-flips \
         install uninstall clean deps format
 .DEFAULT_GOAL := all
 
@@ -191,6 +192,12 @@ fuzz:
 ## bench: decode/compress throughput next to memcpy (needs no GPU)
 bench: $(BINS) $(BENCH_BIN)
 	@tests/bench/run.sh $(abspath $(BUILD))
+
+## official-flips: what one flipped bit does to an official directory, per
+## stream (tests/hostile/official_flips.sh; FLIPS="-n 300 -s 2" to change)
+FLIPS ?=
+official-flips: $(BUILD)/df11
+	@tests/hostile/official_flips.sh -b $(BUILD) $(FLIPS)
 
 ## demo: install deps, build, generate a model, compress, decompress, compare sha256
 demo:

@@ -15,7 +15,8 @@ set -euo pipefail
 
 # Everything the project uses; apt-get skips what is already installed.
 APT_PKGS=(build-essential pkg-config libfuse3-dev fuse3 libjansson-dev
-	liblz4-dev libxxhash-dev bats mandoc clang python3 attr strace acl)
+	liblz4-dev libxxhash-dev libssl-dev bats mandoc clang python3 attr
+	strace acl)
 
 missing=() # what is missing, in words
 pkgs=()    # the Debian packages that provide it
@@ -69,11 +70,12 @@ check() {
 		command -v "$c" >/dev/null 2>&1 || need "command $c" "${pair#*:}"
 	done
 	if command -v pkg-config >/dev/null 2>&1 &&
-		pkg-config --exists fuse3 jansson liblz4 libxxhash; then
+		pkg-config --exists fuse3 jansson liblz4 libxxhash libcrypto; then
 		:
 	else
 		for pair in fuse3:libfuse3-dev jansson:libjansson-dev \
-			liblz4:liblz4-dev libxxhash:libxxhash-dev; do
+			liblz4:liblz4-dev libxxhash:libxxhash-dev \
+			libcrypto:libssl-dev; do
 			m=${pair%%:*}
 			command -v pkg-config >/dev/null 2>&1 &&
 				pkg-config --exists "$m" && continue

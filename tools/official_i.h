@@ -5,6 +5,7 @@
  *   official.c       detection, opening (store/store.h, --headers)
  *   official_run.c   decompress and verify
  *   official_info.c  info
+ *   official_sum.c   verify: the hashes huggingface_hub recorded
  *   headers.c        df11 headers ORIGINAL_DIR
  */
 #ifndef DF11_TOOLS_OFFICIAL_I_H
@@ -115,6 +116,20 @@ int df11_off_hidden(char *const *pre, size_t n, const char *rel);
  */
 int df11_off_cmd_decompress_pipeline(const struct df11_opts *o, const char *dir,
 				     const char *out);
+
+/**
+ * df11_off_sum_check() - check every *.safetensors file of official
+ * directory @dir against the hash huggingface_hub recorded for it (the
+ * blob name of a hub cache snapshot link, or the etag of a --local-dir
+ * folder's .cache/huggingface/download/NAME.metadata, looked for in @dir
+ * and up to 8 directories above it), hashing on o->threads threads. A
+ * file that differs is a mismatch (df11_mismatch: named, with both
+ * digests); unless o->quiet, the files with nothing recorded are named
+ * as not checked on stdout, and an ok line counts the equal ones. A file
+ * that cannot be opened is left to the model's open, which reports it.
+ * Return: 0, or -errno (reported; -EINTR: interrupted).
+ */
+int df11_off_sum_check(const struct df11_opts *o, const char *dir);
 
 /** df11_off_cmd_verify() - verify an official dir (@src may be NULL). */
 int df11_off_cmd_verify(const struct df11_opts *o, const char *dir,
