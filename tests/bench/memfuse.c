@@ -18,7 +18,7 @@
  * that a comparison measures df11fs and not a different transport: mount
  * options ro, default_permissions and max_read=1 MiB; max_write 1 MiB
  * (which also sets max_pages); asynchronous reads; max_background at
- * least 32; the congestion threshold left to libfuse; the kernel
+ * least 64 and the congestion threshold equal to it; the kernel
  * read-ahead raised to KERNEL_RA KiB (default 1024, 0 leaves the kernel's)
  * both in the mount's bdi and in max_readahead; attribute and entry
  * timeouts of one second. Requests are served by a fixed pool of THREADS
@@ -128,8 +128,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	    ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ATOMIC_O_TRUNC);
 	conn->max_write = MAX_READ;
 	conn->max_read = MAX_READ;
-	if (conn->max_background < 32)
-		conn->max_background = 32;
+	if (conn->max_background < 64)
+		conn->max_background = 64;
+	conn->congestion_threshold = conn->max_background;
 	if (m->ra_kb) {
 		set_readahead(m->mountpoint, m->ra_kb);
 		conn->max_readahead = m->ra_kb << 10;
