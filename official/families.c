@@ -9,9 +9,11 @@
  *  - vars: named integers, each a list of alternatives separated by '|';
  *    the first alternative whose names all resolve is taken. A name is a
  *    var of the same table or a positive integer key of the config (of
- *    its "text_config" when the family says so). Expressions are integers
- *    and names joined by '+', '*' and '/' (floor division, as Python's
- *    "//" in the model code), '*' and '/' binding tighter, no brackets.
+ *    its "text_config" when the family says so); keys joined by '.'
+ *    name nested objects ("vision_config.hidden_size"). Expressions are
+ *    integers and names joined by '+', '*' and '/' (floor division, as
+ *    Python's "//" in the model code), '*' and '/' binding tighter, no
+ *    brackets.
  *  - rules: a module path pattern and the [rows, cols] of its nn.Linear
  *    or nn.Embedding weight. A pattern matches the end of the piece's
  *    module path at a '.' boundary ('^' in front: the whole path); '*'
@@ -25,7 +27,14 @@
 
 #include "official/official_i.h"
 
-/* transformers decoder-only LLMs: Llama, Mistral, Qwen2/3, Gemma, Phi-3 */
+/*
+ * transformers decoder-only LLMs: Llama, Mistral, Qwen2/3, Gemma, Phi-3;
+ * and Qwen2-VL / Qwen2.5-VL (modeling_qwen2_vl.py, modeling_qwen2_5_vl.py),
+ * whose text model is Qwen2's (head_dim = hidden / heads, q/k/v biases)
+ * and whose vision tower and merger are nn.Linear layers that all have a
+ * bias (qkv, proj, fc1/fc2 or gate/up/down_proj, merger.mlp.0/2): the bias
+ * gives their shapes, never these rules.
+ */
 static const struct off_var llm_vars[] = {
     {"hidden", "hidden_size"},
     {"heads", "num_attention_heads"},
@@ -52,8 +61,8 @@ static const struct off_rule llm_rules[] = {
 };
 
 static const char *const llm_names[] = {
-    "llama",  "mistral", "qwen2",	"qwen3", "gemma",
-    "gemma2", "gemma3",	 "gemma3_text", "phi3",	 NULL,
+    "llama",  "mistral",     "qwen2", "qwen3",	  "gemma",	"gemma2",
+    "gemma3", "gemma3_text", "phi3",  "qwen2_vl", "qwen2_5_vl", NULL,
 };
 
 /*
@@ -159,10 +168,102 @@ static const struct off_rule qwen3_moe_rules[] = {
 
 static const char *const qwen3_moe_names[] = {"qwen3_moe", NULL};
 
+/*
+ * transformers Mistral3ForConditionalGeneration (modeling_mistral3.py,
+ * modeling_pixtral.py). The language model is Mistral's, sized by
+ * text_config (the LLM rules). The Pixtral vision tower, sized by
+ * vision_config: attention.{q,k,v,o}_proj [vh, vh] (whatever
+ * vision_config.head_dim says) and feed_forward.{gate,up}_proj [vinter,
+ * vh], down_proj [vh, vinter], none with a bias. The projector:
+ * patch_merger.merging_layer [vh, vh * spatial_merge_size^2] and
+ * linear_1 [hidden, vh] for one vision_feature_layer (a list of them
+ * multiplies the columns: the product differs and the model is
+ * refused), linear_2 [hidden, hidden].
+ */
+static const struct off_var mistral3_vars[] = {
+    {"hidden", "text_config.hidden_size"},
+    {"heads", "text_config.num_attention_heads"},
+    {"kv", "text_config.num_key_value_heads | heads"},
+    {"head_dim", "text_config.head_dim | hidden / heads"},
+    {"inter", "text_config.intermediate_size"},
+    {"vocab", "text_config.vocab_size"},
+    {"vh", "vision_config.hidden_size"},
+    {"vinter", "vision_config.intermediate_size"},
+    {"merge", "spatial_merge_size"},
+    {NULL, NULL},
+};
+
+static const struct off_rule mistral3_rules[] = {
+    {"vision_tower.transformer.layers.*.attention.q_proj", "vh", "vh"},
+    {"vision_tower.transformer.layers.*.attention.k_proj", "vh", "vh"},
+    {"vision_tower.transformer.layers.*.attention.v_proj", "vh", "vh"},
+    {"vision_tower.transformer.layers.*.attention.o_proj", "vh", "vh"},
+    {"vision_tower.transformer.layers.*.feed_forward.gate_proj", "vinter",
+     "vh"},
+    {"vision_tower.transformer.layers.*.feed_forward.up_proj", "vinter", "vh"},
+    {"vision_tower.transformer.layers.*.feed_forward.down_proj", "vh",
+     "vinter"},
+    {"multi_modal_projector.patch_merger.merging_layer", "vh",
+     "vh * merge * merge"},
+    {"multi_modal_projector.linear_1", "hidden", "vh"},
+    {"multi_modal_projector.linear_2", "hidden", "hidden"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const mistral3_names[] = {"mistral3", NULL};
+
+/*
+ * transformers DeepseekV3ForCausalLM (modeling_deepseek_v3.py): MLA
+ * attention, qk = qk_nope_head_dim + qk_rope_head_dim per head. With a
+ * q_lora_rank: q_a_proj [q_lora_rank, hidden], q_b_proj [heads * qk,
+ * q_lora_rank]; without (null): q_proj [heads * qk, hidden].
+ * kv_a_proj_with_mqa [kv_lora_rank + qk_rope_head_dim, hidden], kv_b_proj
+ * [heads * (qk_nope_head_dim + v_head_dim), kv_lora_rank], o_proj
+ * [hidden, heads * v_head_dim]. Layers from first_k_dense_replace on are
+ * MoE: the router mlp.gate [n_routed_experts, hidden], experts of
+ * moe_intermediate_size, shared_experts of moe_intermediate_size *
+ * n_shared_experts; the dense layers before them, the embedding and
+ * lm_head by the LLM rules.
+ */
+static const struct off_var deepseek_v3_vars[] = {
+    {"hidden", "hidden_size"},
+    {"heads", "num_attention_heads"},
+    {"qk", "qk_nope_head_dim + qk_rope_head_dim"},
+    {"inter", "intermediate_size"},
+    {"vocab", "vocab_size"},
+    {"moe", "moe_intermediate_size"},
+    {"shared", "moe_intermediate_size * n_shared_experts"},
+    {"experts", "n_routed_experts"},
+    {NULL, NULL},
+};
+
+static const struct off_rule deepseek_v3_rules[] = {
+    {"self_attn.q_proj", "heads * qk", "hidden"},
+    {"self_attn.q_a_proj", "q_lora_rank", "hidden"},
+    {"self_attn.q_b_proj", "heads * qk", "q_lora_rank"},
+    {"self_attn.kv_a_proj_with_mqa", "kv_lora_rank + qk_rope_head_dim",
+     "hidden"},
+    {"self_attn.kv_b_proj", "heads * qk_nope_head_dim + heads * v_head_dim",
+     "kv_lora_rank"},
+    {"self_attn.o_proj", "hidden", "heads * v_head_dim"},
+    {"mlp.gate", "experts", "hidden"},
+    {"mlp.experts.*.gate_proj", "moe", "hidden"},
+    {"mlp.experts.*.up_proj", "moe", "hidden"},
+    {"mlp.experts.*.down_proj", "hidden", "moe"},
+    {"mlp.shared_experts.gate_proj", "shared", "hidden"},
+    {"mlp.shared_experts.up_proj", "shared", "hidden"},
+    {"mlp.shared_experts.down_proj", "hidden", "shared"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const deepseek_v3_names[] = {"deepseek_v3", NULL};
+
 const struct off_family off_families[] = {
     {llm_names, "text_config", llm_vars, llm_rules, NULL},
     {flux_names, NULL, flux_vars, flux_rules, NULL},
     {mixtral_names, NULL, mixtral_vars, mixtral_rules, llm_rules},
     {qwen3_moe_names, NULL, qwen3_moe_vars, qwen3_moe_rules, llm_rules},
+    {mistral3_names, NULL, mistral3_vars, mistral3_rules, llm_rules},
+    {deepseek_v3_names, NULL, deepseek_v3_vars, deepseek_v3_rules, llm_rules},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -46,14 +46,38 @@ struct eval {
 static int eval_expr(struct eval *x, const char *s, size_t n, uint64_t *v);
 
 /*
+ * The value of key path @s (@n bytes) in config @c: keys joined by '.'
+ * name nested objects ("vision_config.hidden_size"). NULL when a key is
+ * missing or empty.
+ */
+static const json_t *key_path(const json_t *c, const char *s, size_t n)
+{
+	char key[64];
+
+	for (;;) {
+		const char *dot = memchr(s, '.', n);
+		size_t l = dot ? (size_t)(dot - s) : n;
+
+		if (!l || l >= sizeof(key))
+			return NULL;
+		memcpy(key, s, l);
+		key[l] = '\0';
+		c = json_object_get(c, key);
+		if (!dot || !c)
+			return c;
+		s = dot + 1;
+		n -= l + 1;
+	}
+}
+
+/*
  * The value of name @s (@n bytes): a var of the family or a config key
- * (inside a var's own expression its name is the config key: "head_dim |
- * hidden / heads").
+ * path (inside a var's own expression its name is the config key:
+ * "head_dim | hidden / heads").
  */
 static int eval_name(struct eval *x, const char *s, size_t n, uint64_t *v)
 {
 	const struct off_var *self = x->self;
-	char key[64];
 	json_int_t j;
 	int rc;
 
@@ -69,11 +93,7 @@ static int eval_name(struct eval *x, const char *s, size_t n, uint64_t *v)
 		x->depth--;
 		return rc;
 	}
-	if (n >= sizeof(key))
-		return -ENOENT;
-	memcpy(key, s, n);
-	key[n] = '\0';
-	j = json_integer_value(json_object_get(x->c, key));
+	j = json_integer_value(key_path(x->c, s, n));
 	if (j <= 0)
 		return -ENOENT;
 	*v = (uint64_t)j;
@@ -83,7 +103,7 @@ static int eval_name(struct eval *x, const char *s, size_t n, uint64_t *v)
 static int is_name_char(char c, int first)
 {
 	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (!first && c >= '0' && c <= '9');
+	       (!first && ((c >= '0' && c <= '9') || c == '.'));
 }
 
 /* one alternative: factors joined by '*', '/' and '+' */

@@ -3,7 +3,9 @@
 # tests/bats/210-official-arch.bats - official DFloat11 directories of the
 # families that only the config shape rules cover (Mistral, Qwen2, Gemma 2,
 # Gemma 3 with the language_model. prefix, Phi-3/4 with fused projections,
-# the Mixtral and Qwen3-MoE experts) and of one they do not (Mamba). tests/official/mkofficial.c writes, per
+# the Mixtral, Qwen3-MoE and DeepSeek-V3 experts, DeepSeek-V3's MLA
+# attention, the Qwen2-VL / Qwen2.5-VL and Mistral3 vision towers) and of
+# one they do not (Mamba). tests/official/mkofficial.c writes, per
 # architecture, a tiny random BF16 original and its official DF11 form,
 # laid out as the official compressor does; each must read back as the
 # original through df11 decompress and through the mount, and with the
@@ -14,7 +16,8 @@ load mount_helpers
 
 CMP=$BATS_TEST_DIRNAME/st_compare.py
 ROOT=$BATS_TEST_DIRNAME/../..
-ARCHS="mistral qwen2 gemma2 gemma3 phi3 mixtral qwen3_moe mamba"
+ARCHS="mistral qwen2 gemma2 gemma3 phi3 mixtral qwen3_moe deepseek_v3 qwen2_vl
+	qwen2_5_vl mistral3 mamba"
 
 setup_file() {
 	require_bins
@@ -143,6 +146,61 @@ check_mount() {
 	sed -i '/"moe_intermediate_size"/d' "$BATS_TEST_TMPDIR/q/config.json"
 	run -5 df11 decompress -q "$BATS_TEST_TMPDIR/q" "$BATS_TEST_TMPDIR/x"
 	[[ $output == *"cannot resolve the shape of 'model.layers.0.mlp.experts.0.gate_proj.weight' from config.json (model_type 'qwen3_moe')"*"df11 headers"* ]]
+	no_output "$BATS_TEST_TMPDIR/x"
+}
+
+@test "deepseek_v3 (MLA q/kv LoRA projections, a dense layer, routed and shared experts): decompress" {
+	check_decompress deepseek_v3
+}
+
+@test "deepseek_v3: mount" {
+	check_mount deepseek_v3
+}
+
+@test "deepseek_v3 without qk_rope_head_dim: refused, not guessed" {
+	cp -r "$BATS_FILE_TMPDIR/deepseek_v3/df11" "$BATS_TEST_TMPDIR/d"
+	chmod -R u+w "$BATS_TEST_TMPDIR/d"
+	sed -i '/"qk_rope_head_dim"/d' "$BATS_TEST_TMPDIR/d/config.json"
+	run -5 df11 decompress -q "$BATS_TEST_TMPDIR/d" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"cannot resolve the shape of 'model.layers."*"from config.json (model_type 'deepseek_v3')"*"df11 headers"* ]]
+	no_output "$BATS_TEST_TMPDIR/x"
+}
+
+@test "qwen2_vl (text rules; vision blocks and merger by their biases): decompress" {
+	check_decompress qwen2_vl
+}
+
+@test "qwen2_vl: mount" {
+	check_mount qwen2_vl
+}
+
+@test "qwen2_5_vl (text rules; gated vision MLP and merger by their biases): decompress" {
+	check_decompress qwen2_5_vl
+}
+
+@test "qwen2_5_vl: mount" {
+	check_mount qwen2_5_vl
+}
+
+@test "mistral3 (text_config, Pixtral vision tower and projector by vision_config): decompress" {
+	check_decompress mistral3
+}
+
+@test "mistral3: mount" {
+	check_mount mistral3
+}
+
+@test "mistral3 without vision_config.intermediate_size: refused, not guessed" {
+	cp -r "$BATS_FILE_TMPDIR/mistral3/df11" "$BATS_TEST_TMPDIR/v"
+	chmod -R u+w "$BATS_TEST_TMPDIR/v"
+	python3 - "$BATS_TEST_TMPDIR/v/config.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+del c["vision_config"]["intermediate_size"]
+json.dump(c, open(sys.argv[1], "w"))
+EOF
+	run -5 df11 decompress -q "$BATS_TEST_TMPDIR/v" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"cannot resolve the shape of 'vision_tower.transformer.layers.0.feed_forward."*"(model_type 'mistral3')"*"df11 headers"* ]]
 	no_output "$BATS_TEST_TMPDIR/x"
 }
 

@@ -4,7 +4,8 @@
  *
  * mkofficial.c (main, options, the tensor list), mkofficial_arch.c (each
  * family's tensors, config and pattern_dict, filled with seeded random
- * values) and mkofficial_write.c (safetensors and json files, the unit
+ * values; the MoE and vision-language ones in mkofficial_moe.c and
+ * mkofficial_mm.c) and mkofficial_write.c (safetensors and json files, the unit
  * files of the official form). A model is built in memory by one arch
  * function, then written twice: as the original and in the official form.
  * Every failure ends the process through mk_die() (a test tool).
@@ -85,12 +86,22 @@ void mk_mat(struct tlist *l, char *name, uint64_t r, uint64_t c);
 /* append a BF16 vector [@n] of N(@mean, 0.05) values (takes @name) */
 void mk_vec(struct tlist *l, char *name, uint64_t n, double mean);
 
+/* append a BF16 4-D tensor of N(0, 0.02) values (takes @name) */
+void mk_t4(struct tlist *l, char *name, uint64_t d0, uint64_t d1, uint64_t d2,
+	   uint64_t d3);
+
 /* add unit "@path[.@i]" of pattern_dict key @key (@i < 0: none) to @m */
 void mk_unit_add(struct model *m, const char *key, const char *path, long i);
 
 /* the MoE architectures (mkofficial_moe.c) */
 void mk_arch_mixtral(struct model *m);
 void mk_arch_qwen3_moe(struct model *m);
+void mk_arch_deepseek_v3(struct model *m);
+
+/* the vision-language architectures (mkofficial_mm.c) */
+void mk_arch_qwen2_vl(struct model *m);
+void mk_arch_qwen2_5_vl(struct model *m);
+void mk_arch_mistral3(struct model *m);
 
 /* the architectures: build() fills an empty model (tensors, config,
  * pattern_dict, units) */

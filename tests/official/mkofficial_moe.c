@@ -208,3 +208,136 @@ void mk_arch_qwen3_moe(struct model *m)
 	    "transformers_version", "4.51.3", "num_key_value_heads", KV,
 	    "vocab_size", VOCAB);
 }
+
+/*
+ * DeepSeek-V3 (modeling_deepseek_v3.py): MLA attention with a q LoRA
+ * (q_a_proj, q_a_layernorm, q_b_proj), kv_a_proj_with_mqa, kv_a_layernorm,
+ * kv_b_proj, o_proj of heads * v_head_dim; layer 0 dense
+ * (first_k_dense_replace 1), layer 1 MoE with the router mlp.gate (and
+ * its e_score_correction_bias), routed experts of moe_intermediate_size
+ * and shared_experts of moe_intermediate_size * n_shared_experts.
+ */
+void mk_arch_deepseek_v3(struct model *m)
+{
+	const uint64_t qr = 24, kvr = 16, rope = 8, nope = 16, vhd = 12,
+		       inter = 96, moe = 40, shared = 2;
+	const uint64_t qk = nope + rope;
+	const char *lk = "model\\.layers\\.\\d+", *dk = "model\\.layers\\.0";
+	char *a[MAX_ATTR];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < LAYERS; i++) {
+		char *p = mk_fmt("model.layers.%u", i);
+		const char *s = "self_attn";
+
+		mk_vec(&m->orig, mk_fmt("%s.input_layernorm.weight", p), HIDDEN,
+		       1.0);
+		mk_vec(&m->orig,
+		       mk_fmt("%s.post_attention_layernorm.weight", p), HIDDEN,
+		       1.0);
+		mk_mat(&m->orig, mk_fmt("%s.%s.q_a_proj.weight", p, s), qr,
+		       HIDDEN);
+		mk_vec(&m->orig, mk_fmt("%s.%s.q_a_layernorm.weight", p, s), qr,
+		       1.0);
+		mk_mat(&m->orig, mk_fmt("%s.%s.q_b_proj.weight", p, s),
+		       HEADS * qk, qr);
+		mk_mat(&m->orig,
+		       mk_fmt("%s.%s.kv_a_proj_with_mqa.weight", p, s),
+		       kvr + rope, HIDDEN);
+		mk_vec(&m->orig, mk_fmt("%s.%s.kv_a_layernorm.weight", p, s),
+		       kvr, 1.0);
+		mk_mat(&m->orig, mk_fmt("%s.%s.kv_b_proj.weight", p, s),
+		       HEADS * (nope + vhd), kvr);
+		mk_mat(&m->orig, mk_fmt("%s.%s.o_proj.weight", p, s), HIDDEN,
+		       HEADS * vhd);
+		if (i == 0) {
+			mk_mat(&m->orig, mk_fmt("%s.mlp.gate_proj.weight", p),
+			       inter, HIDDEN);
+			mk_mat(&m->orig, mk_fmt("%s.mlp.up_proj.weight", p),
+			       inter, HIDDEN);
+			mk_mat(&m->orig, mk_fmt("%s.mlp.down_proj.weight", p),
+			       HIDDEN, inter);
+			free(p);
+			continue;
+		}
+		mk_mat(&m->orig, mk_fmt("%s.mlp.gate.weight", p), EXPERTS,
+		       HIDDEN);
+		mk_vec(&m->orig,
+		       mk_fmt("%s.mlp.gate.e_score_correction_bias", p),
+		       EXPERTS, 0.0);
+		for (unsigned e = 0; e < EXPERTS; e++) {
+			const char *x = "mlp.experts";
+
+			mk_mat(&m->orig,
+			       mk_fmt("%s.%s.%u.gate_proj.weight", p, x, e),
+			       moe, HIDDEN);
+			mk_mat(&m->orig,
+			       mk_fmt("%s.%s.%u.up_proj.weight", p, x, e), moe,
+			       HIDDEN);
+			mk_mat(&m->orig,
+			       mk_fmt("%s.%s.%u.down_proj.weight", p, x, e),
+			       HIDDEN, moe);
+		}
+		mk_mat(&m->orig,
+		       mk_fmt("%s.mlp.shared_experts.gate_proj.weight", p),
+		       moe * shared, HIDDEN);
+		mk_mat(&m->orig,
+		       mk_fmt("%s.mlp.shared_experts.up_proj.weight", p),
+		       moe * shared, HIDDEN);
+		mk_mat(&m->orig,
+		       mk_fmt("%s.mlp.shared_experts.down_proj.weight", p),
+		       HIDDEN, moe * shared);
+		free(p);
+	}
+	a[n++] = mk_fmt("self_attn.q_a_proj");
+	a[n++] = mk_fmt("self_attn.q_b_proj");
+	a[n++] = mk_fmt("self_attn.kv_a_proj_with_mqa");
+	a[n++] = mk_fmt("self_attn.kv_b_proj");
+	a[n++] = mk_fmt("self_attn.o_proj");
+	a[n++] = mk_fmt("mlp.gate");
+	for (unsigned e = 0; e < EXPERTS; e++) {
+		a[n++] = mk_fmt("mlp.experts.%u.gate_proj", e);
+		a[n++] = mk_fmt("mlp.experts.%u.up_proj", e);
+		a[n++] = mk_fmt("mlp.experts.%u.down_proj", e);
+	}
+	a[n++] = mk_fmt("mlp.shared_experts.gate_proj");
+	a[n++] = mk_fmt("mlp.shared_experts.up_proj");
+	a[n++] = mk_fmt("mlp.shared_experts.down_proj");
+	mk_mat(&m->orig, mk_fmt("model.embed_tokens.weight"), VOCAB, HIDDEN);
+	mk_vec(&m->orig, mk_fmt("model.norm.weight"), HIDDEN, 1.0);
+	mk_mat(&m->orig, mk_fmt("lm_head.weight"), VOCAB, HIDDEN);
+	m->pat = json_object();
+	json_object_set_new(m->pat, "lm_head", json_array());
+	json_object_set_new(m->pat, "model.embed_tokens", json_array());
+	json_object_set_new(
+	    m->pat, dk,
+	    json_pack("[s,s,s,s,s,s,s,s]", "self_attn.q_a_proj",
+		      "self_attn.q_b_proj", "self_attn.kv_a_proj_with_mqa",
+		      "self_attn.kv_b_proj", "self_attn.o_proj",
+		      "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"));
+	json_object_set_new(m->pat, lk, attrs(a, n));
+	mk_unit_add(m, "lm_head", "lm_head", -1);
+	mk_unit_add(m, "model.embed_tokens", "model.embed_tokens", -1);
+	mk_unit_add(m, dk, "model.layers", 0);
+	mk_unit_add(m, lk, "model.layers", 1);
+	m->cfg = json_pack(
+	    "{s:[s], s:b, s:f, s:i, s:i, s:i, s:s, s:i, s:f, s:i, s:i, s:i, "
+	    "s:i, s:s, s:i, s:i, s:i, s:b, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
+	    "s:i, s:f, s:f, s:f, s:s, s:b, s:i, s:i, s:s, s:s, s:i, s:i}",
+	    "architectures", "DeepseekV3ForCausalLM", "attention_bias", 0,
+	    "attention_dropout", 0.0, "bos_token_id", 0, "eos_token_id", 1,
+	    "first_k_dense_replace", 1, "hidden_act", "silu", "hidden_size",
+	    HIDDEN, "initializer_range", 0.02, "intermediate_size", (int)inter,
+	    "kv_lora_rank", (int)kvr, "max_position_embeddings", 163840,
+	    "moe_intermediate_size", (int)moe, "model_type", "deepseek_v3",
+	    "n_group", 1, "n_routed_experts", EXPERTS, "n_shared_experts",
+	    (int)shared, "norm_topk_prob", 1, "num_attention_heads", HEADS,
+	    "num_experts_per_tok", 2, "num_hidden_layers", LAYERS,
+	    "num_key_value_heads", HEADS, "q_lora_rank", (int)qr,
+	    "qk_nope_head_dim", (int)nope, "qk_rope_head_dim", (int)rope,
+	    "topk_group", 1, "rms_norm_eps", 1e-06, "rope_theta", 10000.0,
+	    "routed_scaling_factor", 2.5, "scoring_func", "sigmoid",
+	    "tie_word_embeddings", 0, "v_head_dim", (int)vhd, "vocab_size",
+	    VOCAB, "torch_dtype", "bfloat16", "transformers_version", "4.51.3",
+	    "ep_size", 1, "num_nextn_predict_layers", 1);
+}
