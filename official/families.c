@@ -258,6 +258,48 @@ static const struct off_rule deepseek_v3_rules[] = {
 
 static const char *const deepseek_v3_names[] = {"deepseek_v3", NULL};
 
+/*
+ * diffusers HiDreamImageTransformer2DModel (transformer_hidream_image.py):
+ * every nn.Linear of the attention, adaLN_modulation and the embedders
+ * has a bias (the bias rule); the SwiGLU feed-forwards have none. A
+ * HiDreamImageFeedForwardSwiGLU(dim, hidden) has w1, w3 [h, dim] and w2
+ * [dim, h], h = int(2 * hidden / 3) rounded up to a multiple of 256:
+ * ff_t, a dense ff_i and each routed expert are built with hidden = 4 *
+ * dim, the shared experts with 2 * dim; the router ff_i.gate (MoEGate)
+ * is [num_routed_experts, dim]. dim = heads * head_dim. The blocks sit
+ * under HiDreamBlock's "block". Not covered: caption_projection.N.linear
+ * (no bias) takes caption_channels[1] except the last, caption_channels[0],
+ * which a pattern cannot tell apart.
+ */
+static const struct off_var hidream_vars[] = {
+    {"inner", "num_attention_heads * attention_head_dim"},
+    {"ff_up", "8 * inner / 3 + 255"},
+    {"ff", "ff_up / 256 * 256"},
+    {"sh_up", "4 * inner / 3 + 255"},
+    {"sh", "sh_up / 256 * 256"},
+    {NULL, NULL},
+};
+
+static const struct off_rule hidream_rules[] = {
+    {"ff_i.experts.*.w1", "ff", "inner"},
+    {"ff_i.experts.*.w3", "ff", "inner"},
+    {"ff_i.experts.*.w2", "inner", "ff"},
+    {"ff_i.shared_experts.w1", "sh", "inner"},
+    {"ff_i.shared_experts.w3", "sh", "inner"},
+    {"ff_i.shared_experts.w2", "inner", "sh"},
+    {"ff_i.gate", "num_routed_experts", "inner"},
+    {"ff_i.w1", "ff", "inner"},
+    {"ff_i.w3", "ff", "inner"},
+    {"ff_i.w2", "inner", "ff"},
+    {"ff_t.w1", "ff", "inner"},
+    {"ff_t.w3", "ff", "inner"},
+    {"ff_t.w2", "inner", "ff"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const hidream_names[] = {"HiDreamImageTransformer2DModel",
+					    NULL};
+
 const struct off_family off_families[] = {
     {llm_names, "text_config", llm_vars, llm_rules, NULL},
     {flux_names, NULL, flux_vars, flux_rules, NULL},
@@ -265,5 +307,6 @@ const struct off_family off_families[] = {
     {qwen3_moe_names, NULL, qwen3_moe_vars, qwen3_moe_rules, llm_rules},
     {mistral3_names, NULL, mistral3_vars, mistral3_rules, llm_rules},
     {deepseek_v3_names, NULL, deepseek_v3_vars, deepseek_v3_rules, llm_rules},
+    {hidream_names, NULL, hidream_vars, hidream_rules, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -4,8 +4,9 @@
 # families that only the config shape rules cover (Mistral, Qwen2, Gemma 2,
 # Gemma 3 with the language_model. prefix, Phi-3/4 with fused projections,
 # the Mixtral, Qwen3-MoE and DeepSeek-V3 experts, DeepSeek-V3's MLA
-# attention, the Qwen2-VL / Qwen2.5-VL and Mistral3 vision towers) and of
-# one they do not (Mamba). tests/official/mkofficial.c writes, per
+# attention, the Qwen2-VL / Qwen2.5-VL and Mistral3 vision towers, the
+# HiDream SwiGLU experts of a diffusers model) and of one they do not
+# (Mamba). tests/official/mkofficial.c writes, per
 # architecture, a tiny random BF16 original and its official DF11 form,
 # laid out as the official compressor does; each must read back as the
 # original through df11 decompress and through the mount, and with the
@@ -17,7 +18,7 @@ load mount_helpers
 CMP=$BATS_TEST_DIRNAME/st_compare.py
 ROOT=$BATS_TEST_DIRNAME/../..
 ARCHS="mistral qwen2 gemma2 gemma3 phi3 mixtral qwen3_moe deepseek_v3 qwen2_vl
-	qwen2_5_vl mistral3 mamba"
+	qwen2_5_vl mistral3 hidream mamba"
 
 setup_file() {
 	require_bins
@@ -80,6 +81,29 @@ check_mount() {
 	mount_df11fs "$d/df11" "$BATS_TEST_TMPDIR/mh" -o "headers=$d/h.json"
 	[ "$(sha "$BATS_TEST_TMPDIR/mh/model.safetensors")" = \
 		"$(sha "$d/orig/model.safetensors")" ]
+}
+
+# check_dit ARCH - a diffusers model (original-config.json beside the
+# release's dfloat11_config-only config.json): decompress and the mount
+# give the original tensors and config.json; with the headers the file is
+# the original byte for byte
+check_dit() {
+	local d=$BATS_FILE_TMPDIR/$1 o=$BATS_TEST_TMPDIR/out
+	local w=diffusion_pytorch_model.safetensors m=$BATS_TEST_TMPDIR/m
+	df11 decompress -q "$d/df11" "$o"
+	run -0 python3 "$CMP" "$o" "$d/orig"
+	echo "$1: $output"
+	cmp "$o/config.json" "$d/orig/config.json"
+	run -0 ls "$o"
+	[ "$output" = "$(printf 'config.json\n%s' "$w")" ]
+	df11 decompress -q --headers "$d/h.json" "$d/df11" "$BATS_TEST_TMPDIR/hd"
+	[ "$(sha "$BATS_TEST_TMPDIR/hd/$w")" = "$(sha "$d/orig/$w")" ]
+
+	require_fuse
+	mount_df11fs "$d/df11" "$m"
+	run -0 python3 "$CMP" "$m" "$d/orig"
+	cmp "$m/config.json" "$d/orig/config.json"
+	unmount_df11fs "$m"
 }
 
 @test "mistral (head_dim != hidden/heads, lm_head + embed + layers): decompress" {
@@ -201,6 +225,19 @@ json.dump(c, open(sys.argv[1], "w"))
 EOF
 	run -5 df11 decompress -q "$BATS_TEST_TMPDIR/v" "$BATS_TEST_TMPDIR/x"
 	[[ $output == *"cannot resolve the shape of 'vision_tower.transformer.layers.0.feed_forward."*"(model_type 'mistral3')"*"df11 headers"* ]]
+	no_output "$BATS_TEST_TMPDIR/x"
+}
+
+@test "hidream (diffusers: SwiGLU experts, shared experts, router and ff_t without biases): decompress and mount" {
+	check_dit hidream
+}
+
+@test "hidream without its original-config.json: refused, asking for it" {
+	cp -r "$BATS_FILE_TMPDIR/hidream/df11" "$BATS_TEST_TMPDIR/h"
+	chmod -R u+w "$BATS_TEST_TMPDIR/h"
+	rm "$BATS_TEST_TMPDIR/h/original-config.json"
+	run -5 df11 decompress -q "$BATS_TEST_TMPDIR/h" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"cannot resolve the shape of '"*"original-config.json"* ]]
 	no_output "$BATS_TEST_TMPDIR/x"
 }
 

@@ -54,6 +54,10 @@ struct model {
 	size_t n_units;
 	/* the remainder's tied lm_head copy (name, copied from), or NULL */
 	const char *tied_copy, *tied_src;
+	/* a diffusers model: diffusion_pytorch_model.safetensors, no
+	 * generation config; the DF11 config.json holds dfloat11_config
+	 * alone and original-config.json the original config */
+	int diffusers;
 };
 
 /* print "mkofficial: <message>" to stderr and exit 1 */
@@ -97,6 +101,10 @@ void mk_unit_add(struct model *m, const char *key, const char *path, long i);
 void mk_arch_mixtral(struct model *m);
 void mk_arch_qwen3_moe(struct model *m);
 void mk_arch_deepseek_v3(struct model *m);
+
+/* the diffusion transformers with pieces that have no bias
+ * (mkofficial_dit.c) */
+void mk_arch_hidream(struct model *m);
 
 /* the vision-language architectures (mkofficial_mm.c) */
 void mk_arch_qwen2_vl(struct model *m);
