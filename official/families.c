@@ -9,11 +9,13 @@
  *  - vars: named integers, each a list of alternatives separated by '|';
  *    the first alternative whose names all resolve is taken. A name is a
  *    var of the same table or a positive integer key of the config (of
- *    its "text_config" when the family says so); keys joined by '.'
- *    name nested objects ("vision_config.hidden_size"). Expressions are
- *    integers and names joined by '+', '*' and '/' (floor division, as
- *    Python's "//" in the model code), '*' and '/' binding tighter, no
- *    brackets.
+ *    its "text_config" when the family says so; a whole real such as
+ *    4.0 counts, as Python's int(dim * 4.0)); keys joined by '.' name
+ *    nested objects ("vision_config.hidden_size"), a number an array
+ *    element ("patch_size.0"). Expressions are integers and names
+ *    joined by '+', '*' and '/' (floor division, as Python's "//" in the
+ *    model code), '*' and '/' binding tighter and taken left to right, no
+ *    brackets (a var is one: "ff_up / 256 * 256" rounds ff_up down).
  *  - rules: a module path pattern and the [rows, cols] of its nn.Linear
  *    or nn.Embedding weight. A pattern matches the end of the piece's
  *    module path at a '.' boundary ('^' in front: the whole path); '*'
@@ -300,6 +302,61 @@ static const struct off_rule hidream_rules[] = {
 static const char *const hidream_names[] = {"HiDreamImageTransformer2DModel",
 					    NULL};
 
+/*
+ * diffusers CosmosTransformer3DModel (transformer_cosmos.py): hidden =
+ * heads * head_dim; no compressed-size Linear of a block has a bias
+ * (out_bias False, Attention's bias False). Per block: norm1/2/3
+ * (CosmosAdaLayerNormZero) linear_1 [adaln_lora_dim, hidden], linear_2
+ * [3 * hidden, adaln_lora_dim]; attn1 to_q/k/v, to_out.0 [hidden,
+ * hidden]; attn2 (cross attention) to_q, to_out.0 [hidden, hidden],
+ * to_k/v [hidden, text_embed_dim], the image context q_img/k_img/v_img
+ * [hidden, hidden]; ff.net.0.proj [int(hidden * mlp_ratio), hidden],
+ * ff.net.2 back. time_embed.t_embedder linear_1 [hidden, hidden],
+ * linear_2 [3 * hidden, hidden]; norm_out linear_1 [adaln_lora_dim,
+ * hidden], linear_2 [2 * hidden, adaln_lora_dim]; proj_out [prod(
+ * patch_size) * out_channels, hidden]. Not covered: patch_embed.proj,
+ * whose columns count the padding mask channel only when
+ * concat_padding_mask is true.
+ */
+static const struct off_var cosmos_vars[] = {
+    {"hidden", "num_attention_heads * attention_head_dim"},
+    {"lora", "adaln_lora_dim"},
+    {"mlp", "mlp_ratio * hidden"},
+    {"text", "text_embed_dim"},
+    {"patch", "patch_size.0 * patch_size.1 * patch_size.2"},
+    {NULL, NULL},
+};
+
+static const struct off_rule cosmos_rules[] = {
+    {"transformer_blocks.*.norm1.linear_1", "lora", "hidden"},
+    {"transformer_blocks.*.norm2.linear_1", "lora", "hidden"},
+    {"transformer_blocks.*.norm3.linear_1", "lora", "hidden"},
+    {"transformer_blocks.*.norm1.linear_2", "3 * hidden", "lora"},
+    {"transformer_blocks.*.norm2.linear_2", "3 * hidden", "lora"},
+    {"transformer_blocks.*.norm3.linear_2", "3 * hidden", "lora"},
+    {"transformer_blocks.*.attn1.to_q", "hidden", "hidden"},
+    {"transformer_blocks.*.attn1.to_k", "hidden", "hidden"},
+    {"transformer_blocks.*.attn1.to_v", "hidden", "hidden"},
+    {"transformer_blocks.*.attn1.to_out.0", "hidden", "hidden"},
+    {"transformer_blocks.*.attn2.to_q", "hidden", "hidden"},
+    {"transformer_blocks.*.attn2.to_k", "hidden", "text"},
+    {"transformer_blocks.*.attn2.to_v", "hidden", "text"},
+    {"transformer_blocks.*.attn2.to_out.0", "hidden", "hidden"},
+    {"transformer_blocks.*.attn2.q_img", "hidden", "hidden"},
+    {"transformer_blocks.*.attn2.k_img", "hidden", "hidden"},
+    {"transformer_blocks.*.attn2.v_img", "hidden", "hidden"},
+    {"transformer_blocks.*.ff.net.0.proj", "mlp", "hidden"},
+    {"transformer_blocks.*.ff.net.2", "hidden", "mlp"},
+    {"^time_embed.t_embedder.linear_1", "hidden", "hidden"},
+    {"^time_embed.t_embedder.linear_2", "3 * hidden", "hidden"},
+    {"^norm_out.linear_1", "lora", "hidden"},
+    {"^norm_out.linear_2", "2 * hidden", "lora"},
+    {"^proj_out", "patch * out_channels", "hidden"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const cosmos_names[] = {"CosmosTransformer3DModel", NULL};
+
 const struct off_family off_families[] = {
     {llm_names, "text_config", llm_vars, llm_rules, NULL},
     {flux_names, NULL, flux_vars, flux_rules, NULL},
@@ -308,5 +365,6 @@ const struct off_family off_families[] = {
     {mistral3_names, NULL, mistral3_vars, mistral3_rules, llm_rules},
     {deepseek_v3_names, NULL, deepseek_v3_vars, deepseek_v3_rules, llm_rules},
     {hidream_names, NULL, hidream_vars, hidream_rules, NULL},
+    {cosmos_names, NULL, cosmos_vars, cosmos_rules, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

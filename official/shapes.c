@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "official/official_i.h"
@@ -47,12 +48,12 @@ static int eval_expr(struct eval *x, const char *s, size_t n, uint64_t *v);
 
 /*
  * The value of key path @s (@n bytes) in config @c: keys joined by '.'
- * name nested objects ("vision_config.hidden_size"). NULL when a key is
- * missing or empty.
+ * name nested objects ("vision_config.hidden_size"), a number indexes an
+ * array ("patch_size.0"). NULL when a key is missing or empty.
  */
 static const json_t *key_path(const json_t *c, const char *s, size_t n)
 {
-	char key[64];
+	char key[64], *end;
 
 	for (;;) {
 		const char *dot = memchr(s, '.', n);
@@ -62,12 +63,40 @@ static const json_t *key_path(const json_t *c, const char *s, size_t n)
 			return NULL;
 		memcpy(key, s, l);
 		key[l] = '\0';
-		c = json_object_get(c, key);
+		if (json_is_array(c) && key[0] >= '0' && key[0] <= '9') {
+			unsigned long i = strtoul(key, &end, 10);
+
+			c = *end ? NULL : json_array_get(c, i);
+		} else {
+			c = json_object_get(c, key);
+		}
 		if (!dot || !c)
 			return c;
 		s = dot + 1;
 		n -= l + 1;
 	}
+}
+
+/*
+ * A positive integer config value: an integer, or a whole real (the
+ * model code's int(dim * 4.0) of "mlp_ratio": 4.0 is dim * 4; 2.5 is
+ * refused, not rounded).
+ */
+static int config_int(const json_t *j, uint64_t *v)
+{
+	double r;
+
+	if (json_is_integer(j) && json_integer_value(j) > 0) {
+		*v = (uint64_t)json_integer_value(j);
+		return 0;
+	}
+	if (!json_is_real(j))
+		return -ENOENT;
+	r = json_real_value(j);
+	if (!(r >= 1.0 && r < 9007199254740992.0) || r != (double)(uint64_t)r)
+		return -ENOENT;
+	*v = (uint64_t)r;
+	return 0;
 }
 
 /*
@@ -78,7 +107,6 @@ static const json_t *key_path(const json_t *c, const char *s, size_t n)
 static int eval_name(struct eval *x, const char *s, size_t n, uint64_t *v)
 {
 	const struct off_var *self = x->self;
-	json_int_t j;
 	int rc;
 
 	for (const struct off_var *d = x->f->vars; d && d->name; d++) {
@@ -93,11 +121,7 @@ static int eval_name(struct eval *x, const char *s, size_t n, uint64_t *v)
 		x->depth--;
 		return rc;
 	}
-	j = json_integer_value(key_path(x->c, s, n));
-	if (j <= 0)
-		return -ENOENT;
-	*v = (uint64_t)j;
-	return 0;
+	return config_int(key_path(x->c, s, n), v);
 }
 
 static int is_name_char(char c, int first)

@@ -5,8 +5,8 @@
 # Gemma 3 with the language_model. prefix, Phi-3/4 with fused projections,
 # the Mixtral, Qwen3-MoE and DeepSeek-V3 experts, DeepSeek-V3's MLA
 # attention, the Qwen2-VL / Qwen2.5-VL and Mistral3 vision towers, the
-# HiDream SwiGLU experts of a diffusers model) and of one they do not
-# (Mamba). tests/official/mkofficial.c writes, per
+# HiDream SwiGLU experts and the Cosmos blocks of diffusers models) and of
+# one they do not (Mamba). tests/official/mkofficial.c writes, per
 # architecture, a tiny random BF16 original and its official DF11 form,
 # laid out as the official compressor does; each must read back as the
 # original through df11 decompress and through the mount, and with the
@@ -18,7 +18,7 @@ load mount_helpers
 CMP=$BATS_TEST_DIRNAME/st_compare.py
 ROOT=$BATS_TEST_DIRNAME/../..
 ARCHS="mistral qwen2 gemma2 gemma3 phi3 mixtral qwen3_moe deepseek_v3 qwen2_vl
-	qwen2_5_vl mistral3 hidream mamba"
+	qwen2_5_vl mistral3 hidream cosmos mamba"
 
 setup_file() {
 	require_bins
@@ -238,6 +238,20 @@ EOF
 	rm "$BATS_TEST_TMPDIR/h/original-config.json"
 	run -5 df11 decompress -q "$BATS_TEST_TMPDIR/h" "$BATS_TEST_TMPDIR/x"
 	[[ $output == *"cannot resolve the shape of '"*"original-config.json"* ]]
+	no_output "$BATS_TEST_TMPDIR/x"
+}
+
+@test "cosmos (diffusers: no bias in any block Linear, mlp_ratio a real, patch_size a list): decompress and mount" {
+	check_dit cosmos
+}
+
+@test "cosmos whose mlp_ratio is not whole: refused, not rounded" {
+	cp -r "$BATS_FILE_TMPDIR/cosmos/df11" "$BATS_TEST_TMPDIR/c"
+	chmod -R u+w "$BATS_TEST_TMPDIR/c"
+	sed -i 's/"mlp_ratio": 4.0/"mlp_ratio": 4.5/' "$BATS_TEST_TMPDIR/c/original-config.json"
+	grep -q '"mlp_ratio": 4.5' "$BATS_TEST_TMPDIR/c/original-config.json"
+	run -5 df11 decompress -q "$BATS_TEST_TMPDIR/c" "$BATS_TEST_TMPDIR/x"
+	[[ $output == *"cannot resolve the shape of 'transformer_blocks.0.ff.net.0.proj.weight'"*"(class 'CosmosTransformer3DModel')"* ]]
 	no_output "$BATS_TEST_TMPDIR/x"
 }
 

@@ -6,9 +6,9 @@
  * usage: mkofficial ARCH ORIG_DIR DF11_DIR [SEED]
  *
  * ARCH is one of mistral, qwen2, gemma2, gemma3, phi3, mixtral,
- * qwen3_moe, deepseek_v3, qwen2_vl, qwen2_5_vl, mistral3, hidream
- * (families the official reader has config shape rules for) or mamba (one
- * it has not).
+ * qwen3_moe, deepseek_v3, qwen2_vl, qwen2_5_vl, mistral3, hidream,
+ * cosmos (families the official reader has config shape rules for) or
+ * mamba (one it has not).
  * ORIG_DIR gets what save_pretrained writes: config.json (indent 2, sorted
  * keys, final newline), generation_config.json and one model.safetensors
  * with the exact tensor names and shapes transformers uses. DF11_DIR gets
@@ -25,7 +25,7 @@
  *     was compressed;
  *   - config.json = the original config plus "dfloat11_config".
  *
- * A diffusers model (hidream) is written as diffusers and the public
+ * A diffusers model (hidream, cosmos) is written as diffusers and the public
  * compressor do: diffusion_pytorch_model.safetensors and no generation
  * config; the DF11 config.json is {"dfloat11_config": ...} alone, and
  * the original config is given as the user would, as

@@ -496,5 +496,6 @@ const struct mk_arch mk_archs[] = {
     {"qwen2_5_vl", mk_arch_qwen2_5_vl},
     {"mistral3", mk_arch_mistral3},
     {"hidream", mk_arch_hidream},
+    {"cosmos", mk_arch_cosmos},
 };
 const size_t mk_n_archs = sizeof(mk_archs) / sizeof(mk_archs[0]);

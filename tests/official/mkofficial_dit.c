@@ -3,11 +3,12 @@
  * tests/official/mkofficial_dit.c - the diffusion transformers of
  * mkofficial whose compressed pieces are not all shaped by a bias:
  * HiDream (SwiGLU feed-forwards without biases: routed and shared
- * experts, the MoE router, ff_t), with the tensor names of diffusers
- * transformer_hidream_image.py. dim = 2 * 50 = 100 makes the experts'
- * hidden size int(8 * 100 / 3) = 266 round up to 512 and the shared
- * experts' int(4 * 100 / 3) = 133 to 256, so a rule that skips the
- * rounding, or mixes the two, gets the element count wrong.
+ * experts, the MoE router, ff_t) and Cosmos (no Linear of a block has a
+ * bias), with the tensor names of diffusers transformer_hidream_image.py
+ * and transformer_cosmos.py. HiDream's dim = 2 * 50 = 100 makes the
+ * experts' hidden size int(8 * 100 / 3) = 266 round up to 512 and the
+ * shared experts' int(4 * 100 / 3) = 133 to 256, so a rule that skips
+ * the rounding, or mixes the two, gets the element count wrong.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,4 +138,103 @@ void mk_arch_hidream(struct model *m)
 	    "num_attention_heads", 2, "num_layers", 1, "num_routed_experts",
 	    (int)experts, "num_single_layers", 1, "out_channels", (int)in,
 	    "patch_size", (int)patch, "text_emb_dim", (int)text);
+}
+
+/* a Linear [@r, @c] without a bias, "@p.@s.weight", and its attribute */
+static void linear(struct tlist *l, const char *p, const char *s, uint64_t r,
+		   uint64_t c, char **a, size_t *n)
+{
+	mk_mat(l, mk_fmt("%s.%s.weight", p, s), r, c);
+	a[(*n)++] = mk_fmt("%s", s);
+}
+
+/*
+ * Cosmos (Predict2.5 style: image context in the cross attention): hidden
+ * 2 * 24 = 48, adaln_lora_dim 16, mlp_ratio 4.0 (a real), text_embed_dim
+ * 40, patch_size [1, 2, 2]; no Linear of a block has a bias
+ */
+void mk_arch_cosmos(struct model *m)
+{
+	const uint64_t h = 48, hd = 24, lora = 16, mlp = 4 * h, text = 40,
+		       in = 16, ctx_in = 32, ctx_out = 40;
+	const char *bk = "transformer_blocks\\.\\d+";
+	struct tlist *l = &m->orig;
+	char *a[MAX_ATTR];
+	size_t n = 0;
+
+	mk_mat(l, mk_fmt("patch_embed.proj.weight"), h, (in + 1) * 4);
+	linear(l, "time_embed.t_embedder", "linear_1", h, h, a, &n);
+	linear(l, "time_embed.t_embedder", "linear_2", 3 * h, h, a, &n);
+	m->pat = json_object();
+	json_object_set_new(m->pat, "time_embed.t_embedder", attrs(a, n));
+	mk_vec(l, mk_fmt("time_embed.norm.weight"), h, 1.0);
+	for (unsigned b = 0; b < 2; b++) {
+		char *p = mk_fmt("transformer_blocks.%u", b);
+
+		n = 0;
+		for (unsigned k = 1; k <= 3; k++) {
+			char *s1 = mk_fmt("norm%u.linear_1", k),
+			     *s2 = mk_fmt("norm%u.linear_2", k);
+
+			linear(l, p, s1, lora, h, a, &n);
+			linear(l, p, s2, 3 * h, lora, a, &n);
+			free(s1);
+			free(s2);
+			if (k == 3)
+				break;
+			for (unsigned q = 0; q < 4; q++) {
+				static const char *const w[] = {
+				    "to_q", "to_k", "to_v", "to_out.0"};
+				char *s = mk_fmt("attn%u.%s", k, w[q]);
+
+				linear(l, p, s, h,
+				       k == 2 && (q == 1 || q == 2) ? text : h,
+				       a, &n);
+				free(s);
+			}
+			mk_vec(l, mk_fmt("%s.attn%u.norm_q.weight", p, k), hd,
+			       1.0);
+			mk_vec(l, mk_fmt("%s.attn%u.norm_k.weight", p, k), hd,
+			       1.0);
+		}
+		linear(l, p, "attn2.q_img", h, h, a, &n);
+		linear(l, p, "attn2.k_img", h, h, a, &n);
+		linear(l, p, "attn2.v_img", h, h, a, &n);
+		mk_vec(l, mk_fmt("%s.attn2.q_img_norm.weight", p), hd, 1.0);
+		mk_vec(l, mk_fmt("%s.attn2.k_img_norm.weight", p), hd, 1.0);
+		linear(l, p, "ff.net.0.proj", mlp, h, a, &n);
+		linear(l, p, "ff.net.2", h, mlp, a, &n);
+		if (b == 0)
+			json_object_set_new(m->pat, bk, attrs(a, n));
+		else
+			for (size_t i = 0; i < n; i++)
+				free(a[i]);
+		free(p);
+	}
+	n = 0;
+	linear(l, "norm_out", "linear_1", lora, h, a, &n);
+	linear(l, "norm_out", "linear_2", 2 * h, lora, a, &n);
+	json_object_set_new(m->pat, "norm_out", attrs(a, n));
+	mk_mat(l, mk_fmt("proj_out.weight"), 4 * in, h);
+	json_object_set_new(m->pat, "proj_out", json_array());
+	linear_b(l, "img_context_proj", "0", ctx_out, ctx_in);
+	mk_unit_add(m, "time_embed.t_embedder", "time_embed.t_embedder", -1);
+	mk_unit_add(m, bk, "transformer_blocks", 0);
+	mk_unit_add(m, bk, "transformer_blocks", 1);
+	mk_unit_add(m, "norm_out", "norm_out", -1);
+	mk_unit_add(m, "proj_out", "proj_out", -1);
+	m->diffusers = 1;
+	m->cfg = json_pack(
+	    "{s:s, s:s, s:i, s:i, s:b, s:i, s:n, s:i, s:i, s:i, s:i, s:i, "
+	    "s:[i,i,i], s:f, s:i, s:i, s:[i,i,i], s:[f,f,f], s:i, s:b}",
+	    "_class_name", "CosmosTransformer3DModel", "_diffusers_version",
+	    "0.35.0", "adaln_lora_dim", (int)lora, "attention_head_dim",
+	    (int)hd, "concat_padding_mask", 1, "crossattn_proj_in_channels",
+	    1024, "extra_pos_embed_type", "img_context_dim_in", (int)ctx_in,
+	    "img_context_dim_out", (int)ctx_out, "img_context_num_tokens", 8,
+	    "encoder_hidden_states_channels", 1024, "in_channels", (int)in,
+	    "max_size", 8, 16, 16, "mlp_ratio", 4.0, "num_attention_heads", 2,
+	    "num_layers", 2, "patch_size", 1, 2, 2, "rope_scale", 1.0, 4.0, 4.0,
+	    "text_embed_dim", (int)text, "use_crossattn_projection", 0);
+	json_object_set_new(m->cfg, "out_channels", json_integer((int)in));
 }

@@ -105,6 +105,7 @@ void mk_arch_deepseek_v3(struct model *m);
 /* the diffusion transformers with pieces that have no bias
  * (mkofficial_dit.c) */
 void mk_arch_hidream(struct model *m);
+void mk_arch_cosmos(struct model *m);
 
 /* the vision-language architectures (mkofficial_mm.c) */
 void mk_arch_qwen2_vl(struct model *m);
