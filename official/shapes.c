@@ -5,9 +5,11 @@
  * DF11 stores no shapes: a piece is a flat run of weights. Two sources
  * give them back, tried in this order for every piece P.weight:
  *
- *  1. Its bias. Every compressed piece of the diffusion transformers (and
- *     the q/k/v projections of Qwen2) is an nn.Linear whose bias stays in
- *     the directory as a plain tensor P.bias: out_features is len(bias),
+ *  1. Its bias. Most compressed pieces of the diffusion transformers (all
+ *     of FLUX, Chroma, Wan, Qwen-Image and SD3; not HiDream's
+ *     feed-forwards nor Cosmos' blocks), the Qwen2-VL vision towers and
+ *     the q/k/v projections of Qwen2 are nn.Linear layers whose bias stays
+ *     in the directory as a plain tensor P.bias: out_features is len(bias),
  *     so the weight is [len(bias), n / len(bias)]. The bias must be a
  *     non-empty BF16 vector and divide n exactly; anything else refuses
  *     the model (a bias that does not fit is a broken directory, not a
