@@ -35,7 +35,12 @@
  * whose text model is Qwen2's (head_dim = hidden / heads, q/k/v biases)
  * and whose vision tower and merger are nn.Linear layers that all have a
  * bias (qkv, proj, fc1/fc2 or gate/up/down_proj, merger.mlp.0/2): the bias
- * gives their shapes, never these rules.
+ * gives their shapes, never these rules. And GPT-OSS (modeling_gpt_oss.py):
+ * head_dim given, q/k/v/o of the LLM sizes (with biases), embed_tokens and
+ * lm_head; its routed experts are 3-D nn.Parameters (gate_up_proj [E,
+ * hidden, 2 * intermediate], down_proj [E, intermediate, hidden]) that the
+ * official compressor cannot make pieces of (it takes the .weight of a
+ * module), so they are plain tensors; its router has a bias.
  */
 static const struct off_var llm_vars[] = {
     {"hidden", "hidden_size"},
@@ -63,8 +68,9 @@ static const struct off_rule llm_rules[] = {
 };
 
 static const char *const llm_names[] = {
-    "llama",  "mistral",     "qwen2", "qwen3",	  "gemma",	"gemma2",
-    "gemma3", "gemma3_text", "phi3",  "qwen2_vl", "qwen2_5_vl", NULL,
+    "llama",	  "mistral", "qwen2",	    "qwen3", "gemma",
+    "gemma2",	  "gemma3",  "gemma3_text", "phi3",  "qwen2_vl",
+    "qwen2_5_vl", "gpt_oss", NULL,
 };
 
 /*
@@ -261,6 +267,58 @@ static const struct off_rule deepseek_v3_rules[] = {
 static const char *const deepseek_v3_names[] = {"deepseek_v3", NULL};
 
 /*
+ * transformers Llama4ForConditionalGeneration and Llama4ForCausalLM
+ * (modeling_llama4.py), sized by text_config (model_type llama4) or the
+ * config itself (llama4_text). The attention, embed_tokens and lm_head
+ * are the LLM rules (head_dim given). MoE layers: feed_forward.router
+ * (an nn.Linear) [num_local_experts, hidden], feed_forward.shared_expert
+ * of intermediate_size; the routed experts are 3-D nn.Parameters
+ * (gate_up_proj [E, hidden, 2 * intermediate_size], down_proj [E,
+ * intermediate_size, hidden]) that the official compressor cannot make
+ * pieces of, so they are plain tensors. Dense layers: feed_forward of
+ * intermediate_size_mlp. The vision model (vision_config): attention and
+ * MLP have biases; patch_embedding.linear [vh, num_channels * patch^2],
+ * vision_adapter.mlp.fc1 [projector_input_dim, intermediate_size], fc2
+ * [projector_output_dim, projector_output_dim], and
+ * multi_modal_projector.linear_1 [hidden, vision_output_dim] have none.
+ */
+static const struct off_var llama4_vars[] = {
+    {"hidden", "text_config.hidden_size | hidden_size"},
+    {"heads", "text_config.num_attention_heads | num_attention_heads"},
+    {"kv", "text_config.num_key_value_heads | num_key_value_heads | heads"},
+    {"head_dim", "text_config.head_dim | head_dim | hidden / heads"},
+    {"inter", "text_config.intermediate_size | intermediate_size"},
+    {"inter_mlp", "text_config.intermediate_size_mlp | intermediate_size_mlp"},
+    {"vocab", "text_config.vocab_size | vocab_size"},
+    {"experts", "text_config.num_local_experts | num_local_experts"},
+    {"vh", "vision_config.hidden_size"},
+    {"vi", "vision_config.intermediate_size"},
+    {"patch_in", "vision_config.num_channels * vision_config.patch_size * "
+		 "vision_config.patch_size"},
+    {"proj_in", "vision_config.projector_input_dim"},
+    {"proj_out", "vision_config.projector_output_dim"},
+    {"vout", "vision_config.vision_output_dim"},
+    {NULL, NULL},
+};
+
+static const struct off_rule llama4_rules[] = {
+    {"feed_forward.router", "experts", "hidden"},
+    {"feed_forward.shared_expert.gate_proj", "inter", "hidden"},
+    {"feed_forward.shared_expert.up_proj", "inter", "hidden"},
+    {"feed_forward.shared_expert.down_proj", "hidden", "inter"},
+    {"feed_forward.gate_proj", "inter_mlp", "hidden"},
+    {"feed_forward.up_proj", "inter_mlp", "hidden"},
+    {"feed_forward.down_proj", "hidden", "inter_mlp"},
+    {"vision_model.patch_embedding.linear", "vh", "patch_in"},
+    {"vision_model.vision_adapter.mlp.fc1", "proj_in", "vi"},
+    {"vision_model.vision_adapter.mlp.fc2", "proj_out", "proj_out"},
+    {"multi_modal_projector.linear_1", "hidden", "vout"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const llama4_names[] = {"llama4", "llama4_text", NULL};
+
+/*
  * diffusers HiDreamImageTransformer2DModel (transformer_hidream_image.py):
  * every nn.Linear of the attention, adaLN_modulation and the embedders
  * has a bias (the bias rule); the SwiGLU feed-forwards have none. A
@@ -364,6 +422,7 @@ const struct off_family off_families[] = {
     {qwen3_moe_names, NULL, qwen3_moe_vars, qwen3_moe_rules, llm_rules},
     {mistral3_names, NULL, mistral3_vars, mistral3_rules, llm_rules},
     {deepseek_v3_names, NULL, deepseek_v3_vars, deepseek_v3_rules, llm_rules},
+    {llama4_names, NULL, llama4_vars, llama4_rules, llm_rules},
     {hidream_names, NULL, hidream_vars, hidream_rules, NULL},
     {cosmos_names, NULL, cosmos_vars, cosmos_rules, NULL},
     {NULL, NULL, NULL, NULL, NULL},

@@ -3,8 +3,8 @@
 # tests/bats/210-official-arch.bats - official DFloat11 directories of the
 # families that only the config shape rules cover (Mistral, Qwen2, Gemma 2,
 # Gemma 3 with the language_model. prefix, Phi-3/4 with fused projections,
-# the Mixtral, Qwen3-MoE and DeepSeek-V3 experts, DeepSeek-V3's MLA
-# attention, the Qwen2-VL / Qwen2.5-VL and Mistral3 vision towers, the
+# the Mixtral, Qwen3-MoE, DeepSeek-V3, GPT-OSS and Llama 4 experts,
+# DeepSeek-V3's MLA attention, the Llama 4 vision model, the Qwen2-VL / Qwen2.5-VL and Mistral3 vision towers, the
 # HiDream SwiGLU experts and the Cosmos blocks of diffusers models) and of
 # one they do not (Mamba). tests/official/mkofficial.c writes, per
 # architecture, a tiny random BF16 original and its official DF11 form,
@@ -17,8 +17,8 @@ load mount_helpers
 
 CMP=$BATS_TEST_DIRNAME/st_compare.py
 ROOT=$BATS_TEST_DIRNAME/../..
-ARCHS="mistral qwen2 gemma2 gemma3 phi3 mixtral qwen3_moe deepseek_v3 qwen2_vl
-	qwen2_5_vl mistral3 hidream cosmos mamba"
+ARCHS="mistral qwen2 gemma2 gemma3 phi3 mixtral qwen3_moe deepseek_v3 gpt_oss
+	llama4 qwen2_vl qwen2_5_vl mistral3 hidream cosmos mamba"
 
 setup_file() {
 	require_bins
@@ -188,6 +188,22 @@ check_dit() {
 	run -5 df11 decompress -q "$BATS_TEST_TMPDIR/d" "$BATS_TEST_TMPDIR/x"
 	[[ $output == *"cannot resolve the shape of 'model.layers."*"from config.json (model_type 'deepseek_v3')"*"df11 headers"* ]]
 	no_output "$BATS_TEST_TMPDIR/x"
+}
+
+@test "gpt_oss (head_dim given, attention biases, router and 3-D experts plain): decompress" {
+	check_decompress gpt_oss
+}
+
+@test "gpt_oss: mount" {
+	check_mount gpt_oss
+}
+
+@test "llama4 (text_config: dense and MoE layers, router, shared expert, 3-D experts plain; vision model, adapter, projector): decompress" {
+	check_decompress llama4
+}
+
+@test "llama4: mount" {
+	check_mount llama4
 }
 
 @test "qwen2_vl (text rules; vision blocks and merger by their biases): decompress" {

@@ -6,9 +6,9 @@
  * usage: mkofficial ARCH ORIG_DIR DF11_DIR [SEED]
  *
  * ARCH is one of mistral, qwen2, gemma2, gemma3, phi3, mixtral,
- * qwen3_moe, deepseek_v3, qwen2_vl, qwen2_5_vl, mistral3, hidream,
- * cosmos (families the official reader has config shape rules for) or
- * mamba (one it has not).
+ * qwen3_moe, deepseek_v3, gpt_oss, llama4, qwen2_vl, qwen2_5_vl,
+ * mistral3, hidream, cosmos (families the official reader has config
+ * shape rules for) or mamba (one it has not).
  * ORIG_DIR gets what save_pretrained writes: config.json (indent 2, sorted
  * keys, final newline), generation_config.json and one model.safetensors
  * with the exact tensor names and shapes transformers uses. DF11_DIR gets

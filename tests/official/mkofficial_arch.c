@@ -102,10 +102,10 @@ void mk_vec(struct tlist *l, char *name, uint64_t n, double mean)
 	vec(l, name, n, mean);
 }
 
-void mk_t4(struct tlist *l, char *name, uint64_t d0, uint64_t d1, uint64_t d2,
-	   uint64_t d3)
+void mk_nd(struct tlist *l, char *name, unsigned nd, uint64_t d0, uint64_t d1,
+	   uint64_t d2, uint64_t d3)
 {
-	add(l, BF16, 0.0, 0.02, name, 4, d0, d1, d2, d3);
+	add(l, BF16, 0.0, 0.02, name, nd, d0, d1, d2, d3);
 }
 
 /* ------------------------------------------------------- architectures */
@@ -492,9 +492,11 @@ const struct mk_arch mk_archs[] = {
     {"mixtral", mk_arch_mixtral},
     {"qwen3_moe", mk_arch_qwen3_moe},
     {"deepseek_v3", mk_arch_deepseek_v3},
+    {"gpt_oss", mk_arch_gpt_oss},
     {"qwen2_vl", mk_arch_qwen2_vl},
     {"qwen2_5_vl", mk_arch_qwen2_5_vl},
     {"mistral3", mk_arch_mistral3},
+    {"llama4", mk_arch_llama4},
     {"hidream", mk_arch_hidream},
     {"cosmos", mk_arch_cosmos},
 };

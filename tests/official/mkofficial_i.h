@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #define PROG	  "mkofficial"
-#define MAX_UNITS 8
+#define MAX_UNITS 16
 
 enum dt { BF16, F32, U8, I64 };
 /* bytes per element, by enum dt */
@@ -90,9 +90,10 @@ void mk_mat(struct tlist *l, char *name, uint64_t r, uint64_t c);
 /* append a BF16 vector [@n] of N(@mean, 0.05) values (takes @name) */
 void mk_vec(struct tlist *l, char *name, uint64_t n, double mean);
 
-/* append a BF16 4-D tensor of N(0, 0.02) values (takes @name) */
-void mk_t4(struct tlist *l, char *name, uint64_t d0, uint64_t d1, uint64_t d2,
-	   uint64_t d3);
+/* append a BF16 tensor of @nd <= 4 dims [@d0, ...] of N(0, 0.02) values
+ * (takes @name; the dims past @nd are ignored) */
+void mk_nd(struct tlist *l, char *name, unsigned nd, uint64_t d0, uint64_t d1,
+	   uint64_t d2, uint64_t d3);
 
 /* add unit "@path[.@i]" of pattern_dict key @key (@i < 0: none) to @m */
 void mk_unit_add(struct model *m, const char *key, const char *path, long i);
@@ -101,6 +102,7 @@ void mk_unit_add(struct model *m, const char *key, const char *path, long i);
 void mk_arch_mixtral(struct model *m);
 void mk_arch_qwen3_moe(struct model *m);
 void mk_arch_deepseek_v3(struct model *m);
+void mk_arch_gpt_oss(struct model *m);
 
 /* the diffusion transformers with pieces that have no bias
  * (mkofficial_dit.c) */
@@ -111,6 +113,7 @@ void mk_arch_cosmos(struct model *m);
 void mk_arch_qwen2_vl(struct model *m);
 void mk_arch_qwen2_5_vl(struct model *m);
 void mk_arch_mistral3(struct model *m);
+void mk_arch_llama4(struct model *m);
 
 /* the architectures: build() fills an empty model (tensors, config,
  * pattern_dict, units) */

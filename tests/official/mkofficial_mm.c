@@ -4,11 +4,13 @@
  * mkofficial: Qwen2-VL and Qwen2.5-VL (a Qwen2 text model beside a vision
  * tower whose every nn.Linear has a bias) and Mistral3 (a Mistral text
  * model in text_config, a Pixtral vision tower and a projector without
- * biases, sized by vision_config), with the tensor names of their hub
+ * biases, sized by vision_config) and Llama 4 (text_config with dense
+ * and MoE layers, a vision model whose patch embedding, adapter and
+ * projector have no bias), with the tensor names of their hub
  * checkpoints (transformers modeling_qwen2_vl.py, modeling_qwen2_5_vl.py,
- * modeling_mistral3.py, modeling_pixtral.py). The vision sizes differ
- * from the text sizes, so a text rule applied to a vision piece, or the
- * other way round, gets the element count wrong. The Qwen patch
+ * modeling_mistral3.py, modeling_pixtral.py, modeling_llama4.py). The vision
+ * sizes differ from the text sizes, so a text rule applied to a vision piece,
+ * or the other way round, gets the element count wrong. The Qwen patch
  * embedding (a 5-D Conv3d weight, never compressed) is left out.
  */
 #include <stdio.h>
@@ -233,7 +235,7 @@ void mk_arch_mistral3(struct model *m)
 	mk_vec(l, mk_fmt("language_model.model.norm.weight"), HIDDEN, 1.0);
 	mk_mat(l, mk_fmt("language_model.lm_head.weight"), VOCAB, HIDDEN);
 
-	mk_t4(l, mk_fmt("vision_tower.patch_conv.weight"), VH, 3, 4, 4);
+	mk_nd(l, mk_fmt("vision_tower.patch_conv.weight"), 4, VH, 3, 4, 4);
 	mk_vec(l, mk_fmt("vision_tower.ln_pre.weight"), VH, 1.0);
 	{
 		const char *p = "vision_tower.transformer.layers.0";
@@ -306,4 +308,146 @@ void mk_arch_mistral3(struct model *m)
 	    (int)vi, "model_type", "pixtral", "num_attention_heads", VHEADS,
 	    "num_channels", 3, "num_hidden_layers", 1, "patch_size", 4,
 	    "rope_theta", 10000.0, "vision_feature_layer", -1);
+}
+
+/* a text decoder layer "@p" of Llama 4: the attention and two norms */
+static void llama4_attention(struct tlist *l, const char *p, uint64_t hd)
+{
+	mk_vec(l, mk_fmt("%s.input_layernorm.weight", p), HIDDEN, 1.0);
+	mk_vec(l, mk_fmt("%s.post_attention_layernorm.weight", p), HIDDEN, 1.0);
+	mk_mat(l, mk_fmt("%s.self_attn.q_proj.weight", p), HEADS * hd, HIDDEN);
+	mk_mat(l, mk_fmt("%s.self_attn.k_proj.weight", p), KV * hd, HIDDEN);
+	mk_mat(l, mk_fmt("%s.self_attn.v_proj.weight", p), KV * hd, HIDDEN);
+	mk_mat(l, mk_fmt("%s.self_attn.o_proj.weight", p), HIDDEN, HEADS * hd);
+}
+
+/*
+ * Llama 4 (Llama4ForConditionalGeneration checkpoint names): text
+ * head_dim 24, layer 0 dense (intermediate_size_mlp 112), layer 1 MoE
+ * (router, shared_expert of intermediate_size 48, plain 3-D experts); a
+ * vision model of one layer, its adapter and the projector
+ */
+void mk_arch_llama4(struct model *m)
+{
+	const uint64_t hd = 24, inter = 48, inter_mlp = 112, experts = 3,
+		       vi = 80, patch = 4, pin = 64, pout = 48, vout = 48;
+	const char *dk = "language_model\\.model\\.layers\\.0",
+		   *lk = "language_model\\.model\\.layers\\.\\d+",
+		   *vk = "vision_model\\.model\\.layers\\.\\d+";
+	const char *p0 = "language_model.model.layers.0",
+		   *p1 = "language_model.model.layers.1",
+		   *vp = "vision_model.model.layers.0";
+	struct tlist *l = &m->orig;
+
+	mk_mat(l, mk_fmt("language_model.model.embed_tokens.weight"), VOCAB,
+	       HIDDEN);
+	llama4_attention(l, p0, hd);
+	mk_mat(l, mk_fmt("%s.feed_forward.gate_proj.weight", p0), inter_mlp,
+	       HIDDEN);
+	mk_mat(l, mk_fmt("%s.feed_forward.up_proj.weight", p0), inter_mlp,
+	       HIDDEN);
+	mk_mat(l, mk_fmt("%s.feed_forward.down_proj.weight", p0), HIDDEN,
+	       inter_mlp);
+	llama4_attention(l, p1, hd);
+	mk_mat(l, mk_fmt("%s.feed_forward.router.weight", p1), experts, HIDDEN);
+	mk_mat(l, mk_fmt("%s.feed_forward.shared_expert.gate_proj.weight", p1),
+	       inter, HIDDEN);
+	mk_mat(l, mk_fmt("%s.feed_forward.shared_expert.up_proj.weight", p1),
+	       inter, HIDDEN);
+	mk_mat(l, mk_fmt("%s.feed_forward.shared_expert.down_proj.weight", p1),
+	       HIDDEN, inter);
+	mk_nd(l, mk_fmt("%s.feed_forward.experts.gate_up_proj", p1), 3, experts,
+	      HIDDEN, 2 * inter, 0);
+	mk_nd(l, mk_fmt("%s.feed_forward.experts.down_proj", p1), 3, experts,
+	      inter, HIDDEN, 0);
+	mk_vec(l, mk_fmt("language_model.model.norm.weight"), HIDDEN, 1.0);
+	mk_mat(l, mk_fmt("language_model.lm_head.weight"), VOCAB, HIDDEN);
+
+	mk_mat(l, mk_fmt("vision_model.patch_embedding.linear.weight"), VH,
+	       3 * patch * patch);
+	mk_vec(l, mk_fmt("vision_model.class_embedding"), VH, 0.0);
+	mk_mat(l, mk_fmt("vision_model.positional_embedding_vlm"), 17, VH);
+	mk_vec(l, mk_fmt("vision_model.layernorm_pre.weight"), VH, 1.0);
+	mk_vec(l, mk_fmt("vision_model.layernorm_pre.bias"), VH, 0.0);
+	mk_vec(l, mk_fmt("vision_model.layernorm_post.weight"), VH, 1.0);
+	mk_vec(l, mk_fmt("vision_model.layernorm_post.bias"), VH, 0.0);
+	mk_vec(l, mk_fmt("%s.input_layernorm.weight", vp), VH, 1.0);
+	mk_vec(l, mk_fmt("%s.input_layernorm.bias", vp), VH, 0.0);
+	mk_vec(l, mk_fmt("%s.post_attention_layernorm.weight", vp), VH, 1.0);
+	mk_vec(l, mk_fmt("%s.post_attention_layernorm.bias", vp), VH, 0.0);
+	linear_b(l, "vision_model.model.layers.0.self_attn.q_proj", VH, VH);
+	linear_b(l, "vision_model.model.layers.0.self_attn.k_proj", VH, VH);
+	linear_b(l, "vision_model.model.layers.0.self_attn.v_proj", VH, VH);
+	linear_b(l, "vision_model.model.layers.0.self_attn.o_proj", VH, VH);
+	linear_b(l, "vision_model.model.layers.0.mlp.fc1", vi, VH);
+	linear_b(l, "vision_model.model.layers.0.mlp.fc2", VH, vi);
+	mk_mat(l, mk_fmt("vision_model.vision_adapter.mlp.fc1.weight"), pin,
+	       vi);
+	mk_mat(l, mk_fmt("vision_model.vision_adapter.mlp.fc2.weight"), pout,
+	       pout);
+	mk_mat(l, mk_fmt("multi_modal_projector.linear_1.weight"), HIDDEN,
+	       vout);
+
+	m->pat = json_object();
+	json_object_set_new(m->pat, "language_model.lm_head", json_array());
+	json_object_set_new(m->pat, "language_model.model.embed_tokens",
+			    json_array());
+	json_object_set_new(
+	    m->pat, dk,
+	    STRS("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+		 "self_attn.o_proj", "feed_forward.gate_proj",
+		 "feed_forward.up_proj", "feed_forward.down_proj"));
+	json_object_set_new(m->pat, lk,
+			    STRS("self_attn.q_proj", "self_attn.k_proj",
+				 "self_attn.v_proj", "self_attn.o_proj",
+				 "feed_forward.router",
+				 "feed_forward.shared_expert.gate_proj",
+				 "feed_forward.shared_expert.up_proj",
+				 "feed_forward.shared_expert.down_proj"));
+	json_object_set_new(m->pat, vk,
+			    STRS("self_attn.q_proj", "self_attn.k_proj",
+				 "self_attn.v_proj", "self_attn.o_proj",
+				 "mlp.fc1", "mlp.fc2"));
+	json_object_set_new(m->pat, "vision_model.patch_embedding",
+			    STRS("linear"));
+	json_object_set_new(m->pat, "vision_model.vision_adapter",
+			    STRS("mlp.fc1", "mlp.fc2"));
+	json_object_set_new(m->pat, "multi_modal_projector", STRS("linear_1"));
+	mk_unit_add(m, "language_model.lm_head", "language_model.lm_head", -1);
+	mk_unit_add(m, "language_model.model.embed_tokens",
+		    "language_model.model.embed_tokens", -1);
+	mk_unit_add(m, dk, "language_model.model.layers", 0);
+	mk_unit_add(m, lk, "language_model.model.layers", 1);
+	mk_unit_add(m, vk, "vision_model.model.layers", 0);
+	mk_unit_add(m, "vision_model.patch_embedding",
+		    "vision_model.patch_embedding", -1);
+	mk_unit_add(m, "vision_model.vision_adapter",
+		    "vision_model.vision_adapter", -1);
+	mk_unit_add(m, "multi_modal_projector", "multi_modal_projector", -1);
+	m->cfg = json_pack(
+	    "{s:[s], s:i, s:i, s:s, "
+	    "s:{s:b, s:i, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:i, s:i, s:i, "
+	    "s:i, s:i, s:f, s:f, s:b, s:i}, "
+	    "s:b, s:s, s:s, "
+	    "s:{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:i, s:f, s:i, s:i, "
+	    "s:f, s:i, s:i}}",
+	    "architectures", "Llama4ForConditionalGeneration",
+	    "boi_token_index", 200080, "image_token_index", 200092,
+	    "model_type", "llama4", "text_config", "attention_bias", 0,
+	    "head_dim", (int)hd, "hidden_act", "silu", "hidden_size", HIDDEN,
+	    "interleave_moe_layer_step", 2, "intermediate_size", (int)inter,
+	    "intermediate_size_mlp", (int)inter_mlp, "max_position_embeddings",
+	    10485760, "model_type", "llama4_text", "num_attention_heads", HEADS,
+	    "num_experts_per_tok", 1, "num_hidden_layers", LAYERS,
+	    "num_key_value_heads", KV, "num_local_experts", (int)experts,
+	    "rms_norm_eps", 1e-05, "rope_theta", 500000.0, "use_qk_norm", 1,
+	    "vocab_size", VOCAB, "tie_word_embeddings", 0, "torch_dtype",
+	    "bfloat16", "transformers_version", "4.51.3", "vision_config",
+	    "hidden_act", "gelu", "hidden_size", VH, "image_size", 16,
+	    "intermediate_size", (int)vi, "model_type", "llama4_vision_model",
+	    "num_attention_heads", VHEADS, "num_channels", 3,
+	    "num_hidden_layers", 1, "patch_size", (int)patch,
+	    "pixel_shuffle_ratio", 0.5, "projector_input_dim", (int)pin,
+	    "projector_output_dim", (int)pout, "rope_theta", 10000.0,
+	    "vision_output_dim", (int)vout, "vision_feature_layer", -1);
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/official/mkofficial_moe.c - the mixture-of-experts architectures
- * of mkofficial: Mixtral (block_sparse_moe.gate, experts.N.w1/w2/w3) and
+ * of mkofficial: Mixtral (block_sparse_moe.gate, experts.N.w1/w2/w3),
  * Qwen3-MoE (mlp.gate, mlp.experts.N.{gate,up,down}_proj, q/k norms,
- * head_dim != hidden / heads, one dense layer of intermediate_size), with
- * the tensor names of their transformers checkpoints. Each layer is one
+ * head_dim != hidden / heads, one dense layer of intermediate_size),
+ * DeepSeek-V3 (MLA attention, routed and shared experts, a dense layer)
+ * and GPT-OSS (fused 3-D experts left plain), with the tensor names of
+ * their transformers checkpoints. Each layer is one
  * unit whose attribute list names every expert, as a pattern_dict for
  * these models would (the compressor takes any submodule path).
  */
@@ -340,4 +342,65 @@ void mk_arch_deepseek_v3(struct model *m)
 	    "tie_word_embeddings", 0, "v_head_dim", (int)vhd, "vocab_size",
 	    VOCAB, "torch_dtype", "bfloat16", "transformers_version", "4.51.3",
 	    "ep_size", 1, "num_nextn_predict_layers", 1);
+}
+
+/*
+ * GPT-OSS (modeling_gpt_oss.py): head_dim 24 != 64 / 4, attention with
+ * biases and sinks, the router's weight and bias and the fused 3-D
+ * experts (gate_up_proj [E, hidden, 2 * intermediate], down_proj [E,
+ * intermediate, hidden] and their biases) plain: the official compressor
+ * takes only the .weight of a module, which a 3-D parameter has not.
+ */
+void mk_arch_gpt_oss(struct model *m)
+{
+	const uint64_t hd = 24, inter = 40;
+	const char *lk = "model\\.layers\\.\\d+";
+
+	for (unsigned i = 0; i < LAYERS; i++) {
+		char *p = mk_fmt("model.layers.%u", i);
+		const char *x = "mlp.experts";
+
+		attention(&m->orig, p, hd, 0);
+		mk_vec(&m->orig, mk_fmt("%s.self_attn.q_proj.bias", p),
+		       HEADS * hd, 0.0);
+		mk_vec(&m->orig, mk_fmt("%s.self_attn.k_proj.bias", p), KV * hd,
+		       0.0);
+		mk_vec(&m->orig, mk_fmt("%s.self_attn.v_proj.bias", p), KV * hd,
+		       0.0);
+		mk_vec(&m->orig, mk_fmt("%s.self_attn.o_proj.bias", p), HIDDEN,
+		       0.0);
+		mk_vec(&m->orig, mk_fmt("%s.self_attn.sinks", p), HEADS, 0.0);
+		mk_mat(&m->orig, mk_fmt("%s.mlp.router.weight", p), EXPERTS,
+		       HIDDEN);
+		mk_vec(&m->orig, mk_fmt("%s.mlp.router.bias", p), EXPERTS, 0.0);
+		mk_nd(&m->orig, mk_fmt("%s.%s.gate_up_proj", p, x), 3, EXPERTS,
+		      HIDDEN, 2 * inter, 0);
+		mk_nd(&m->orig, mk_fmt("%s.%s.gate_up_proj_bias", p, x), 2,
+		      EXPERTS, 2 * inter, 0, 0);
+		mk_nd(&m->orig, mk_fmt("%s.%s.down_proj", p, x), 3, EXPERTS,
+		      inter, HIDDEN, 0);
+		mk_nd(&m->orig, mk_fmt("%s.%s.down_proj_bias", p, x), 2,
+		      EXPERTS, HIDDEN, 0, 0);
+		free(p);
+	}
+	common(m, lk,
+	       json_pack("[s,s,s,s]", "self_attn.q_proj", "self_attn.k_proj",
+			 "self_attn.v_proj", "self_attn.o_proj"));
+	m->cfg = json_pack(
+	    "{s:[s], s:b, s:f, s:i, s:i, s:i, s:s, s:i, s:f, s:i, s:[s,s], "
+	    "s:i, s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:i, s:b, s:s, s:s, "
+	    "s:b, s:i}",
+	    "architectures", "GptOssForCausalLM", "attention_bias", 1,
+	    "attention_dropout", 0.0, "eos_token_id", 200002, "head_dim",
+	    (int)hd, "hidden_size", HIDDEN, "hidden_act", "silu",
+	    "intermediate_size", (int)inter, "initializer_range", 0.02,
+	    "max_position_embeddings", 131072, "layer_types",
+	    "sliding_attention", "full_attention", "num_local_experts", EXPERTS,
+	    "model_type", "gpt_oss", "num_attention_heads", HEADS,
+	    "num_experts_per_tok", 2, "num_hidden_layers", LAYERS,
+	    "num_key_value_heads", KV, "pad_token_id", 199999, "rms_norm_eps",
+	    1e-05, "rope_theta", 150000.0, "sliding_window", 128,
+	    "tie_word_embeddings", 0, "torch_dtype", "bfloat16",
+	    "transformers_version", "4.55.0", "use_cache", 1, "vocab_size",
+	    VOCAB);
 }
