@@ -5,9 +5,11 @@
  * DF11 stores no shapes: a piece is a flat run of weights. Two sources
  * give them back, tried in this order for every piece P.weight:
  *
- *  1. Its bias. Every compressed piece of the diffusion transformers (and
- *     the q/k/v projections of Qwen2) is an nn.Linear whose bias stays in
- *     the directory as a plain tensor P.bias: out_features is len(bias),
+ *  1. Its bias. Most compressed pieces of the diffusion transformers (all
+ *     of FLUX, Chroma, Wan, Qwen-Image and SD3; not HiDream's
+ *     feed-forwards nor Cosmos' blocks), the Qwen2-VL vision towers and
+ *     the q/k/v projections of Qwen2 are nn.Linear layers whose bias stays
+ *     in the directory as a plain tensor P.bias: out_features is len(bias),
  *     so the weight is [len(bias), n / len(bias)]. The bias must be a
  *     non-empty BF16 vector and divide n exactly; anything else refuses
  *     the model (a bias that does not fit is a broken directory, not a
@@ -24,6 +26,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "official/official_i.h"
@@ -46,15 +49,66 @@ struct eval {
 static int eval_expr(struct eval *x, const char *s, size_t n, uint64_t *v);
 
 /*
+ * The value of key path @s (@n bytes) in config @c: keys joined by '.'
+ * name nested objects ("vision_config.hidden_size"), a number indexes an
+ * array ("patch_size.0"). NULL when a key is missing or empty.
+ */
+static const json_t *key_path(const json_t *c, const char *s, size_t n)
+{
+	char key[64], *end;
+
+	for (;;) {
+		const char *dot = memchr(s, '.', n);
+		size_t l = dot ? (size_t)(dot - s) : n;
+
+		if (!l || l >= sizeof(key))
+			return NULL;
+		memcpy(key, s, l);
+		key[l] = '\0';
+		if (json_is_array(c) && key[0] >= '0' && key[0] <= '9') {
+			unsigned long i = strtoul(key, &end, 10);
+
+			c = *end ? NULL : json_array_get(c, i);
+		} else {
+			c = json_object_get(c, key);
+		}
+		if (!dot || !c)
+			return c;
+		s = dot + 1;
+		n -= l + 1;
+	}
+}
+
+/*
+ * A positive integer config value: an integer, or a whole real (the
+ * model code's int(dim * 4.0) of "mlp_ratio": 4.0 is dim * 4; 2.5 is
+ * refused, not rounded).
+ */
+static int config_int(const json_t *j, uint64_t *v)
+{
+	double r;
+
+	if (json_is_integer(j) && json_integer_value(j) > 0) {
+		*v = (uint64_t)json_integer_value(j);
+		return 0;
+	}
+	if (!json_is_real(j))
+		return -ENOENT;
+	r = json_real_value(j);
+	if (!(r >= 1.0 && r < 9007199254740992.0) || r != (double)(uint64_t)r)
+		return -ENOENT;
+	*v = (uint64_t)r;
+	return 0;
+}
+
+/*
  * The value of name @s (@n bytes): a var of the family or a config key
- * (inside a var's own expression its name is the config key: "head_dim |
- * hidden / heads").
+ * path (inside a var's own expression its name is the config key:
+ * "head_dim | hidden / heads").
  */
 static int eval_name(struct eval *x, const char *s, size_t n, uint64_t *v)
 {
 	const struct off_var *self = x->self;
-	char key[64];
-	json_int_t j;
 	int rc;
 
 	for (const struct off_var *d = x->f->vars; d && d->name; d++) {
@@ -69,21 +123,13 @@ static int eval_name(struct eval *x, const char *s, size_t n, uint64_t *v)
 		x->depth--;
 		return rc;
 	}
-	if (n >= sizeof(key))
-		return -ENOENT;
-	memcpy(key, s, n);
-	key[n] = '\0';
-	j = json_integer_value(json_object_get(x->c, key));
-	if (j <= 0)
-		return -ENOENT;
-	*v = (uint64_t)j;
-	return 0;
+	return config_int(key_path(x->c, s, n), v);
 }
 
 static int is_name_char(char c, int first)
 {
 	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (!first && c >= '0' && c <= '9');
+	       (!first && ((c >= '0' && c <= '9') || c == '.'));
 }
 
 /* one alternative: factors joined by '*', '/' and '+' */

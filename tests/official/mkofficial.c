@@ -5,8 +5,10 @@
  *
  * usage: mkofficial ARCH ORIG_DIR DF11_DIR [SEED]
  *
- * ARCH is one of mistral, qwen2, gemma2, gemma3, phi3 (families the
- * official reader has config shape rules for) or mamba (one it has not).
+ * ARCH is one of mistral, qwen2, gemma2, gemma3, phi3, mixtral,
+ * qwen3_moe, deepseek_v3, gpt_oss, llama4, qwen2_vl, qwen2_5_vl,
+ * mistral3, hidream, cosmos (families the official reader has config
+ * shape rules for) or mamba (one it has not).
  * ORIG_DIR gets what save_pretrained writes: config.json (indent 2, sorted
  * keys, final newline), generation_config.json and one model.safetensors
  * with the exact tensor names and shapes transformers uses. DF11_DIR gets
@@ -22,6 +24,12 @@
  *     lm_head copy the compressor leaves when the tied embedding itself
  *     was compressed;
  *   - config.json = the original config plus "dfloat11_config".
+ *
+ * A diffusers model (hidream, cosmos) is written as diffusers and the public
+ * compressor do: diffusion_pytorch_model.safetensors and no generation
+ * config; the DF11 config.json is {"dfloat11_config": ...} alone, and
+ * the original config is given as the user would, as
+ * original-config.json.
  *
  * How the files are laid out and units encoded is in mkofficial_write.c;
  * each family's tensors, config and pattern_dict (with shapes that a wrong
@@ -138,7 +146,7 @@ int main(int argc, char **argv)
 {
 	struct model m = {0};
 	struct tensor **v, *copy = NULL;
-	const char *orig, *df11;
+	const char *orig, *df11, *weights;
 	json_t *dcfg, *gen;
 	size_t a, nv = 0;
 
@@ -165,13 +173,17 @@ int main(int argc, char **argv)
 	gen = json_pack("{s:b, s:s, s:s}", "_from_model_config", 1,
 			"transformers_version", "4.51.3",
 			"cache_implementation", "hybrid");
+	weights = m.diffusers ? "diffusion_pytorch_model.safetensors"
+			      : "model.safetensors";
 	mk_json_write(orig, "config.json", m.cfg);
-	mk_json_write(orig, "generation_config.json", gen);
-	mk_json_write(df11, "generation_config.json", gen);
+	if (!m.diffusers) {
+		mk_json_write(orig, "generation_config.json", gen);
+		mk_json_write(df11, "generation_config.json", gen);
+	}
 	v = mk_alloc((m.orig.n + 1) * sizeof(*v));
 	for (size_t i = 0; i < m.orig.n; i++)
 		v[i] = &m.orig.v[i];
-	mk_st_write(orig, "model.safetensors", v, m.orig.n, 1);
+	mk_st_write(orig, weights, v, m.orig.n, 1);
 
 	/* the official form: unit files, remainder, config */
 	for (size_t i = 0; i < m.n_units; i++)
@@ -190,8 +202,10 @@ int main(int argc, char **argv)
 		memcpy(copy->data, src->data, (size_t)src->len);
 		v[nv++] = copy;
 	}
-	mk_st_write(df11, "model.safetensors", v, nv, 1);
-	dcfg = json_deep_copy(m.cfg);
+	mk_st_write(df11, weights, v, nv, 1);
+	dcfg = m.diffusers ? json_object() : json_deep_copy(m.cfg);
+	if (m.diffusers)
+		mk_json_write(df11, "original-config.json", m.cfg);
 	json_object_set_new(dcfg, "dfloat11_config",
 			    json_pack("{s:s, s:[i], s:i, s:O}", "version",
 				      "0.5.0", "threads_per_block", 512,

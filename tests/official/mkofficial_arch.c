@@ -102,6 +102,12 @@ void mk_vec(struct tlist *l, char *name, uint64_t n, double mean)
 	vec(l, name, n, mean);
 }
 
+void mk_nd(struct tlist *l, char *name, unsigned nd, uint64_t d0, uint64_t d1,
+	   uint64_t d2, uint64_t d3)
+{
+	add(l, BF16, 0.0, 0.02, name, nd, d0, d1, d2, d3);
+}
+
 /* ------------------------------------------------------- architectures */
 
 struct llm {
@@ -477,9 +483,21 @@ static void arch_mamba(struct model *m)
 }
 
 const struct mk_arch mk_archs[] = {
-    {"mistral", arch_mistral},	  {"qwen2", arch_qwen2},
-    {"gemma2", arch_gemma2},	  {"gemma3", arch_gemma3},
-    {"phi3", arch_phi3},	  {"mamba", arch_mamba},
-    {"mixtral", mk_arch_mixtral}, {"qwen3_moe", mk_arch_qwen3_moe},
+    {"mistral", arch_mistral},
+    {"qwen2", arch_qwen2},
+    {"gemma2", arch_gemma2},
+    {"gemma3", arch_gemma3},
+    {"phi3", arch_phi3},
+    {"mamba", arch_mamba},
+    {"mixtral", mk_arch_mixtral},
+    {"qwen3_moe", mk_arch_qwen3_moe},
+    {"deepseek_v3", mk_arch_deepseek_v3},
+    {"gpt_oss", mk_arch_gpt_oss},
+    {"qwen2_vl", mk_arch_qwen2_vl},
+    {"qwen2_5_vl", mk_arch_qwen2_5_vl},
+    {"mistral3", mk_arch_mistral3},
+    {"llama4", mk_arch_llama4},
+    {"hidream", mk_arch_hidream},
+    {"cosmos", mk_arch_cosmos},
 };
 const size_t mk_n_archs = sizeof(mk_archs) / sizeof(mk_archs[0]);

@@ -4,7 +4,8 @@
  *
  * mkofficial.c (main, options, the tensor list), mkofficial_arch.c (each
  * family's tensors, config and pattern_dict, filled with seeded random
- * values) and mkofficial_write.c (safetensors and json files, the unit
+ * values; the MoE and vision-language ones in mkofficial_moe.c and
+ * mkofficial_mm.c) and mkofficial_write.c (safetensors and json files, the unit
  * files of the official form). A model is built in memory by one arch
  * function, then written twice: as the original and in the official form.
  * Every failure ends the process through mk_die() (a test tool).
@@ -18,7 +19,7 @@
 #include <jansson.h>
 
 #define PROG	  "mkofficial"
-#define MAX_UNITS 8
+#define MAX_UNITS 16
 
 enum dt { BF16, F32, U8, I64 };
 /* bytes per element, by enum dt */
@@ -53,6 +54,10 @@ struct model {
 	size_t n_units;
 	/* the remainder's tied lm_head copy (name, copied from), or NULL */
 	const char *tied_copy, *tied_src;
+	/* a diffusers model: diffusion_pytorch_model.safetensors, no
+	 * generation config; the DF11 config.json holds dfloat11_config
+	 * alone and original-config.json the original config */
+	int diffusers;
 };
 
 /* print "mkofficial: <message>" to stderr and exit 1 */
@@ -85,12 +90,30 @@ void mk_mat(struct tlist *l, char *name, uint64_t r, uint64_t c);
 /* append a BF16 vector [@n] of N(@mean, 0.05) values (takes @name) */
 void mk_vec(struct tlist *l, char *name, uint64_t n, double mean);
 
+/* append a BF16 tensor of @nd <= 4 dims [@d0, ...] of N(0, 0.02) values
+ * (takes @name; the dims past @nd are ignored) */
+void mk_nd(struct tlist *l, char *name, unsigned nd, uint64_t d0, uint64_t d1,
+	   uint64_t d2, uint64_t d3);
+
 /* add unit "@path[.@i]" of pattern_dict key @key (@i < 0: none) to @m */
 void mk_unit_add(struct model *m, const char *key, const char *path, long i);
 
 /* the MoE architectures (mkofficial_moe.c) */
 void mk_arch_mixtral(struct model *m);
 void mk_arch_qwen3_moe(struct model *m);
+void mk_arch_deepseek_v3(struct model *m);
+void mk_arch_gpt_oss(struct model *m);
+
+/* the diffusion transformers with pieces that have no bias
+ * (mkofficial_dit.c) */
+void mk_arch_hidream(struct model *m);
+void mk_arch_cosmos(struct model *m);
+
+/* the vision-language architectures (mkofficial_mm.c) */
+void mk_arch_qwen2_vl(struct model *m);
+void mk_arch_qwen2_5_vl(struct model *m);
+void mk_arch_mistral3(struct model *m);
+void mk_arch_llama4(struct model *m);
 
 /* the architectures: build() fills an empty model (tensors, config,
  * pattern_dict, units) */

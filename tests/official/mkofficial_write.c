@@ -130,7 +130,7 @@ void mk_unit_write(struct model *m, const struct unit *u, const char *dir)
 {
 	json_t *attrs = json_object_get(m->pat, u->key);
 	size_t k = json_array_size(attrs), np = k ? k : 1, nf = 0;
-	struct tensor *pieces[16], **files;
+	struct tensor *pieces[32], **files;
 	struct tlist s = {0};
 	struct df11_code c;
 	struct df11_sizes sz;
@@ -139,7 +139,7 @@ void mk_unit_write(struct model *m, const struct unit *u, const char *dir)
 	uint8_t *w, *split;
 	char *fname, *pre;
 
-	if (!json_is_array(attrs) || np > 16)
+	if (!json_is_array(attrs) || np > 32)
 		mk_die("unit '%s': bad pattern_dict entry", u->path);
 	for (size_t i = 0; i < np; i++) {
 		char *pn =
