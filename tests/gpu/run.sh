@@ -20,6 +20,10 @@
 #   6. transformers (tests/gpu/logits.py): a tiny random Llama saved in
 #      bf16, compressed, mounted with decoder=gpu, loaded to cuda from the
 #      mount and from the original: logits equal bit for bit
+#   official: the official DFloat11 fixtures of tests/data/official
+#      (llama-tiny, qwen3-tiny: made by the official compressor), each
+#      mounted with decoder=gpu and loaded to cuda with transformers from
+#      the mount and from its BF16 original: logits equal bit for bit
 #   7. load time: a 2.2 GB random Llama, from_pretrained(device_map="cuda")
 #      from a fresh decoder=gpu mount vs from the original directory
 #      (both sources in the page cache), and the ratio
@@ -46,7 +50,7 @@
 # Knobs: BUILD, DF11_GPU_LIB, TEST_ARGS, BENCH_ARGS, KERNEL_STEPS
 # (default "test bench"; "" skips steps 2-3), WORK (scratch
 # directory for models and mounts, default /tmp/df11-gpu-run), FS_STEPS
-# (default "mount speed logits load"; "" skips steps 4-7), FS_SIZE (of the
+# (default "mount speed logits official load"; "" skips steps 4-7), FS_SIZE (of the
 # generated model, default 512M), SPEED_SIZE (step 5's file, default 2G),
 # and for step 8 (FS_STEPS=load8b): LOAD_LAYERS (decoder layers, default
 # 36: 8.19 G weights; 4: 1.55 G, a dry run of a minute or two), LOAD_DEVICE
@@ -119,7 +123,7 @@ fi
 
 # ------------------------------------------------------ df11fs on the GPU
 W=${WORK:-/tmp/df11-gpu-run}
-FS_STEPS=${FS_STEPS-mount speed logits load}
+FS_STEPS=${FS_STEPS-mount speed logits official load}
 FS=$B/df11fs
 FL=$L/gpu-fs.log
 export PYTHONUNBUFFERED=1
@@ -277,6 +281,27 @@ if has logits; then
 		ffail "transformers logits: setup failed (log: $FL)"
 		tail -n 20 "$FL"
 	fi
+fi
+
+if has official; then
+	step "transformers: official DFloat11 fixtures through decoder=gpu, bit for bit"
+	for fx in tests/data/official/*/; do
+		fx=${fx%/}
+		n=$(basename "$fx")
+		if mount_fs "$fx/df11" "$W/omnt-$n" -o decoder=gpu; then
+			r=$(timeout 180 python3 tests/gpu/logits.py compare "$fx/orig" "$W/omnt-$n" 2>>"$FL")
+			rc=$?
+			umount_fs "$W/omnt-$n"
+			echo "$r" >>"$FL"
+			if [ $rc -eq 0 ]; then
+				fsum "official $n: transformers $(echo "$r" | tail -n 1)"
+			else
+				ffail "official $n: transformers logits (exit $rc): $(echo "$r" | tail -n 1)"
+			fi
+		else
+			ffail "official $n: mount failed (log: $FL)"
+		fi
+	done
 fi
 
 if has load; then
