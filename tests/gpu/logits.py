@@ -16,7 +16,8 @@ import sys
 import time
 
 import torch
-from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+from transformers import (AutoConfig, AutoModelForCausalLM, LlamaConfig,
+                          LlamaForCausalLM)
 
 CONFIGS = {
     # about 21 M weights, 42 MB: three 20 MB shards
@@ -54,7 +55,9 @@ def load(path):
 
 
 def compare(orig, mnt):
-    ids = torch.randint(0, 8000, (2, 64),
+    # ids inside the model's vocabulary: the official fixtures have 4096
+    vocab = AutoConfig.from_pretrained(orig).vocab_size
+    ids = torch.randint(0, min(8000, vocab), (2, 64),
                         generator=torch.Generator().manual_seed(7)).cuda()
     out = []
     for p in (orig, mnt):
