@@ -29,7 +29,8 @@ static int pop_job_locked(struct df11_cache *c, int tail, struct job *j)
 		c->qhead = (c->qhead + 1) % QUEUE_LEN;
 	}
 	c->qlen--;
-	c->qbytes -= j->ck.len;
+	if (!j->gone)
+		c->qbytes -= j->ck.len;
 	return 1;
 }
 
@@ -61,7 +62,8 @@ static unsigned batch_take(struct df11_cache *c, int tail, struct job *jobs,
 	pthread_mutex_lock(&c->mu);
 	for (unsigned i = 0; i < nj; i++) {
 		struct entry *e;
-		if (ok[i] && !df11_cache_find(c, jobs[i].vf, jobs[i].ck.id) &&
+		if (ok[i] && !jobs[i].gone &&
+		    !df11_cache_find(c, jobs[i].vf, jobs[i].ck.id) &&
 		    df11_cache_fits_locked(c, jobs[i].ck.len, 1) &&
 		    (e = df11_cache_insert_locked(c, jobs[i].vf, &jobs[i].ck,
 						  &grave)))
@@ -196,7 +198,8 @@ void *df11_cache_worker(void *arg)
 			gpu_batch(c, b, auto_mode); /* puts the vfiles */
 			df11_decoder_batch_end(c->dec, b);
 		} else if (pop_job_locked(c, 0, &j)) {
-			int present = df11_cache_find(c, j.vf, j.ck.id) != NULL;
+			int present =
+			    j.gone || df11_cache_find(c, j.vf, j.ck.id);
 			pthread_mutex_unlock(&c->mu);
 			ahead_one(c, &j, present);
 		} else {

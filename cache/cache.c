@@ -26,16 +26,19 @@
  * is held. Read-ahead never waits and decodes only what fits in the
  * budget. Decode scratch goes back to a pool of at most one idle
  * scratch per worker (one used for a chunk past SCRATCH_KEEP is freed),
- * so that decoding never maps, faults in and trims memory. So decoded bytes in memory stay below budget + PIN_SLACK plus
- * what lending threads hold (one FUSE request's chunks each), whatever
- * the number of readers and threads (df11fs(1), MEMORY).
+ * so that decoding never maps, faults in and trims memory. So decoded bytes in
+ * memory stay below budget + PIN_SLACK plus what lending threads hold (one FUSE
+ * request's chunks each), whatever the number of readers and threads
+ * (df11fs(1), MEMORY).
  *
  * Chunk bytes are anonymous mappings, not malloc memory: freeing one gives
  * it back to the kernel at once, so the process's resident size follows
  * the budget instead of the allocator's high-water mark. Mapping and
  * faulting in fresh memory costs as much as decoding into it, so buffers
- * are reused: a chunk that a sequential reader has copied to its end is
- * "streamed" (the kernel's page cache holds those bytes now) and goes to
+ * are reused: a chunk of which sequential readers have copied every byte
+ * is "streamed" (the kernel's page cache holds those bytes now; the
+ * kernel's asynchronous requests for one chunk may come in any order,
+ * so its end being copied is not enough) and goes to
  * the LRU tail, where the next new chunk takes over its buffer; an entry
  * evicted for room hands its buffer to the new chunk when it is big
  * enough. The budget counts buffer capacities.
@@ -425,6 +428,24 @@ struct entry *df11_cache_failed_unpin_locked(struct entry *e)
 }
 
 /*
+ * A reader decodes chunk @id of @vf itself: the queued read-ahead jobs for
+ * it are gone (lock held). Without this, a reader that overtakes the
+ * workers leaves jobs behind it that decode its chunks a second time once
+ * it has streamed them and their buffers were reused.
+ */
+static void void_jobs_locked(struct df11_cache *c, struct df11_vfile *vf,
+			     uint64_t id)
+{
+	for (unsigned i = 0; i < c->qlen; i++) {
+		struct job *j = &c->q[(c->qhead + i) % QUEUE_LEN];
+		if (j->vf == vf && j->ck.id == id && !j->gone) {
+			j->gone = 1;
+			c->qbytes -= j->ck.len;
+		}
+	}
+}
+
+/*
  * Pin chunk @ck of @vf, decoding it here if nobody has it, once admitted
  * (see the top of the file; @ahead: never wait, -EAGAIN when it does not
  * fit). Returns the pinned entry, or NULL with *@rc set. Called without
@@ -476,6 +497,8 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 			return NULL;
 		}
 		uint64_t w = w0 ? df11_now_ns() - w0 : 0;
+		if (!ahead)
+			void_jobs_locked(c, vf, ck->id);
 		pthread_mutex_unlock(&c->mu);
 		df11_cache_bury(grave);
 		struct stage_ns t = {0};
@@ -509,16 +532,17 @@ struct entry *df11_cache_get_ahead(struct df11_cache *c, struct df11_vfile *vf,
 	return get(c, vf, ck, 1, rc);
 }
 
-/* unpin @e; a @streamed chunk moves to the LRU tail for reuse (locked) */
-void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e,
-			     int streamed, struct entry **grave)
+/* unpin @e, @seq bytes of it copied by a sequential reader (locked) */
+void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e, size_t seq,
+			     struct entry **grave)
 {
 	if (--e->pins == 0) {
 		c->held -= e->cap;
 		if (c->admit_waits) /* room for a waiting reader */
 			pthread_cond_broadcast(&c->done);
 	}
-	if (streamed && !e->streamed) {
+	e->served += seq;
+	if (seq && !e->streamed && e->served >= e->len) {
 		e->streamed = 1;
 		lru_unlink(e);
 		e->prev = c->lru.prev;
@@ -530,12 +554,12 @@ void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e,
 		trim(c, grave);
 }
 
-void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed)
+void df11_cache_unpin(struct df11_cache *c, struct entry *e, size_t seq)
 {
 	struct entry *grave = NULL;
 
 	pthread_mutex_lock(&c->mu);
-	df11_cache_unpin_locked(c, e, streamed, &grave);
+	df11_cache_unpin_locked(c, e, seq, &grave);
 	pthread_mutex_unlock(&c->mu);
 	df11_cache_bury(grave);
 	if (t_held)

@@ -217,13 +217,13 @@ ssize_t df11_vfile_read(struct df11_vfile *vf, void *buf, size_t len,
 /**
  * struct df11_slice - bytes of a virtual file lent by df11_vfile_lend():
  * @p, @len: the bytes (in the cache: read them, never write)
- * @pin, @streamed: private to the cache
+ * @pin, @seq: private to the cache
  */
 struct df11_slice {
 	const void *p;
 	size_t len;
 	void *pin;
-	int streamed;
+	size_t seq;
 };
 
 /**

@@ -23,6 +23,14 @@
 #define MAX_WORKERS	  64u
 #define AUTO_GPU_BATCHES  4u  /* auto: queued batches that start a GPU one */
 #define STREAM_SCAN	  64u /* streamed chunks buffer_for() looks at */
+/*
+ * Sequential readers share readahead= (vfile.c): each one's window is at
+ * most readahead / the number of streams that read in the last
+ * STREAM_IDLE_NS, so that chunks read ahead for one are not evicted for
+ * another's before they are used. At most MAX_STREAMS are told apart.
+ */
+#define MAX_STREAMS	  64u
+#define STREAM_IDLE_NS	  1000000000ull
 #define BUF_ALIGN	  (64u << 10)	/* buffer capacities: multiples of it */
 #define BATCH_MIN	  (4ull << 20)	/* GPU batch: readahead / 16 within */
 #define BATCH_CAP	  (64ull << 20) /* [BATCH_MIN, BATCH_CAP] bytes */
@@ -54,7 +62,8 @@ struct entry {
 	uint8_t *data;
 	size_t len, cap;
 	int state, err;
-	int streamed; /* copied to its end by a sequential reader */
+	int streamed;  /* sequential readers copied all of it */
+	size_t served; /* bytes of it sequential readers copied */
 	unsigned pins;
 	struct entry *hnext;
 	struct entry *prev, *next; /* LRU, READY entries only */
@@ -63,6 +72,13 @@ struct entry {
 struct job {
 	struct df11_vfile *vf;
 	struct df11_chunk ck;
+	int gone; /* a reader decoded the chunk itself: nothing to do */
+};
+
+/* a sequential reader's cursor and when it last read (vfile.c) */
+struct stream {
+	const struct df11_cursor *cur;
+	uint64_t seen_ns;
 };
 
 struct df11_cache {
@@ -79,7 +95,8 @@ struct df11_cache {
 	struct df11_cache_opts o;
 	struct job q[QUEUE_LEN];
 	unsigned qhead, qlen;
-	uint64_t qbytes; /* decoded bytes of the queued jobs */
+	uint64_t qbytes; /* decoded bytes of the queued jobs not gone */
+	struct stream streams[MAX_STREAMS];
 	int stop;
 	pthread_t tid[MAX_WORKERS];
 	unsigned n_workers;
@@ -143,8 +160,12 @@ struct entry *df11_cache_get_ahead(struct df11_cache *c, struct df11_vfile *vf,
  */
 int df11_cache_fits_locked(const struct df11_cache *c, uint64_t len, int ahead);
 
-/** df11_cache_unpin() - unpin; a @streamed chunk goes to the LRU tail. */
-void df11_cache_unpin(struct df11_cache *c, struct entry *e, int streamed);
+/**
+ * df11_cache_unpin() - unpin @e, of which a sequential reader copied @seq
+ * bytes (0: not sequential); once such readers have copied all of it, it
+ * is "streamed" and goes to the LRU tail, its buffer the first reused.
+ */
+void df11_cache_unpin(struct df11_cache *c, struct entry *e, size_t seq);
 
 /** df11_now_ns() - CLOCK_MONOTONIC in nanoseconds. */
 uint64_t df11_now_ns(void);
@@ -186,8 +207,8 @@ void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 struct entry *df11_cache_failed_unpin_locked(struct entry *e);
 
 /** df11_cache_unpin_locked() - df11_cache_unpin() with the lock held. */
-void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e,
-			     int streamed, struct entry **grave);
+void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e, size_t seq,
+			     struct entry **grave);
 
 /** df11_cache_worker() - a read-ahead worker thread's body (ahead.c). */
 void *df11_cache_worker(void *arg);

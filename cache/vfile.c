@@ -107,6 +107,34 @@ static uint64_t window(const struct df11_cache *c, uint64_t streak)
 }
 
 /*
+ * The sequential streams that read in the last STREAM_IDLE_NS, @cur
+ * among them (registered, or its time refreshed, at @now), at least 1
+ * (lock held). A stream that no slot is left for counts all the same.
+ */
+static unsigned streams_locked(struct df11_cache *c,
+			       const struct df11_cursor *cur, uint64_t now)
+{
+	struct stream *mine = NULL, *idle = NULL;
+	unsigned n = 1;
+
+	for (unsigned i = 0; i < MAX_STREAMS; i++) {
+		struct stream *s = &c->streams[i];
+		int live = s->cur && now - s->seen_ns < STREAM_IDLE_NS;
+		if (s->cur == cur)
+			mine = s;
+		else if (live)
+			n++;
+		else if (!idle)
+			idle = s;
+	}
+	if (!mine)
+		mine = idle;
+	if (mine)
+		*mine = (struct stream){cur, now};
+	return n;
+}
+
+/*
  * Queue read-ahead for a reader at [off, end): sequential readers (a read
  * that starts near where the last one ended) get the chunks after @end, up
  * to the read-ahead window, queued once each. @cur may be shared by
@@ -136,6 +164,12 @@ static uint64_t readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 		cur->ahead = 0;
 	cur->next_off = end;
 	streak = cur->streak;
+	if (seq) { /* concurrent streams share readahead= */
+		uint64_t share =
+		    c->o.readahead / streams_locked(c, cur, df11_now_ns());
+		if (win > share)
+			win = share;
+	}
 	if (cur->streak >= 1 || off == 0) {
 		uint64_t from = cur->ahead > end ? cur->ahead : end;
 		uint64_t to = end + win < size ? end + win : size;
@@ -148,7 +182,7 @@ static uint64_t readahead(struct df11_vfile *vf, struct df11_cursor *cur,
 				break;
 			if (!df11_cache_find(c, vf, ck.id)) {
 				c->q[(c->qhead + c->qlen) % QUEUE_LEN] =
-				    (struct job){df11_vfile_get(vf), ck};
+				    (struct job){df11_vfile_get(vf), ck, 0};
 				c->qlen++;
 				c->qbytes += ck.len;
 				pthread_cond_signal(&c->work);
@@ -165,7 +199,7 @@ void df11_vfile_return(struct df11_vfile *vf, struct df11_slice *s, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (s[i].pin)
-			df11_cache_unpin(vf->c, s[i].pin, s[i].streamed);
+			df11_cache_unpin(vf->c, s[i].pin, s[i].seq);
 }
 
 ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
@@ -207,7 +241,7 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 		uint64_t cend = ck.off + ck.len;
 		uint64_t k = (cend < end ? cend : end) - pos;
 		s[(*n)++] = (struct df11_slice){e->data + (pos - ck.off), k, e,
-						streak && pos + k == cend};
+						streak ? k : 0};
 		pos += k;
 	}
 	if (rc) {

@@ -289,3 +289,33 @@ readahead_of() {
 	[ "$(tree_sums "$M")" = "$(tree_sums "$SRC")" ]
 	unmount_df11fs "$M"
 }
+
+# decoded_per_served MNT - bytes decoded per byte served, 3 decimals
+decoded_per_served() {
+	python3 -c 'import json,sys
+c = json.load(open(sys.argv[1]))["cache"]
+print("%.3f" % (c["bytes_decoded"] / c["bytes_served"]))' "$1/.df11fs-stats.json"
+}
+
+@test "four sequential readers at once: every chunk decoded about once, bytes equal" {
+	# four shards read at once share readahead= (32M here, half of the
+	# cache): a chunk read ahead for one reader is not evicted for
+	# another's before it is served, and a reader that overtakes the
+	# workers leaves no job behind it to decode its chunks again
+	local s4=$BATS_TEST_TMPDIR/s4 d4=$BATS_TEST_TMPDIR/d4 f r pids=()
+	genmodel -s 17 -S 96M -n 4 "$s4"
+	df11 compress -q "$s4" "$d4"
+	mount_df11fs "$d4" "$M" -o cache_size=64M,readahead=32M
+	for f in "$M"/*.safetensors; do
+		timeout 120 dd if="$f" of=/dev/null bs=1M status=none &
+		pids+=($!)
+	done
+	for f in "${pids[@]}"; do
+		wait "$f"
+	done
+	r=$(decoded_per_served "$M")
+	echo "decoded per served: $r"
+	python3 -c 'import sys; sys.exit(float(sys.argv[1]) > 1.1)' "$r"
+	[ "$(tree_sums "$M")" = "$(tree_sums "$s4")" ]
+	unmount_df11fs "$M"
+}
