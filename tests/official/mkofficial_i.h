@@ -29,7 +29,7 @@ struct tensor {
 	char *name;
 	enum dt dt;
 	unsigned nd;
-	uint64_t shape[4];
+	uint64_t shape[5]; /* Wan's Conv3d weight has 5 dims */
 	uint8_t *data;
 	uint64_t len; /* bytes */
 	int used;     /* a unit piece, or placed in a unit file */
@@ -109,6 +109,13 @@ void mk_arch_gpt_oss(struct model *m);
 void mk_arch_hidream(struct model *m);
 void mk_arch_cosmos(struct model *m);
 
+/* the diffusion transformers whose every compressed Linear has a bias
+ * (mkofficial_dit2.c) */
+void mk_arch_chroma(struct model *m);
+void mk_arch_wan(struct model *m);
+void mk_arch_qwenimage(struct model *m);
+void mk_arch_sd3(struct model *m);
+
 /* the vision-language architectures (mkofficial_mm.c) */
 void mk_arch_qwen2_vl(struct model *m);
 void mk_arch_qwen2_5_vl(struct model *m);
@@ -137,8 +144,12 @@ void mk_json_write(const char *dir, const char *name, json_t *j);
 
 /*
  * Encode unit @u of @m and write its file to @dir, with the plain tensors
- * of its layer; marks the tensors it takes as used.
+ * of its layer; marks the tensors it takes as used. With @into
+ * (save_single_file) no file is written: the six stream tensors are
+ * appended to @into (which owns them then) and only the pieces are
+ * marked used.
  */
-void mk_unit_write(struct model *m, const struct unit *u, const char *dir);
+void mk_unit_write(struct model *m, const struct unit *u, const char *dir,
+		   struct tlist *into);
 
 #endif
