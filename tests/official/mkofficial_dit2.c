@@ -11,8 +11,14 @@
  * PatchEmbed classes they build), and the pattern_dict of the model's
  * official DFloat11 release (Chroma-DF11, Wan2.1-T2V-14B-Diffusers-DF11
  * and the Wan2.2 releases, Qwen-Image-DF11, stable-diffusion-3.5-large-
- * DF11), attribute order included. Hidden sizes are 96 (3 heads of 32)
- * and most pieces are not square, so a transposed or wrong shape shows.
+ * DF11), attribute order included, as the releases' config.json publish
+ * them (the official package's examples give only FLUX.1's). Hidden
+ * sizes are 96 (3 heads of 32) and most pieces are not square, so a
+ * transposed or wrong shape shows.
+ *
+ * No compressed piece of these four lacks a bias, so no shape rule table
+ * is needed (official/families.c has none for them); which Linears stay
+ * plain (embedders, norm_out, proj_out) does not matter to the reader.
  */
 #include <stddef.h>
 #include <stdint.h>

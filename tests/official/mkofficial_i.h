@@ -5,10 +5,12 @@
  * mkofficial.c (main, options, the tensor list), mkofficial_arch.c (each
  * family's tensors, config and pattern_dict, filled with seeded random
  * values; the MoE and vision-language ones in mkofficial_moe.c and
- * mkofficial_mm.c) and mkofficial_write.c (safetensors and json files, the unit
- * files of the official form). A model is built in memory by one arch
- * function, then written twice: as the original and in the official form.
- * Every failure ends the process through mk_die() (a test tool).
+ * mkofficial_mm.c, the diffusion transformers in mkofficial_dit.c and
+ * mkofficial_dit2.c) and mkofficial_write.c (safetensors and json files, the
+ * unit files of the official form, or the one file of save_single_file). A
+ * model is built in memory by one arch function, then written twice: as the
+ * original and in the official form. Every failure ends the process through
+ * mk_die() (a test tool).
  */
 #ifndef DF11_MKOFFICIAL_I_H
 #define DF11_MKOFFICIAL_I_H
