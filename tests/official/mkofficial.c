@@ -3,12 +3,13 @@
  * tests/official/mkofficial.c - a tiny random BF16 model of one
  * transformers architecture, and the official DFloat11 form of it
  *
- * usage: mkofficial ARCH ORIG_DIR DF11_DIR [SEED]
+ * usage: mkofficial [--single-file] ARCH ORIG_DIR DF11_DIR [SEED]
  *
  * ARCH is one of mistral, qwen2, gemma2, gemma3, phi3, mixtral,
  * qwen3_moe, deepseek_v3, gpt_oss, llama4, qwen2_vl, qwen2_5_vl,
  * mistral3, hidream, cosmos (families the official reader has config
- * shape rules for) or mamba (one it has not).
+ * shape rules for), chroma, wan, qwenimage, sd3 (diffusion transformers
+ * whose compressed pieces all have a bias) or mamba (one it has not).
  * ORIG_DIR gets what save_pretrained writes: config.json (indent 2, sorted
  * keys, final newline), generation_config.json and one model.safetensors
  * with the exact tensor names and shapes transformers uses. DF11_DIR gets
@@ -25,11 +26,16 @@
  *     was compressed;
  *   - config.json = the original config plus "dfloat11_config".
  *
- * A diffusers model (hidream, cosmos) is written as diffusers and the public
- * compressor do: diffusion_pytorch_model.safetensors and no generation
- * config; the DF11 config.json is {"dfloat11_config": ...} alone, and
- * the original config is given as the user would, as
- * original-config.json.
+ * --single-file writes DF11_DIR as compress_model(save_single_file=True)
+ * does: every tensor (the streams of every unit, the plain tensors of the
+ * layers and the remainder) in one model.safetensors without
+ * __metadata__ (safetensors' save_file of the model's state_dict).
+ *
+ * A diffusers model (hidream, cosmos, chroma, wan, qwenimage, sd3) is written
+ * as diffusers and the public compressor do:
+ * diffusion_pytorch_model.safetensors and no generation config; the DF11
+ * config.json is {"dfloat11_config": ...} alone, and the original config is
+ * given as the user would, as original-config.json.
  *
  * How the files are laid out and units encoded is in mkofficial_write.c;
  * each family's tensors, config and pattern_dict (with shapes that a wrong
@@ -135,7 +141,10 @@ static void mkdir_or_die(const char *dir)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: %s ARCH ORIG_DIR DF11_DIR [SEED]\nARCH:", PROG);
+	fprintf(
+	    stderr,
+	    "usage: %s [--single-file] ARCH ORIG_DIR DF11_DIR [SEED]\nARCH:",
+	    PROG);
 	for (size_t i = 0; i < mk_n_archs; i++)
 		fprintf(stderr, " %s", mk_archs[i].name);
 	fputc('\n', stderr);
@@ -146,10 +155,17 @@ int main(int argc, char **argv)
 {
 	struct model m = {0};
 	struct tensor **v, *copy = NULL;
+	struct tlist streams = {0};
 	const char *orig, *df11, *weights;
 	json_t *dcfg, *gen;
 	size_t a, nv = 0;
+	int single = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "--single-file")) {
+		single = 1;
+		argv++;
+		argc--;
+	}
 	if (argc < 4 || argc > 5)
 		usage();
 	for (a = 0; a < mk_n_archs; a++)
@@ -187,10 +203,15 @@ int main(int argc, char **argv)
 
 	/* the official form: unit files, remainder, config */
 	for (size_t i = 0; i < m.n_units; i++)
-		mk_unit_write(&m, &m.units[i], df11);
+		mk_unit_write(&m, &m.units[i], df11, single ? &streams : NULL);
+	v = realloc(v, (m.orig.n + streams.n + 1) * sizeof(*v));
+	if (!v)
+		mk_die("out of memory");
 	for (size_t i = 0; i < m.orig.n; i++)
 		if (!m.orig.v[i].used)
 			v[nv++] = &m.orig.v[i];
+	for (size_t i = 0; i < streams.n; i++)
+		v[nv++] = &streams.v[i];
 	if (m.tied_copy) {
 		struct tlist t = {0};
 		const struct tensor *src = mk_find(&m.orig, m.tied_src);
@@ -202,9 +223,14 @@ int main(int argc, char **argv)
 		memcpy(copy->data, src->data, (size_t)src->len);
 		v[nv++] = copy;
 	}
-	mk_st_write(df11, weights, v, nv, 1);
-	dcfg = m.diffusers ? json_object() : json_deep_copy(m.cfg);
-	if (m.diffusers)
+	if (single)
+		mk_st_write(df11, "model.safetensors", v, nv, 0);
+	else
+		mk_st_write(df11, weights, v, nv, 1);
+	/* save_single_file skips save_pretrained: config.json is then
+	 * {"dfloat11_config": ...} alone, for transformers models too */
+	dcfg = m.diffusers || single ? json_object() : json_deep_copy(m.cfg);
+	if (m.diffusers || single)
 		mk_json_write(df11, "original-config.json", m.cfg);
 	json_object_set_new(dcfg, "dfloat11_config",
 			    json_pack("{s:s, s:[i], s:i, s:O}", "version",
@@ -222,6 +248,11 @@ int main(int argc, char **argv)
 		free(m.orig.v[i].name);
 		free(m.orig.v[i].data);
 	}
+	for (size_t i = 0; i < streams.n; i++) {
+		free(streams.v[i].name);
+		free(streams.v[i].data);
+	}
+	free(streams.v);
 	free(m.orig.v);
 	free(v);
 	json_decref(dcfg);

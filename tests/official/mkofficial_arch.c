@@ -499,5 +499,9 @@ const struct mk_arch mk_archs[] = {
     {"llama4", mk_arch_llama4},
     {"hidream", mk_arch_hidream},
     {"cosmos", mk_arch_cosmos},
+    {"chroma", mk_arch_chroma},
+    {"wan", mk_arch_wan},
+    {"qwenimage", mk_arch_qwenimage},
+    {"sd3", mk_arch_sd3},
 };
 const size_t mk_n_archs = sizeof(mk_archs) / sizeof(mk_archs[0]);

@@ -5,10 +5,12 @@
  * mkofficial.c (main, options, the tensor list), mkofficial_arch.c (each
  * family's tensors, config and pattern_dict, filled with seeded random
  * values; the MoE and vision-language ones in mkofficial_moe.c and
- * mkofficial_mm.c) and mkofficial_write.c (safetensors and json files, the unit
- * files of the official form). A model is built in memory by one arch
- * function, then written twice: as the original and in the official form.
- * Every failure ends the process through mk_die() (a test tool).
+ * mkofficial_mm.c, the diffusion transformers in mkofficial_dit.c and
+ * mkofficial_dit2.c) and mkofficial_write.c (safetensors and json files, the
+ * unit files of the official form, or the one file of save_single_file). A
+ * model is built in memory by one arch function, then written twice: as the
+ * original and in the official form. Every failure ends the process through
+ * mk_die() (a test tool).
  */
 #ifndef DF11_MKOFFICIAL_I_H
 #define DF11_MKOFFICIAL_I_H
@@ -29,7 +31,7 @@ struct tensor {
 	char *name;
 	enum dt dt;
 	unsigned nd;
-	uint64_t shape[4];
+	uint64_t shape[5]; /* Wan's Conv3d weight has 5 dims */
 	uint8_t *data;
 	uint64_t len; /* bytes */
 	int used;     /* a unit piece, or placed in a unit file */
@@ -109,6 +111,13 @@ void mk_arch_gpt_oss(struct model *m);
 void mk_arch_hidream(struct model *m);
 void mk_arch_cosmos(struct model *m);
 
+/* the diffusion transformers whose every compressed Linear has a bias
+ * (mkofficial_dit2.c) */
+void mk_arch_chroma(struct model *m);
+void mk_arch_wan(struct model *m);
+void mk_arch_qwenimage(struct model *m);
+void mk_arch_sd3(struct model *m);
+
 /* the vision-language architectures (mkofficial_mm.c) */
 void mk_arch_qwen2_vl(struct model *m);
 void mk_arch_qwen2_5_vl(struct model *m);
@@ -137,8 +146,12 @@ void mk_json_write(const char *dir, const char *name, json_t *j);
 
 /*
  * Encode unit @u of @m and write its file to @dir, with the plain tensors
- * of its layer; marks the tensors it takes as used.
+ * of its layer; marks the tensors it takes as used. With @into
+ * (save_single_file) no file is written: the six stream tensors are
+ * appended to @into (which owns them then) and only the pieces are
+ * marked used.
  */
-void mk_unit_write(struct model *m, const struct unit *u, const char *dir);
+void mk_unit_write(struct model *m, const struct unit *u, const char *dir,
+		   struct tlist *into);
 
 #endif

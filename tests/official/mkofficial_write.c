@@ -126,7 +126,8 @@ static struct tensor *stream(struct tlist *l, const char *p, const char *s,
 }
 
 /* Encode unit @u and write its file, with the layer's plain tensors. */
-void mk_unit_write(struct model *m, const struct unit *u, const char *dir)
+void mk_unit_write(struct model *m, const struct unit *u, const char *dir,
+		   struct tlist *into)
 {
 	json_t *attrs = json_object_get(m->pat, u->key);
 	size_t k = json_array_size(attrs), np = k ? k : 1, nf = 0;
@@ -188,6 +189,19 @@ void mk_unit_write(struct model *m, const struct unit *u, const char *dir)
 	stream(&s, u->path, "gaps", U8, sz.gaps, 0, 1, out.gaps);
 	stream(&s, u->path, "split_positions", I64, np - 1, 0, 1, split);
 
+	if (into) {
+		/* save_single_file: the streams go into the one file */
+		for (size_t i = 0; i < s.n; i++) {
+			struct tensor *t = &s.v[i],
+				      *d = mk_tensor_new(into, t->name, t->dt,
+							 t->nd, t->shape);
+
+			free(d->data);
+			d->data = t->data;
+		}
+		free(s.v);
+		return;
+	}
 	files = mk_alloc((s.n + m->orig.n) * sizeof(*files));
 	for (size_t i = 0; i < s.n; i++)
 		files[nf++] = &s.v[i];
