@@ -141,9 +141,21 @@ void df11_cache_bury(struct entry *grave)
 }
 
 /*
+ * Bytes that chunk buffers, in use and spare, may take (lock held): the
+ * budget plus PIN_SLACK, what admission lets pinned chunks hold, so that
+ * the buffers of chunks pinned past the budget stay as spares when they
+ * are dropped instead of being unmapped and, under the next burst of
+ * readers, mapped again.
+ */
+static uint64_t buffers_max(const struct df11_cache *c)
+{
+	return c->st.budget + PIN_SLACK;
+}
+
+/*
  * Drop a READY, unpinned entry (lock held); with @keep its buffer is kept
- * as a spare while buffers in use and spares fit in the budget (a mapping and an
- * unmapping cost every thread of the process: the address space's lock
+ * as a spare while buffers in use and spares fit in buffers_max() (a mapping
+ * and an unmapping cost every thread of the process: the address space's lock
  * and TLB shootdowns), else it goes onto @grave to be unmapped.
  */
 static void drop(struct df11_cache *c, struct entry *e, struct entry **grave,
@@ -153,7 +165,7 @@ static void drop(struct df11_cache *c, struct entry *e, struct entry **grave,
 	unhash(c, e);
 	c->st.used -= e->cap;
 	if (keep && e->data &&
-	    c->st.used + c->spare_bytes + e->cap <= c->st.budget) {
+	    c->st.used + c->spare_bytes + e->cap <= buffers_max(c)) {
 		e->hnext = c->spare;
 		c->spare = e;
 		c->spare_bytes += e->cap;
@@ -193,11 +205,12 @@ static uint8_t *spare_take(struct df11_cache *c, size_t len, size_t want,
 	return NULL;
 }
 
-/* unmap spare buffers until used + spares + @want fit the budget */
+/* unmap spare buffers until used + spares + @want fit buffers_max() */
 static void spare_release(struct df11_cache *c, size_t want,
 			  struct entry **grave)
 {
-	while (c->spare && c->st.used + c->spare_bytes + want > c->st.budget) {
+	while (c->spare &&
+	       c->st.used + c->spare_bytes + want > buffers_max(c)) {
 		struct entry *e = c->spare;
 		c->spare = e->hnext;
 		c->spare_bytes -= e->cap;
@@ -223,9 +236,11 @@ static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap,
  * A buffer of at least @len bytes for a new chunk (lock held): the most
  * recently streamed chunk's that fits (streamed chunks gather at the LRU
  * tail, the latest last, its bytes likely still in the CPU caches), else a
- * spare, else evict from the tail until the budget has room (spares are
- * unmapped first), reusing an evicted buffer that fits. NULL means: map *@cap fresh bytes after unlocking (the budget
- * already counts them).
+ * spare, else evict from the tail until the budget has room, reusing an
+ * evicted buffer that fits (the others become spares), else a spare that
+ * eviction freed. Only then are spares unmapped, as many as a fresh
+ * buffer needs to keep within buffers_max(). NULL means: map *@cap fresh
+ * bytes after unlocking (the budget already counts them).
  */
 static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 			   struct entry **grave)
@@ -240,23 +255,25 @@ static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 			return take_buffer(c, e, cap, grave);
 	if ((p = spare_take(c, len, want, cap, grave)))
 		return p;
-	spare_release(c, want, grave);
 	e = c->lru.prev;
-	while (c->st.used + c->spare_bytes + want > c->st.budget &&
-	       e != &c->lru) {
+	while (c->st.used + want > c->st.budget && e != &c->lru) {
 		struct entry *prev = e->prev;
 		if (!e->pins) {
-			if (!p && e->cap >= len) {
+			if (!p && e->cap >= len && e->cap <= want + want / 2) {
 				p = take_buffer(c, e, cap, grave);
 			} else {
-				drop(c, e, grave, 0); /* for room */
+				drop(c, e, grave, 1); /* for room */
 				c->st.evictions++;
 			}
 		}
 		e = prev;
 	}
-	if (!p)
+	if (!p && (p = spare_take(c, len, want, cap, grave)))
+		return p;
+	if (!p) {
+		spare_release(c, want, grave);
 		*cap = want;
+	}
 	return p;
 }
 
@@ -275,7 +292,7 @@ static void trim(struct df11_cache *c, struct entry **grave)
 	while (c->st.used > c->st.budget && e != &c->lru) {
 		struct entry *p = e->prev;
 		if (!e->pins) {
-			drop(c, e, grave, 0);
+			drop(c, e, grave, 1);
 			c->st.evictions++;
 		}
 		e = p;
