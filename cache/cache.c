@@ -19,16 +19,17 @@
  * be evicted, pinned entries and twice each DECODING one (its buffer and
  * its decode scratch), and a reader decodes a missing chunk only while
  * held stays within budget + PIN_SLACK; else it waits for a publish or an
- * unpin. Two rules keep this free of deadlocks: a thread that holds pins
- * itself (a read lending several chunks) never waits: it gets -EAGAIN and
- * lends what it has (df11_vfile_lend() returns fewer bytes, its caller
- * comes again without pins); and a chunk is always admitted when nothing
- * is held. Read-ahead never waits and decodes only what fits in the
- * budget. Decode scratch goes back to a pool of at most one idle
+ * unpin, in a FIFO queue (admit_wait_locked()). Two rules keep this free of
+ * deadlocks: a thread that holds pins itself (a read lending several chunks)
+ * never waits: it gets -EAGAIN and lends what it has (df11_vfile_lend() returns
+ * fewer bytes, its caller comes again without pins); and a chunk is always
+ * admitted when nothing is held. Read-ahead never waits and decodes only what
+ * fits in the budget. Decode scratch goes back to a pool of at most one idle
  * scratch per worker (one used for a chunk past SCRATCH_KEEP is freed),
- * so that decoding never maps, faults in and trims memory. So decoded bytes in memory stay below budget + PIN_SLACK plus
- * what lending threads hold (one FUSE request's chunks each), whatever
- * the number of readers and threads (df11fs(1), MEMORY).
+ * so that decoding never maps, faults in and trims memory. So decoded bytes in
+ * memory stay below budget + PIN_SLACK plus what lending threads hold (one FUSE
+ * request's chunks each), whatever the number of readers and threads
+ * (df11fs(1), MEMORY).
  *
  * Chunk bytes are anonymous mappings, not malloc memory: freeing one gives
  * it back to the kernel at once, so the process's resident size follows
@@ -219,6 +220,25 @@ static void spare_release(struct df11_cache *c, size_t want,
 	}
 }
 
+/*
+ * Scan resistance (lock held): an unpinned entry hit again since it was
+ * decoded (a random reader's chunk, read by several of its requests or
+ * by several readers) is spared by eviction once: it loses the mark and
+ * goes to the LRU front. Chunks read only once, by read-ahead and by
+ * streams that the page cache holds now, go first, so that a sequential
+ * scan or a burst of read-ahead cannot flush the chunks random readers
+ * come back to. Return: 1 if @e was spared.
+ */
+static int second_chance(struct df11_cache *c, struct entry *e)
+{
+	if (e->pins || !e->hot)
+		return 0;
+	e->hot = 0;
+	lru_unlink(e);
+	lru_front(c, e);
+	return 1;
+}
+
 /* take the buffer of READY, unpinned @e and drop @e (lock held) */
 static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap,
 			    struct entry **grave)
@@ -258,7 +278,9 @@ static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 	e = c->lru.prev;
 	while (c->st.used + want > c->st.budget && e != &c->lru) {
 		struct entry *prev = e->prev;
-		if (!e->pins) {
+		if (second_chance(c, e)) {
+			/* spared once: evicted on the next pass */
+		} else if (!e->pins) {
 			if (!p && e->cap >= len && e->cap <= want + want / 2) {
 				p = take_buffer(c, e, cap, grave);
 			} else {
@@ -291,7 +313,7 @@ static void trim(struct df11_cache *c, struct entry **grave)
 
 	while (c->st.used > c->st.budget && e != &c->lru) {
 		struct entry *p = e->prev;
-		if (!e->pins) {
+		if (!second_chance(c, e) && !e->pins) {
 			drop(c, e, grave, 1);
 			c->st.evictions++;
 		}
@@ -330,6 +352,25 @@ static void scratch_put(struct df11_cache *c, struct df11_scratch *s,
 	df11_scratch_free(s);
 }
 
+/*
+ * A reader waiting for room, on its own stack: waiters form a FIFO
+ * queue from c->admit_head. Only the first is woken when room may have
+ * been made (a publish, an unpin to zero), and it wakes the next once it
+ * is admitted or leaves, so readers are admitted in the order they came
+ * and one wake-up wakes one thread, not every reader of the cache.
+ */
+struct admit_waiter {
+	pthread_cond_t cv;
+	struct admit_waiter *next;
+};
+
+/* wake the first reader waiting for room, if any (lock held) */
+static void admit_wake_locked(struct df11_cache *c)
+{
+	if (c->admit_head)
+		pthread_cond_signal(&c->admit_head->cv);
+}
+
 /* the decode of entry @e ended with @rc after @dt ns: publish it (locked) */
 void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 			       const struct stage_ns *t)
@@ -354,6 +395,7 @@ void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 		c->st.errors++;
 	}
 	pthread_cond_broadcast(&c->done);
+	admit_wake_locked(c);
 }
 
 /*
@@ -430,8 +472,8 @@ int df11_cache_fits_locked(const struct df11_cache *c, uint64_t len, int ahead)
 {
 	uint64_t want = (len + BUF_ALIGN - 1) / BUF_ALIGN * BUF_ALIGN * 2;
 
-	if (ahead)
-		return c->held + want <= c->st.budget;
+	if (ahead) /* never ahead of a reader waiting for room */
+		return !c->admit_waits && c->held + want <= c->st.budget;
 	return c->held == 0 || c->held + want <= c->st.budget + PIN_SLACK;
 }
 
@@ -439,6 +481,35 @@ int df11_cache_fits_locked(const struct df11_cache *c, uint64_t len, int ahead)
 struct entry *df11_cache_failed_unpin_locked(struct entry *e)
 {
 	return --e->pins ? NULL : e;
+}
+
+/*
+ * Wait in FIFO order until chunk @ck of @vf is in the cache (then its
+ * entry) or this reader is the first waiter and the chunk fits (then
+ * NULL: decode it). Lock held; released while waiting.
+ */
+static struct entry *admit_wait_locked(struct df11_cache *c,
+				       struct df11_vfile *vf,
+				       const struct df11_chunk *ck)
+{
+	struct admit_waiter w = {.next = NULL}, **pp = &c->admit_head;
+	struct entry *e;
+
+	pthread_cond_init(&w.cv, NULL);
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = &w;
+	c->admit_waits++;
+	while (!(e = df11_cache_find(c, vf, ck->id)) &&
+	       (c->admit_head != &w || !df11_cache_fits_locked(c, ck->len, 0)))
+		pthread_cond_wait(&w.cv, &c->mu);
+	for (pp = &c->admit_head; *pp != &w; pp = &(*pp)->next)
+		;
+	*pp = w.next;
+	c->admit_waits--;
+	pthread_cond_destroy(&w.cv);
+	admit_wake_locked(c); /* the next may fit too, or find its chunk */
+	return e;
 }
 
 /*
@@ -455,15 +526,14 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 	uint64_t w0 = 0;
 
 	pthread_mutex_lock(&c->mu);
-	while (!(e = df11_cache_find(c, vf, ck->id)) && !ahead && !t_held &&
-	       !df11_cache_fits_locked(c, ck->len, 0)) {
-		if (!w0)
-			w0 = df11_now_ns();
-		c->admit_waits++;
-		pthread_cond_wait(&c->done, &c->mu);
-		c->admit_waits--;
+	e = df11_cache_find(c, vf, ck->id);
+	if (!e && !ahead && !t_held &&
+	    (c->admit_head || !df11_cache_fits_locked(c, ck->len, 0))) {
+		w0 = df11_now_ns(); /* behind waiters, or no room: queue */
+		e = admit_wait_locked(c, vf, ck);
 	}
-	if (!e && !df11_cache_fits_locked(c, ck->len, ahead)) {
+	if (!e && (!df11_cache_fits_locked(c, ck->len, ahead) ||
+		   (t_held && c->admit_head))) {
 		/* read-ahead, or a thread that holds pins: never waits */
 		pthread_mutex_unlock(&c->mu);
 		*rc = -EAGAIN;
@@ -474,6 +544,8 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 			c->held += e->cap;
 		if (e->state == READY) {
 			c->st.hits++;
+			if (!ahead)
+				e->hot = 1; /* read again: spare it once */
 			lru_unlink(e);
 			lru_front(c, e);
 		} else {
@@ -532,11 +604,11 @@ void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e,
 {
 	if (--e->pins == 0) {
 		c->held -= e->cap;
-		if (c->admit_waits) /* room for a waiting reader */
-			pthread_cond_broadcast(&c->done);
+		admit_wake_locked(c); /* room for a waiting reader */
 	}
 	if (streamed && !e->streamed) {
 		e->streamed = 1;
+		e->hot = 0; /* the page cache has it now */
 		lru_unlink(e);
 		e->prev = c->lru.prev;
 		e->next = &c->lru;

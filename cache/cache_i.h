@@ -35,6 +35,9 @@
  * pins never waits (no deadlock: it gets -EAGAIN and gives them back),
  * and the first chunk is admitted when nothing is held. Read-ahead never waits:
  * it skips chunks that do not fit in the budget itself.
+ * Readers that wait are admitted in FIFO order (struct admit_waiter in
+ * cache.c): a newcomer never overtakes one, a wake-up wakes one thread,
+ * and read-ahead takes no budget while any reader waits.
  */
 #define PIN_SLACK    (32ull << 20)
 /*
@@ -55,6 +58,7 @@ struct entry {
 	size_t len, cap;
 	int state, err;
 	int streamed; /* copied to its end by a sequential reader */
+	int hot;      /* hit again since decoded or last spared by eviction */
 	unsigned pins;
 	struct entry *hnext;
 	struct entry *prev, *next; /* LRU, READY entries only */
@@ -76,6 +80,7 @@ struct df11_cache {
 	struct entry *spare;  /* buffers of dropped entries, kept to reuse */
 	uint64_t spare_bytes; /* their capacity: used + spare <= budget */
 	unsigned admit_waits; /* readers waiting for room */
+	struct admit_waiter *admit_head; /* the first of them (cache.c) */
 	struct df11_cache_opts o;
 	struct job q[QUEUE_LEN];
 	unsigned qhead, qlen;
@@ -138,8 +143,9 @@ struct entry *df11_cache_get_ahead(struct df11_cache *c, struct df11_vfile *vf,
 
 /**
  * df11_cache_fits_locked() - may a missing chunk of @len bytes be decoded
- * now? @ahead: read-ahead (within the budget); else a reader (within the
- * budget plus PIN_SLACK, or nothing held). Lock held.
+ * now? @ahead: read-ahead (within the budget, and no reader waiting for
+ * room); else a reader (within the budget plus PIN_SLACK, or nothing
+ * held). Lock held.
  */
 int df11_cache_fits_locked(const struct df11_cache *c, uint64_t len, int ahead);
 
