@@ -20,6 +20,13 @@
 #define DEFAULT_BUDGET	  (1ull << 30)
 #define DEFAULT_READAHEAD (256ull << 20)
 #define RA_FIRST (4ull << 20) /* read-ahead window of a new reader */
+/*
+ * A request smaller than this queues no read-ahead and leaves its open
+ * file's cursor alone (vfile.c): page faults of an mmap with MADV_RANDOM
+ * come one page at a time, in order within a memcpy, and would look like
+ * a stream that needs megabytes decoded ahead.
+ */
+#define RA_MIN_READ (64u << 10)
 #define MAX_WORKERS	  64u
 #define AUTO_GPU_BATCHES  4u  /* auto: queued batches that start a GPU one */
 #define STREAM_SCAN	  64u /* streamed chunks buffer_for() looks at */
