@@ -100,9 +100,13 @@ starve() {
 		-c "$w/g.orig/model.safetensors" "$w/m/model.safetensors" |
 		sed "s/^/5 $1: /"
 	python3 -c 'import json, sys
-c = json.load(open(sys.argv[1]))["cache"]
-print("maps", c["maps"], "misses", c["misses"], "evictions", c["evictions"],
-      "readahead", c["readahead"], end=" ")' "$w/m/.df11fs-stats.json" |
+j = json.load(open(sys.argv[1]))
+c, d = j["cache"], j["decoder"]
+print("maps", c["maps"], "misses", c["misses"], "waits", c["waits"],
+      "evictions", c["evictions"], "readahead", c["readahead"],
+      "decoded MB", c["bytes_decoded"] // 1000000,
+      "decode GB/s %.2f" % d["decode_gbps"], end=" ")' \
+		"$w/m/.df11fs-stats.json" |
 		sed "s/^/5 $1: /"
 	echo "VmHWM $(st VmHWM) KiB"
 	umnt
