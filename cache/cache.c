@@ -39,7 +39,11 @@
  * "streamed" (the kernel's page cache holds those bytes now) and goes to
  * the LRU tail, where the next new chunk takes over its buffer; an entry
  * evicted for room hands its buffer to the new chunk when it is big
- * enough. The budget counts buffer capacities.
+ * enough, and other dropped buffers are kept as spares while buffers in
+ * use and spare stay within budget + PIN_SLACK (the bound admission
+ * keeps anyway), so that a burst of readers past the budget does not
+ * map and unmap buffers on their way. The budget counts buffer
+ * capacities.
  */
 #include <errno.h>
 #ifdef __GLIBC__
