@@ -19,17 +19,16 @@
  * be evicted, pinned entries and twice each DECODING one (its buffer and
  * its decode scratch), and a reader decodes a missing chunk only while
  * held stays within budget + PIN_SLACK; else it waits for a publish or an
- * unpin, in a FIFO queue (admit_wait_locked()). Two rules keep this free of
- * deadlocks: a thread that holds pins itself (a read lending several chunks)
- * never waits: it gets -EAGAIN and lends what it has (df11_vfile_lend() returns
- * fewer bytes, its caller comes again without pins); and a chunk is always
- * admitted when nothing is held. Read-ahead never waits and decodes only what
- * fits in the budget. Decode scratch goes back to a pool of at most one idle
+ * unpin. Two rules keep this free of deadlocks: a thread that holds pins
+ * itself (a read lending several chunks) never waits: it gets -EAGAIN and
+ * lends what it has (df11_vfile_lend() returns fewer bytes, its caller
+ * comes again without pins); and a chunk is always admitted when nothing
+ * is held. Read-ahead never waits and decodes only what fits in the
+ * budget. Decode scratch goes back to a pool of at most one idle
  * scratch per worker (one used for a chunk past SCRATCH_KEEP is freed),
- * so that decoding never maps, faults in and trims memory. So decoded bytes in
- * memory stay below budget + PIN_SLACK plus what lending threads hold (one FUSE
- * request's chunks each), whatever the number of readers and threads
- * (df11fs(1), MEMORY).
+ * so that decoding never maps, faults in and trims memory. So decoded bytes in memory stay below budget + PIN_SLACK plus
+ * what lending threads hold (one FUSE request's chunks each), whatever
+ * the number of readers and threads (df11fs(1), MEMORY).
  *
  * Chunk bytes are anonymous mappings, not malloc memory: freeing one gives
  * it back to the kernel at once, so the process's resident size follows
@@ -44,6 +43,11 @@
  * keeps anyway), so that a burst of readers past the budget does not
  * map and unmap buffers on their way. The budget counts buffer
  * capacities.
+ *
+ * Fairness: readers that wait for room queue in FIFO order
+ * (admit_wait_locked()), so none waits behind later ones; read-ahead
+ * takes no room while one waits; eviction passes over a chunk that was
+ * read again once (second_chance()), so that chunks read once go first.
  */
 #include <errno.h>
 #ifdef __GLIBC__

@@ -85,7 +85,7 @@ struct df11_cache {
 	struct df11_cache_stats st;
 	uint64_t held;	      /* bytes not evictable: see PIN_SLACK */
 	struct entry *spare;  /* buffers of dropped entries, kept to reuse */
-	uint64_t spare_bytes; /* their capacity: used + spare <= budget */
+	uint64_t spare_bytes; /* capacity: used + spare <= budget + slack */
 	unsigned admit_waits; /* readers waiting for room */
 	struct admit_waiter *admit_head; /* the first of them (cache.c) */
 	struct df11_cache_opts o;
