@@ -15,8 +15,8 @@
  *    chunks being decoded: buffer and scratch) stay within the budget
  *    plus 32 MiB, else it waits, in FIFO order with the other waiting
  *    readers; read-ahead stays within the budget and decodes nothing
- *    while a reader waits; a chunk read again is evicted after those
- *    read once;
+ *    while a reader waits; eviction passes over a chunk read again
+ *    once, taking chunks read only once first;
  *  - single flight: a chunk is decoded once; other readers of that chunk
  *    wait for that decode;
  *  - every chunk is checked against its stored checksum before it enters
