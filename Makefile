@@ -51,7 +51,7 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench_%)
 
 BINS := $(BUILD)/df11 $(BUILD)/df11-genmodel $(BUILD)/df11fs
 TEST_BINS := $(BUILD)/tests/mkofficial $(BUILD)/libdf11gpu-emu.so \
-             $(BUILD)/tests/mkhostile
+             $(BUILD)/tests/mkhostile $(BUILD)/tests/starve
 
 .PHONY: all help check unit fuzz-replay bats manlint asan tsan fuzz bench demo \
         official-flips \
@@ -116,6 +116,11 @@ $(BUILD)/tests/mkofficial: $(MKOFF_SRC:%.c=$(BUILD)/%.o) $(OFF_LIB) $(CODEC_LIB)
 $(BUILD)/tests/mkhostile: $(BUILD)/tests/hostile/mkhostile.o $(CODEC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# tests/hostile/starve.c: pread and mmap readers of one file, timed
+$(BUILD)/tests/starve: $(BUILD)/tests/hostile/starve.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 $(BUILD)/tests/bench_%: $(BUILD)/tests/bench/%.o $(OFF_LIB) $(CODEC_LIB)
 	@mkdir -p $(dir $@)

@@ -41,7 +41,16 @@
  * so its end being copied is not enough) and goes to
  * the LRU tail, where the next new chunk takes over its buffer; an entry
  * evicted for room hands its buffer to the new chunk when it is big
- * enough. The budget counts buffer capacities.
+ * enough, and other dropped buffers are kept as spares while buffers in
+ * use and spare stay within budget + PIN_SLACK (the bound admission
+ * keeps anyway), so that a burst of readers past the budget does not
+ * map and unmap buffers on their way. The budget counts buffer
+ * capacities.
+ *
+ * Fairness: readers that wait for room queue in FIFO order
+ * (admit_wait_locked()), so none waits behind later ones; read-ahead
+ * takes no room while one waits; eviction passes over a chunk that was
+ * read again once (second_chance()), so that chunks read once go first.
  */
 #include <errno.h>
 #ifdef __GLIBC__
@@ -144,9 +153,21 @@ void df11_cache_bury(struct entry *grave)
 }
 
 /*
+ * Bytes that chunk buffers, in use and spare, may take (lock held): the
+ * budget plus PIN_SLACK, what admission lets pinned chunks hold, so that
+ * the buffers of chunks pinned past the budget stay as spares when they
+ * are dropped instead of being unmapped and, under the next burst of
+ * readers, mapped again.
+ */
+static uint64_t buffers_max(const struct df11_cache *c)
+{
+	return c->st.budget + PIN_SLACK;
+}
+
+/*
  * Drop a READY, unpinned entry (lock held); with @keep its buffer is kept
- * as a spare while buffers in use and spares fit in the budget (a mapping and an
- * unmapping cost every thread of the process: the address space's lock
+ * as a spare while buffers in use and spares fit in buffers_max() (a mapping
+ * and an unmapping cost every thread of the process: the address space's lock
  * and TLB shootdowns), else it goes onto @grave to be unmapped.
  */
 static void drop(struct df11_cache *c, struct entry *e, struct entry **grave,
@@ -156,7 +177,7 @@ static void drop(struct df11_cache *c, struct entry *e, struct entry **grave,
 	unhash(c, e);
 	c->st.used -= e->cap;
 	if (keep && e->data &&
-	    c->st.used + c->spare_bytes + e->cap <= c->st.budget) {
+	    c->st.used + c->spare_bytes + e->cap <= buffers_max(c)) {
 		e->hnext = c->spare;
 		c->spare = e;
 		c->spare_bytes += e->cap;
@@ -196,17 +217,37 @@ static uint8_t *spare_take(struct df11_cache *c, size_t len, size_t want,
 	return NULL;
 }
 
-/* unmap spare buffers until used + spares + @want fit the budget */
+/* unmap spare buffers until used + spares + @want fit buffers_max() */
 static void spare_release(struct df11_cache *c, size_t want,
 			  struct entry **grave)
 {
-	while (c->spare && c->st.used + c->spare_bytes + want > c->st.budget) {
+	while (c->spare &&
+	       c->st.used + c->spare_bytes + want > buffers_max(c)) {
 		struct entry *e = c->spare;
 		c->spare = e->hnext;
 		c->spare_bytes -= e->cap;
 		e->hnext = *grave;
 		*grave = e;
 	}
+}
+
+/*
+ * Scan resistance (lock held): an unpinned entry hit again since it was
+ * decoded (a random reader's chunk, read by several of its requests or
+ * by several readers) is spared by eviction once: it loses the mark and
+ * goes to the LRU front. Chunks read only once, by read-ahead and by
+ * streams that the page cache holds now, go first, so that a sequential
+ * scan or a burst of read-ahead cannot flush the chunks random readers
+ * come back to. Return: 1 if @e was spared.
+ */
+static int second_chance(struct df11_cache *c, struct entry *e)
+{
+	if (e->pins || !e->hot)
+		return 0;
+	e->hot = 0;
+	lru_unlink(e);
+	lru_front(c, e);
+	return 1;
 }
 
 /* take the buffer of READY, unpinned @e and drop @e (lock held) */
@@ -226,9 +267,11 @@ static uint8_t *take_buffer(struct df11_cache *c, struct entry *e, size_t *cap,
  * A buffer of at least @len bytes for a new chunk (lock held): the most
  * recently streamed chunk's that fits (streamed chunks gather at the LRU
  * tail, the latest last, its bytes likely still in the CPU caches), else a
- * spare, else evict from the tail until the budget has room (spares are
- * unmapped first), reusing an evicted buffer that fits. NULL means: map *@cap fresh bytes after unlocking (the budget
- * already counts them).
+ * spare, else evict from the tail until the budget has room, reusing an
+ * evicted buffer that fits (the others become spares), else a spare that
+ * eviction freed. Only then are spares unmapped, as many as a fresh
+ * buffer needs to keep within buffers_max(). NULL means: map *@cap fresh
+ * bytes after unlocking (the budget already counts them).
  */
 static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 			   struct entry **grave)
@@ -243,23 +286,27 @@ static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 			return take_buffer(c, e, cap, grave);
 	if ((p = spare_take(c, len, want, cap, grave)))
 		return p;
-	spare_release(c, want, grave);
 	e = c->lru.prev;
-	while (c->st.used + c->spare_bytes + want > c->st.budget &&
-	       e != &c->lru) {
+	while (c->st.used + want > c->st.budget && e != &c->lru) {
 		struct entry *prev = e->prev;
-		if (!e->pins) {
-			if (!p && e->cap >= len) {
+		if (second_chance(c, e)) {
+			/* spared once: evicted on the next pass */
+		} else if (!e->pins) {
+			if (!p && e->cap >= len && e->cap <= want + want / 2) {
 				p = take_buffer(c, e, cap, grave);
 			} else {
-				drop(c, e, grave, 0); /* for room */
+				drop(c, e, grave, 1); /* for room */
 				c->st.evictions++;
 			}
 		}
 		e = prev;
 	}
-	if (!p)
+	if (!p && (p = spare_take(c, len, want, cap, grave)))
+		return p;
+	if (!p) {
+		spare_release(c, want, grave);
 		*cap = want;
+	}
 	return p;
 }
 
@@ -277,8 +324,8 @@ static void trim(struct df11_cache *c, struct entry **grave)
 
 	while (c->st.used > c->st.budget && e != &c->lru) {
 		struct entry *p = e->prev;
-		if (!e->pins) {
-			drop(c, e, grave, 0);
+		if (!second_chance(c, e) && !e->pins) {
+			drop(c, e, grave, 1);
 			c->st.evictions++;
 		}
 		e = p;
@@ -316,6 +363,25 @@ static void scratch_put(struct df11_cache *c, struct df11_scratch *s,
 	df11_scratch_free(s);
 }
 
+/*
+ * A reader waiting for room, on its own stack: waiters form a FIFO
+ * queue from c->admit_head. Only the first is woken when room may have
+ * been made (a publish, an unpin to zero), and it wakes the next once it
+ * is admitted or leaves, so readers are admitted in the order they came
+ * and one wake-up wakes one thread, not every reader of the cache.
+ */
+struct admit_waiter {
+	pthread_cond_t cv;
+	struct admit_waiter *next;
+};
+
+/* wake the first reader waiting for room, if any (lock held) */
+static void admit_wake_locked(struct df11_cache *c)
+{
+	if (c->admit_head)
+		pthread_cond_signal(&c->admit_head->cv);
+}
+
 /* the decode of entry @e ended with @rc after @dt ns: publish it (locked) */
 void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 			       const struct stage_ns *t)
@@ -340,6 +406,7 @@ void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 		c->st.errors++;
 	}
 	pthread_cond_broadcast(&c->done);
+	admit_wake_locked(c);
 }
 
 /*
@@ -416,8 +483,8 @@ int df11_cache_fits_locked(const struct df11_cache *c, uint64_t len, int ahead)
 {
 	uint64_t want = (len + BUF_ALIGN - 1) / BUF_ALIGN * BUF_ALIGN * 2;
 
-	if (ahead)
-		return c->held + want <= c->st.budget;
+	if (ahead) /* never ahead of a reader waiting for room */
+		return !c->admit_waits && c->held + want <= c->st.budget;
 	return c->held == 0 || c->held + want <= c->st.budget + PIN_SLACK;
 }
 
@@ -446,6 +513,35 @@ static void void_jobs_locked(struct df11_cache *c, struct df11_vfile *vf,
 }
 
 /*
+ * Wait in FIFO order until chunk @ck of @vf is in the cache (then its
+ * entry) or this reader is the first waiter and the chunk fits (then
+ * NULL: decode it). Lock held; released while waiting.
+ */
+static struct entry *admit_wait_locked(struct df11_cache *c,
+				       struct df11_vfile *vf,
+				       const struct df11_chunk *ck)
+{
+	struct admit_waiter w = {.next = NULL}, **pp = &c->admit_head;
+	struct entry *e;
+
+	pthread_cond_init(&w.cv, NULL);
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = &w;
+	c->admit_waits++;
+	while (!(e = df11_cache_find(c, vf, ck->id)) &&
+	       (c->admit_head != &w || !df11_cache_fits_locked(c, ck->len, 0)))
+		pthread_cond_wait(&w.cv, &c->mu);
+	for (pp = &c->admit_head; *pp != &w; pp = &(*pp)->next)
+		;
+	*pp = w.next;
+	c->admit_waits--;
+	pthread_cond_destroy(&w.cv);
+	admit_wake_locked(c); /* the next may fit too, or find its chunk */
+	return e;
+}
+
+/*
  * Pin chunk @ck of @vf, decoding it here if nobody has it, once admitted
  * (see the top of the file; @ahead: never wait, -EAGAIN when it does not
  * fit). Returns the pinned entry, or NULL with *@rc set. Called without
@@ -459,15 +555,14 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 	uint64_t w0 = 0;
 
 	pthread_mutex_lock(&c->mu);
-	while (!(e = df11_cache_find(c, vf, ck->id)) && !ahead && !t_held &&
-	       !df11_cache_fits_locked(c, ck->len, 0)) {
-		if (!w0)
-			w0 = df11_now_ns();
-		c->admit_waits++;
-		pthread_cond_wait(&c->done, &c->mu);
-		c->admit_waits--;
+	e = df11_cache_find(c, vf, ck->id);
+	if (!e && !ahead && !t_held &&
+	    (c->admit_head || !df11_cache_fits_locked(c, ck->len, 0))) {
+		w0 = df11_now_ns(); /* behind waiters, or no room: queue */
+		e = admit_wait_locked(c, vf, ck);
 	}
-	if (!e && !df11_cache_fits_locked(c, ck->len, ahead)) {
+	if (!e && (!df11_cache_fits_locked(c, ck->len, ahead) ||
+		   (t_held && c->admit_head))) {
 		/* read-ahead, or a thread that holds pins: never waits */
 		pthread_mutex_unlock(&c->mu);
 		*rc = -EAGAIN;
@@ -478,6 +573,8 @@ static struct entry *get(struct df11_cache *c, struct df11_vfile *vf,
 			c->held += e->cap;
 		if (e->state == READY) {
 			c->st.hits++;
+			if (!ahead)
+				e->hot = 1; /* read again: spare it once */
 			lru_unlink(e);
 			lru_front(c, e);
 		} else {
@@ -538,12 +635,12 @@ void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e, size_t seq,
 {
 	if (--e->pins == 0) {
 		c->held -= e->cap;
-		if (c->admit_waits) /* room for a waiting reader */
-			pthread_cond_broadcast(&c->done);
+		admit_wake_locked(c); /* room for a waiting reader */
 	}
 	e->served += seq;
 	if (seq && !e->streamed && e->served >= e->len) {
 		e->streamed = 1;
+		e->hot = 0; /* the page cache has it now */
 		lru_unlink(e);
 		e->prev = c->lru.prev;
 		e->next = &c->lru;

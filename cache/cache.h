@@ -13,7 +13,10 @@
  *    are evicted first; chunks being copied out are pinned, and a reader
  *    decodes a missing chunk only while pinned chunks (and twice the
  *    chunks being decoded: buffer and scratch) stay within the budget
- *    plus 32 MiB, else it waits; read-ahead stays within the budget;
+ *    plus 32 MiB, else it waits, in FIFO order with the other waiting
+ *    readers; read-ahead stays within the budget and decodes nothing
+ *    while a reader waits; eviction passes over a chunk read again
+ *    once, taking chunks read only once first;
  *  - single flight: a chunk is decoded once; other readers of that chunk
  *    wait for that decode;
  *  - every chunk is checked against its stored checksum before it enters

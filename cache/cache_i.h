@@ -20,6 +20,13 @@
 #define DEFAULT_BUDGET	  (1ull << 30)
 #define DEFAULT_READAHEAD (256ull << 20)
 #define RA_FIRST (4ull << 20) /* read-ahead window of a new reader */
+/*
+ * A request smaller than this queues no read-ahead and leaves its open
+ * file's cursor alone (vfile.c): page faults of an mmap with MADV_RANDOM
+ * come one page at a time, in order within a memcpy, and would look like
+ * a stream that needs megabytes decoded ahead.
+ */
+#define RA_MIN_READ (64u << 10)
 #define MAX_WORKERS	  64u
 #define AUTO_GPU_BATCHES  4u  /* auto: queued batches that start a GPU one */
 #define STREAM_SCAN	  64u /* streamed chunks buffer_for() looks at */
@@ -43,6 +50,9 @@
  * pins never waits (no deadlock: it gets -EAGAIN and gives them back),
  * and the first chunk is admitted when nothing is held. Read-ahead never waits:
  * it skips chunks that do not fit in the budget itself.
+ * Readers that wait are admitted in FIFO order (struct admit_waiter in
+ * cache.c): a newcomer never overtakes one, a wake-up wakes one thread,
+ * and read-ahead takes no budget while any reader waits.
  */
 #define PIN_SLACK    (32ull << 20)
 /*
@@ -64,6 +74,7 @@ struct entry {
 	int state, err;
 	int streamed;  /* sequential readers copied all of it */
 	size_t served; /* bytes of it sequential readers copied */
+	int hot;       /* hit again since decoded or last spared by eviction */
 	unsigned pins;
 	struct entry *hnext;
 	struct entry *prev, *next; /* LRU, READY entries only */
@@ -90,8 +101,9 @@ struct df11_cache {
 	struct df11_cache_stats st;
 	uint64_t held;	      /* bytes not evictable: see PIN_SLACK */
 	struct entry *spare;  /* buffers of dropped entries, kept to reuse */
-	uint64_t spare_bytes; /* their capacity: used + spare <= budget */
+	uint64_t spare_bytes; /* capacity: used + spare <= budget + slack */
 	unsigned admit_waits; /* readers waiting for room */
+	struct admit_waiter *admit_head; /* the first of them (cache.c) */
 	struct df11_cache_opts o;
 	struct job q[QUEUE_LEN];
 	unsigned qhead, qlen;
@@ -155,8 +167,9 @@ struct entry *df11_cache_get_ahead(struct df11_cache *c, struct df11_vfile *vf,
 
 /**
  * df11_cache_fits_locked() - may a missing chunk of @len bytes be decoded
- * now? @ahead: read-ahead (within the budget); else a reader (within the
- * budget plus PIN_SLACK, or nothing held). Lock held.
+ * now? @ahead: read-ahead (within the budget, and no reader waiting for
+ * room); else a reader (within the budget plus PIN_SLACK, or nothing
+ * held). Lock held.
  */
 int df11_cache_fits_locked(const struct df11_cache *c, uint64_t len, int ahead);
 

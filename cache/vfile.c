@@ -221,7 +221,7 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 	if (off >= vf->size || !len || !max)
 		return 0;
 	end = len < vf->size - off ? off + len : vf->size;
-	streak = readahead(vf, cur, off, end);
+	streak = readahead(vf, len < RA_MIN_READ ? NULL : cur, off, end);
 	if (pos < vf->hdr_len) {
 		uint64_t e = end < vf->hdr_len ? end : vf->hdr_len;
 		s[(*n)++] =

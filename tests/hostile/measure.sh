@@ -4,7 +4,8 @@
 # tests/hostile/measure.sh - the figures of the hostile containers, for
 # one or more builds side by side (e.g. the base commit and this one)
 #
-# usage: tests/hostile/measure.sh WORKDIR BUILD...
+# usage: [CASES="1 2 3 4 5"] [STARVE_SECS=15] [STARVE_OPTS=...]
+#        tests/hostile/measure.sh WORKDIR BUILD...
 #
 # Writes the containers of tests/hostile/mkhostile.c (with the first
 # BUILD's mkhostile) into WORKDIR, then for each BUILD mounts them and
@@ -12,7 +13,24 @@
 # df11 info's peak RSS, bytes decoded per byte served, and what a read
 # returned. Needs /dev/fuse, fusermount3, getfattr and /usr/bin/time.
 # Benchmarks, not tests: nothing here fails on a figure.
+#
+# Case 5 (starvation) compresses a 256 MiB model (with the first BUILD's
+# df11-genmodel and df11), mounts it with decoder=cpu, cache_size=16M and
+# then the default cache, and runs each BUILD's tests/starve against it
+# for STARVE_SECS seconds: 16 pread threads at random offsets and 4 mmap
+# MADV_RANDOM threads, every read compared with the original; with -c
+# in STARVE_OPTS the mount takes decoder=cpu, its other words go to
+# starve (starve.c lists them). It prints starve's latency and MB/s lines, then
+# the daemon's buffer maps and misses (cache.maps, cache.misses of
+# .df11fs-stats.json) and its VmHWM. CASES picks the cases (default all).
 set -eu
+CASES=${CASES:-1 2 3 4 5}
+STARVE_SECS=${STARVE_SECS:-15}
+STARVE_OPTS=${STARVE_OPTS:-}
+want() {
+	case " $CASES " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 
 [ $# -ge 2 ] || {
 	echo "usage: $0 WORKDIR BUILD..." >&2
@@ -22,21 +40,29 @@ w=$1
 shift
 mkh=$1/tests/mkhostile
 mkdir -p "$w/s" "$w/b16" "$w/b64" "$w/m"
-[ -e "$w/s/sparse.safetensors" ] ||
-	"$mkh" raw-sparse "$w/s/sparse.safetensors" 549755813888 4096
-[ -e "$w/s/lzhole.safetensors" ] ||
-	"$mkh" lz4-sparse "$w/s/lzhole.safetensors" 4194304
-[ -e "$w/t20k/many.safetensors" ] || {
-	mkdir -p "$w/t20k" && "$mkh" tensors "$w/t20k/many.safetensors" 20000
-}
-[ -e "$w/t200k/many.safetensors" ] || {
-	mkdir -p "$w/t200k" && "$mkh" tensors "$w/t200k/many.safetensors" 200000
-}
-[ -e "$w/s/v2.safetensors" ] || "$mkh" version "$w/s/v2.safetensors" 2.0
-[ -e "$w/b16/big.safetensors" ] ||
-	"$mkh" lz4 "$w/b16/big.safetensors" "$w/b16.orig" 16 16777216
-[ -e "$w/b64/big.safetensors" ] ||
-	"$mkh" lz4 "$w/b64/big.safetensors" "$w/b64.orig" 16 67108864
+if want 5 && [ ! -e "$w/g/model.safetensors" ]; then
+	rm -rf "$w/g.orig" "$w/g"
+	"$1/df11-genmodel" -s 5 -S 256M "$w/g.orig" >/dev/null
+	"$1/df11" compress -q "$w/g.orig" "$w/g"
+fi
+hostile() { want 1 || want 2 || want 3 || want 4; }
+if hostile; then
+	[ -e "$w/s/sparse.safetensors" ] ||
+		"$mkh" raw-sparse "$w/s/sparse.safetensors" 549755813888 4096
+	[ -e "$w/s/lzhole.safetensors" ] ||
+		"$mkh" lz4-sparse "$w/s/lzhole.safetensors" 4194304
+	[ -e "$w/t20k/many.safetensors" ] || {
+		mkdir -p "$w/t20k" && "$mkh" tensors "$w/t20k/many.safetensors" 20000
+	}
+	[ -e "$w/t200k/many.safetensors" ] || {
+		mkdir -p "$w/t200k" && "$mkh" tensors "$w/t200k/many.safetensors" 200000
+	}
+	[ -e "$w/s/v2.safetensors" ] || "$mkh" version "$w/s/v2.safetensors" 2.0
+	[ -e "$w/b16/big.safetensors" ] ||
+		"$mkh" lz4 "$w/b16/big.safetensors" "$w/b16.orig" 16 16777216
+	[ -e "$w/b64/big.safetensors" ] ||
+		"$mkh" lz4 "$w/b64/big.safetensors" "$w/b64.orig" 16 67108864
+fi
 
 now() { date +%s.%N; }
 st() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$pid/status"; }
@@ -62,8 +88,37 @@ info() { # FILE: peak KiB and seconds of df11 info
 	tail -n 1 "$w/t"
 }
 
+# starve OPTS: case 5 with cache OPTS, the stats of the run after it
+starve() {
+	dec= so=
+	for o in $STARVE_OPTS; do
+		if [ "$o" = -c ]; then dec=decoder=cpu, ; else so="$so $o"; fi
+	done
+	mnt "$w/g" "$dec$1"
+	# shellcheck disable=SC2086 # $so: words
+	"$b/tests/starve" -p 16 -m 4 -t "$STARVE_SECS" $so \
+		-c "$w/g.orig/model.safetensors" "$w/m/model.safetensors" |
+		sed "s/^/5 $1: /"
+	python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+c, d = j["cache"], j["decoder"]
+print("maps", c["maps"], "misses", c["misses"], "waits", c["waits"],
+      "evictions", c["evictions"], "readahead", c["readahead"],
+      "decoded MB", c["bytes_decoded"] // 1000000,
+      "decode GB/s %.2f" % d["decode_gbps"], end=" ")' \
+		"$w/m/.df11fs-stats.json" |
+		sed "s/^/5 $1: /"
+	echo "VmHWM $(st VmHWM) KiB"
+	umnt
+}
+
 for b in "$@"; do
 	echo "== $b"
+	if want 5; then
+		starve cache_size=16M
+		starve cache_size=1G
+	fi
+	hostile || continue
 	mnt "$w/s" cache_size=16M
 	t0=$(now)
 	for i in 1 2 3 4; do stat "$w/m/sparse.safetensors" >/dev/null; done
