@@ -110,6 +110,7 @@ struct df11fs_reqtime {
  */
 struct df11fs {
 	struct df11_cache *cache;
+	struct df11_store_gate *gate; /* container opens, index bytes */
 	struct df11fs_itable itab;
 	double attr_timeout, entry_timeout;
 	int debug, allow_other;

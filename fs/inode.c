@@ -413,7 +413,8 @@ static void probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
 		in->kind = DF11FS_K_PLAIN; /* no name, no df11 metadata */
 		return;
 	}
-	rc = df11_store_ct_open(in->fd, "", 0, &s, &set, err, sizeof(err));
+	rc = df11_store_ct_open(in->fd, "", 0, t->gate, &s, &set, err,
+				sizeof(err));
 	if (rc == -EACCES || rc == -EPERM || rc == -ENOENT || rc == -ESTALE ||
 	    rc == -ELOOP || rc == -ENXIO || rc == -EISDIR) {
 		/* not readable: shown as it is; open reports the error */

@@ -52,6 +52,7 @@
 struct df11_cache;
 struct df11_vfile;
 struct df11_store_set;
+struct df11_store_gate;
 
 /** enum df11fs_kind - what a file is shown as. */
 enum df11fs_kind {
@@ -120,6 +121,8 @@ struct df11fs_inode {
  * @root:     the root directory (SOURCE)
  * @gone:     released inodes the kernel still knows, chained by @next
  * @cache:    where virtual files are opened (borrowed)
+ * @gate:     admits container opens, counts their indexes (borrowed;
+ *            store/store.h)
  * @off_headers, @off_headers_len: -o headers= text for an official
  *            SOURCE directory (borrowed), or NULL
  * @off_shard_size: -o max_shard_size= (0: 5 GB)
@@ -131,6 +134,7 @@ struct df11fs_itable {
 	struct df11fs_inode *root;
 	struct df11fs_inode *gone;
 	struct df11_cache *cache;
+	struct df11_store_gate *gate;
 	const char *off_headers;
 	size_t off_headers_len;
 	uint64_t off_shard_size;
