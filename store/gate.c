@@ -23,12 +23,19 @@
  * largest admitted cost) at once, whatever the number of threads.
  *
  * Admission alone does not bound the resident set: glibc keeps the freed
- * nodes of a tree in the arena of the thread that parsed it, and each
- * FUSE thread has its own arena, so that eight parses one after the
- * other on eight threads kept eight peaks resident (measured: 2.5 GB for
- * eight 32 MiB headers). The end of a large parse therefore gives the
- * free pages of every arena back (malloc_trim), a few milliseconds next
- * to the seconds such a parse takes.
+ * nodes of a tree in the malloc arena of the thread that parsed it, and
+ * each FUSE thread has its own, so that eight parses one after the other
+ * on eight threads kept eight peaks resident (measured: 2.5 GB for eight
+ * 32 MiB headers), and malloc_trim() of millions of tiny chunks took
+ * seconds. A large parse therefore takes jansson's small blocks (at most
+ * ARENA_BLOCK bytes: the tree's nodes, keys and short strings) from a
+ * region of its own, mapped for its cost and unmapped when it ends: no
+ * jansson value outlives df11_ct_open() (ct_read.c drops every tree), so
+ * the whole region goes back at once. Larger blocks (long strings, the
+ * lexer's buffer, hash buckets), and any block once the region is full,
+ * come from malloc as usual. jansson's allocator is process-wide
+ * (json_set_alloc_funcs, set once by df11_store_gate_new): outside a
+ * large parse, or on another thread, it is malloc and free.
  *
  * The index a container keeps once open (df11_ct_mem) is counted here
  * too, from the open until its set is freed with the container.
@@ -38,10 +45,76 @@
 #include <malloc.h>
 #endif
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "store/store_i.h"
+
+#define ARENA_BLOCK 1024u /* the largest block taken from a region */
+
+/* a large parse's region of small jansson blocks */
+struct arena {
+	uint8_t *base;
+	size_t cap, used;
+};
+
+static _Thread_local struct arena *cur; /* this thread's, while it parses */
+static _Thread_local struct arena mine; /* one parse at a time a thread */
+static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
+
+static void *arena_malloc(size_t n)
+{
+	struct arena *a = cur;
+	size_t k = (n + 15) & ~(size_t)15;
+
+	if (a && n <= ARENA_BLOCK && k <= a->cap - a->used) {
+		void *p = a->base + a->used;
+
+		a->used += k;
+		return p;
+	}
+	return malloc(n);
+}
+
+static void arena_free(void *p)
+{
+	const struct arena *a = cur;
+
+	if (a && (uint8_t *)p >= a->base && (uint8_t *)p < a->base + a->cap)
+		return; /* goes with the region */
+	free(p);
+}
+
+static void alloc_install(void)
+{
+	json_set_alloc_funcs(arena_malloc, arena_free);
+}
+
+/* make @a this thread's region for @cost bytes; none when mmap fails */
+static void arena_open(struct arena *a, size_t cost)
+{
+	void *p = mmap(NULL, cost, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	a->base = p;
+	a->cap = cost;
+	a->used = 0;
+	cur = a;
+}
+
+static void arena_close(struct arena *a)
+{
+	if (cur != a)
+		return;
+	cur = NULL;
+	munmap(a->base, a->cap);
+}
 
 /* a large parse waiting for its turn; lives on its thread's stack */
 struct waiter {
@@ -86,6 +159,7 @@ int df11_store_gate_new(struct df11_store_gate **out, size_t budget)
 		return -ENOMEM;
 	}
 	g->budget = budget;
+	pthread_once(&alloc_once, alloc_install);
 	*out = g;
 	return 0;
 }
@@ -138,7 +212,7 @@ void store_gate_enter(struct df11_store_gate *g, size_t cost)
 	}
 	if (!g->head && (!g->large || g->large + cost <= g->budget)) {
 		g->large += cost; /* nobody waits and it fits */
-		goto out;
+		goto large;
 	}
 	t0 = now_ns();
 	if (g->tail)
@@ -153,6 +227,8 @@ void store_gate_enter(struct df11_store_gate *g, size_t cost)
 		g->tail = NULL;
 	g->large += cost;
 	pthread_cond_broadcast(&g->cond); /* the next one may fit too */
+large:
+	arena_open(&mine, cost);
 out:
 	if (t0) {
 		g->waits++;
@@ -166,10 +242,12 @@ void store_gate_leave(struct df11_store_gate *g, size_t cost)
 {
 	int large = cost > DF11_STORE_GATE_SMALL;
 
+	if (large) {
+		arena_close(&mine);
 #ifdef __GLIBC__
-	if (large)
-		malloc_trim(0); /* before the next parse is let in */
+		malloc_trim(0); /* the long strings' pages, freed in the heap */
 #endif
+	}
 	pthread_mutex_lock(&g->lock);
 	if (large)
 		g->large -= cost;
