@@ -57,6 +57,9 @@ int df11_ct_is_container(const struct df11_st *st);
  * Refuses a container beyond the limits of docs/FORMAT.md §6 (header,
  * tensors, segments, chunks, chunk size, tables) before spending what
  * they bound.
+ * Keeps no jansson value past the call (each tree is dropped once
+ * used): store/gate.c unmaps the small blocks of a large parse when the
+ * call returns.
  * Return: 0 and *@out; -ENOMSG for a safetensors file that is not a
  * container (no "df11" metadata key: a plain file, not an error);
  * -ENOTSUP for a container of another major version (an error: never
