@@ -360,7 +360,7 @@ static void raw_tensors(const char *out, uint64_t n, const char *version)
  * ("m<k>":"", about 14 bytes each) sized so that the outer header (the
  * original header in base64, 4/3 of it) is about @hlen bytes
  */
-static void meta_big(const char *out, const char *orig, uint64_t hlen)
+static void meta_big(const char *out, const char *orig, uint64_t hlen, int seed)
 {
 	static const uint8_t data[2] = {0x11, 0x22};
 	uint64_t sum[2], bytes = 0;
@@ -400,7 +400,7 @@ static void meta_big(const char *out, const char *orig, uint64_t hlen)
 		s->head = sp;
 		s->head_len = 8;
 	}
-	write_ct(&c, "1.0", out, 0);
+	write_ct(&c, "1.0", out, seed);
 }
 
 static uint64_t num(const char *s)
@@ -434,14 +434,14 @@ int main(int argc, char **argv)
 		raw_tensors(a[0], num(a[1]), "1.0");
 	else if (!strcmp(mode, "version") && n == 2 && !seed)
 		raw_tensors(a[0], 2, a[1]);
-	else if (!strcmp(mode, "meta") && n == 3 && !seed)
-		meta_big(a[0], a[1], num(a[2]));
+	else if (!strcmp(mode, "meta") && n == 3)
+		meta_big(a[0], a[1], num(a[2]), seed);
 	else {
 		fprintf(stderr,
 			"usage: mkhostile [-f] raw-sparse OUT LEN "
 			"CHUNK | [-f] lz4-sparse OUT N | lz4 OUT ORIG "
-			"N CHUNK | tensors OUT N | version OUT VER | meta "
-			"OUT ORIG HLEN\n");
+			"N CHUNK | tensors OUT N | version OUT VER | [-f] "
+			"meta OUT ORIG HLEN\n");
 		return 2;
 	}
 	return 0;
