@@ -363,6 +363,10 @@ static int serve(struct df11fs *fs, struct fuse_session *se,
 		return EXIT_RUNTIME;
 	}
 	fs->itab.gate = fs->gate;
+	/* idle containers' indexes: a quarter of the cache, at least 32M */
+	fs->itab.index_cap =
+	    (size_t)(cst.budget / 4 > DF11FS_INDEX_MIN ? cst.budget / 4
+						       : DF11FS_INDEX_MIN);
 	ready(c);
 	rc = session_loop(fs, se, c);
 	notify("STOPPING=1");

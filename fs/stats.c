@@ -223,16 +223,20 @@ static int add_files(struct df11fs *fs, json_t *files, json_t *models)
 static json_t *headers_obj(struct df11fs *fs)
 {
 	struct df11_store_gate_stats g = {0};
+	uint64_t kept, cap, evicted;
 	json_t *o = json_object();
 
 	if (fs->gate)
 		df11_store_gate_stats(fs->gate, &g);
+	df11fs_index_stats(&fs->itab, &kept, &cap, &evicted);
 	if (!o || set_u64(o, "budget", g.budget) ||
 	    set_u64(o, "used", g.used) || set_u64(o, "peak", g.peak) ||
 	    set_u64(o, "parses", g.parses) || set_u64(o, "waits", g.waits) ||
 	    set_u64(o, "wait_ns", g.wait_ns) || set_u64(o, "index", g.index) ||
 	    set_u64(o, "index_peak", g.index_peak) ||
-	    set_u64(o, "containers", g.containers)) {
+	    set_u64(o, "containers", g.containers) ||
+	    set_u64(o, "index_cap", cap) || set_u64(o, "index_kept", kept) ||
+	    set_u64(o, "evictions", evicted)) {
 		json_decref(o);
 		return NULL;
 	}

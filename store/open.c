@@ -242,6 +242,11 @@ void df11_store_set_put(void *set)
 	free(s);
 }
 
+size_t df11_store_set_index(const struct df11_store_set *set)
+{
+	return set ? set->index : 0;
+}
+
 size_t df11_store_set_sweep(struct df11_store_set *set)
 {
 	size_t n = 0;

@@ -210,6 +210,12 @@ struct df11_store_set *df11_store_set_get(struct df11_store_set *set);
 void df11_store_set_put(void *set);
 
 /**
+ * df11_store_set_index() - bytes of the resident index counted for
+ * @set's container (df11_store_ct_open with a gate), else 0.
+ */
+size_t df11_store_set_index(const struct df11_store_set *set);
+
+/**
  * df11_store_set_sweep() - release (df11_store_release) the descriptor of
  * every file of @set that was deleted (st_nlink 0). Reads of a released
  * file fail with -ESTALE from then on.
