@@ -153,9 +153,12 @@ check:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-fuzz-replay: $(FUZZ_REPLAY)
+fuzz-replay: $(FUZZ_REPLAY) $(BUILD)/tests/mkhostile
 	@set -e; for t in $(FUZZ_REPLAY); do n=$${t##*/replay_}; \
 	  echo "== $$n corpus"; $$t tests/fuzz/corpus/$$n; done
+	@tests/fuzz/seeds.sh $(BUILD)/tests/mkhostile $(BUILD)/fuzz-seeds
+	@echo "== fuzz_container seeds written at test time"
+	@$(BUILD)/tests/replay_fuzz_container $(BUILD)/fuzz-seeds
 
 bats: $(BINS) $(TEST_BINS)
 	@BUILD=$(abspath $(BUILD)) bats tests/bats

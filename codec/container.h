@@ -57,6 +57,9 @@ int df11_ct_is_container(const struct df11_st *st);
  * Refuses a container beyond the limits of docs/FORMAT.md §6 (header,
  * tensors, segments, chunks, chunk size, tables) before spending what
  * they bound.
+ * Keeps no jansson value past the call (each tree is dropped once
+ * used): store/gate.c unmaps the small blocks of a large parse when the
+ * call returns.
  * Return: 0 and *@out; -ENOMSG for a safetensors file that is not a
  * container (no "df11" metadata key: a plain file, not an error);
  * -ENOTSUP for a container of another major version (an error: never
@@ -78,7 +81,20 @@ uint64_t df11_ct_stored(const struct df11_ct *ct);
 /** df11_ct_header() - the original header bytes [0, 8 + N), borrowed. */
 const uint8_t *df11_ct_header(const struct df11_ct *ct, size_t *len);
 
-/** df11_ct_orig() - the original file's parsed header (borrowed). */
+/**
+ * df11_ct_mem() - heap bytes @ct holds, the resident index of an open
+ * container: the original header bytes and its parsed tensor table, the
+ * segment table with its stream names, and every df11 unit's tables
+ * (df11_unit_mem: about 32 KiB each, plus luts and output_positions).
+ * At the limits of docs/FORMAT.md §6 it stays under about 600 MiB, the
+ * units' fixed part most of it; a typical shard's is well under 1 MiB.
+ */
+size_t df11_ct_mem(const struct df11_ct *ct);
+
+/**
+ * df11_ct_orig() - the original file's parsed header (borrowed), without
+ * its metadata (df11_st_drop_meta: the header bytes keep it).
+ */
 const struct df11_st *df11_ct_orig(const struct df11_ct *ct);
 
 /**

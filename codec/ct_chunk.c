@@ -85,6 +85,21 @@ const uint8_t *df11_ct_header(const struct df11_ct *ct, size_t *len)
 	return ct->hdr;
 }
 
+size_t df11_ct_mem(const struct df11_ct *ct)
+{
+	size_t n = sizeof(*ct) + ct->hdr_len + df11_st_mem(ct->orig) +
+		   ct->n_segs * sizeof(*ct->segs) + 3 * 16;
+
+	for (size_t i = 0; i < ct->n_segs; i++) {
+		const struct ct_seg *s = &ct->segs[i];
+
+		n += strlen(s->stream) + 1 + 16;
+		if (s->unit)
+			n += df11_unit_mem(s->unit) + 3 * 16;
+	}
+	return n;
+}
+
 const struct df11_st *df11_ct_orig(const struct df11_ct *ct)
 {
 	return ct->orig;

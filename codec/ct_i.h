@@ -125,9 +125,11 @@ int df11_ct_chunk_bounds(const struct ct_seg *s, uint64_t k, uint64_t *rel,
  * df11_ct_check_frame() - before a file's header is read: refuse early a
  * container whose outer header passes DF11_CT_HEADER_MAX (its first bytes
  * say the length; a scan of the header for "df11":" through @rd in small
- * reads says it is a container). A plain file, or a container that
- * spells its key otherwise, passes: df11_ct_check_outer() then decides.
- * Return: 0, -EBADMSG (reason in @err), or the read callback's error.
+ * reads says it is a container). A header past the limit without those
+ * bytes is not a container, and is not parsed. A header within the
+ * limit passes: df11_ct_check_outer() then decides.
+ * Return: 0; -EBADMSG (reason in @err); -ENOMSG for a header past the
+ * limit that is no container's; the read callback's error.
  */
 int df11_ct_check_frame(df11_read_fn rd, void *ctx, uint64_t file_size,
 			char *err, size_t errlen);

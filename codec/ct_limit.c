@@ -7,10 +7,13 @@
  *   outer header  its length, from the first 8 bytes, when the header
  *                 holds "df11":" as a writer spells the metadata key (a
  *                 scan in small reads, no memory held): such a header
- *                 past DF11_CT_HEADER_MAX is never parsed. Plain files
- *                 are not limited here (DF11_ST_MAX_HEADER is theirs),
- *                 nor is a container that spells the key otherwise until
- *                 it is parsed (df11_ct_check_outer()).
+ *                 past DF11_CT_HEADER_MAX is never parsed. A header
+ *                 past it without those bytes is not a container
+ *                 (-ENOMSG, docs/FORMAT.md §6), and is not parsed
+ *                 either: a plain file's header may have 100 MB
+ *                 (DF11_ST_MAX_HEADER), whose parse would take ten times
+ *                 that. A header within the limit that spells the key
+ *                 otherwise is parsed; df11_ct_check_outer() decides.
  *   streams       the outer header's tensor count, before the index
  *   chunks        every chunk's decoded size, df11 ones included
  *
@@ -61,7 +64,8 @@ int df11_ct_check_frame(df11_read_fn rd, void *ctx, uint64_t file_size,
 		have = k < keep ? k : keep;
 		memmove(buf, buf + k - have, have);
 	}
-	return 0;
+	df11_err_set(err, errlen, "not a df11 container");
+	return -ENOMSG;
 }
 
 int df11_ct_check_outer(const struct df11_st *outer, uint64_t hdr_len,

@@ -143,8 +143,13 @@ static int parse_hex64(const char *s, uint64_t *v)
 	return s[16] ? -EBADMSG : 0;
 }
 
-/* the original header: base64, checksum, then parsed */
-static int load_header(struct ct_open *o, const json_t *root)
+/*
+ * the original header: base64, checksum, then parsed. The base64 text
+ * leaves the index tree once decoded, and the parsed header keeps no
+ * metadata tree (the header bytes have it): what a parse holds at once,
+ * and what the container keeps, stay near the header's own size.
+ */
+static int load_header(struct ct_open *o, json_t *root)
 {
 	struct df11_ct *ct = o->ct;
 	const json_t *h = json_object_get(root, DF11_CT_K_HEADER);
@@ -166,6 +171,7 @@ static int load_header(struct ct_open *o, const json_t *root)
 		return -ENOMEM;
 	if (df11_b64_decode(json_string_value(h), blen, ct->hdr, &ct->hdr_len))
 		goto bad;
+	json_object_del(root, DF11_CT_K_HEADER); /* frees @h's text */
 	if (df11_xxh3(ct->hdr, ct->hdr_len) != want) {
 		df11_err_set(o->err, o->errlen,
 			     "bad df11 index: header checksum mismatch");
@@ -177,7 +183,10 @@ static int load_header(struct ct_open *o, const json_t *root)
 			   sizeof(sub));
 	if (rc) {
 		df11_err_set(o->err, o->errlen, "original header: %s", sub);
-	} else if (df11_st_n_tensors(ct->orig) > DF11_CT_TENSORS_MAX) {
+		return rc;
+	}
+	df11_st_drop_meta(ct->orig);
+	if (df11_st_n_tensors(ct->orig) > DF11_CT_TENSORS_MAX) {
 		df11_err_set(o->err, o->errlen,
 			     "%zu tensors: more than the limit of %u for one "
 			     "df11 container",
@@ -563,6 +572,7 @@ int df11_ct_open(struct df11_ct **out, df11_read_fn rd, void *ctx,
 		goto fail;
 	rc = -EBADMSG;
 	root = json_loadb(idx, ilen, JSON_REJECT_DUPLICATES, &jerr);
+	df11_st_drop_meta(o.outer); /* @idx with it: the tree has a copy */
 	if (!json_is_object(root)) {
 		df11_err_set(err, errlen, "bad df11 index: %s",
 			     root ? "not an object" : jerr.text);

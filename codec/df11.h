@@ -137,6 +137,12 @@ int df11_unit_new(struct df11_unit **out, const uint8_t *luts, size_t luts_len,
 /** df11_unit_free() - free a unit; NULL is a no-op. */
 void df11_unit_free(struct df11_unit *u);
 
+/**
+ * df11_unit_mem() - heap bytes @u holds: the struct with its fast table
+ * (about 32 KiB, whatever the unit), the luts and output_positions.
+ */
+size_t df11_unit_mem(const struct df11_unit *u);
+
 /** df11_unit_n_elems() - weights in the unit. */
 uint64_t df11_unit_n_elems(const struct df11_unit *u);
 

@@ -181,6 +181,12 @@ void df11_unit_free(struct df11_unit *u)
 	free(u);
 }
 
+size_t df11_unit_mem(const struct df11_unit *u)
+{
+	return sizeof(*u) + (size_t)u->n_luts * 256 +
+	       (size_t)(u->nb + 1) * sizeof(*u->op);
+}
+
 uint64_t df11_unit_n_elems(const struct df11_unit *u)
 {
 	return u->n;

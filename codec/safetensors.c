@@ -581,6 +581,24 @@ const char *df11_st_meta(const struct df11_st *st, const char *key, size_t *len)
 	return json_string_value(v);
 }
 
+void df11_st_drop_meta(struct df11_st *st)
+{
+	json_decref(st->meta);
+	st->meta = NULL;
+}
+
+size_t df11_st_mem(const struct df11_st *st)
+{
+	size_t n = sizeof(*st) + 16 +
+		   (st->n + 1) * (sizeof(*st->tensors) + sizeof(*st->order) +
+				  sizeof(*st->by_name)) +
+		   3 * 16;
+
+	for (size_t i = 0; i < st->n; i++)
+		n += strlen(st->tensors[i].name) + 1 + 16;
+	return n;
+}
+
 const size_t *df11_st_order(const struct df11_st *st)
 {
 	return st->order;

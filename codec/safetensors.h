@@ -172,6 +172,22 @@ const char *df11_st_meta(const struct df11_st *st, const char *key,
 			 size_t *len);
 
 /**
+ * df11_st_drop_meta() - free the metadata of @st once nobody needs its
+ * values: from then on df11_st_meta() returns NULL for every key. Its
+ * jansson tree may take ten times the bytes of the header (tiny entries
+ * cost about 100 bytes each), so a reader that keeps @st should drop it.
+ * Not thread-safe: no other thread may use @st during the call.
+ */
+void df11_st_drop_meta(struct df11_st *st);
+
+/**
+ * df11_st_mem() - heap bytes @st holds, the metadata not counted (drop
+ * it first to make this the whole): the tensor table, the two indices
+ * and every name, each allocation with 16 bytes of malloc overhead.
+ */
+size_t df11_st_mem(const struct df11_st *st);
+
+/**
  * df11_st_order() - tensor indices sorted by data offset (borrowed array of
  * df11_st_n_tensors() entries; ties, i.e. empty tensors, keep header order).
  */

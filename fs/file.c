@@ -94,6 +94,8 @@ static void handle_free(struct df11fs_handle *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
+	if (h->vf)
+		df11fs_inode_release(h->in);
 	df11_vfile_put(h->vf);
 	free(h->snap);
 	pthread_mutex_destroy(&h->lock);

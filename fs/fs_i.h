@@ -108,8 +108,11 @@ struct df11fs_reqtime {
  *                kernel never released (lazy unmount)
  * @req:          read request timing (reqstat.c)
  */
+#define DF11FS_INDEX_MIN (32u << 20) /* the least index cap (fs/index.c) */
+
 struct df11fs {
 	struct df11_cache *cache;
+	struct df11_store_gate *gate; /* container opens, index bytes */
 	struct df11fs_itable itab;
 	double attr_timeout, entry_timeout;
 	int debug, allow_other;

@@ -57,8 +57,7 @@ static void inode_free(struct df11fs_inode *in)
 		return;
 	if (in->fd >= 0)
 		close(in->fd);
-	df11_vfile_put(in->vf);
-	df11_store_set_put(in->set);
+	df11fs_inode_drop_locked(in); /* the last user: no lock needed */
 	if (in->vdir)
 		df11fs_off_virtual_free(in);
 	df11fs_off_dir_free(in);
@@ -94,6 +93,7 @@ static struct df11fs_inode *inode_new(int fd, const struct stat *st,
 	in->probe = probe;
 	in->kind = probe ? DF11FS_K_UNPROBED : DF11FS_K_OTHER;
 	atomic_init(&in->gone, 0);
+	atomic_init(&in->opens, 0);
 	return in;
 }
 
@@ -221,6 +221,11 @@ int df11fs_itable_init(struct df11fs_itable *t, int root_fd)
 	rc = -pthread_mutex_init(&t->lock, NULL);
 	if (rc)
 		goto fail_buckets;
+	rc = -pthread_mutex_init(&t->lru_lock, NULL);
+	if (rc) {
+		pthread_mutex_destroy(&t->lock);
+		goto fail_buckets;
+	}
 	t->root = inode_new(root_fd, &st, ".", 0);
 	if (!t->root) {
 		rc = -ENOMEM;
@@ -231,6 +236,7 @@ int df11fs_itable_init(struct df11fs_itable *t, int root_fd)
 	return 0;
 
 fail_lock:
+	pthread_mutex_destroy(&t->lru_lock);
 	pthread_mutex_destroy(&t->lock);
 fail_buckets:
 	free(t->buckets);
@@ -269,6 +275,7 @@ void df11fs_itable_destroy(struct df11fs_itable *t)
 	free(t->buckets);
 	t->buckets = NULL;
 	t->root = NULL;
+	pthread_mutex_destroy(&t->lru_lock);
 	pthread_mutex_destroy(&t->lock);
 }
 
@@ -387,10 +394,12 @@ int df11fs_inode_reopen(const struct df11fs_inode *in, int flags)
 
 /*
  * (Re)decide what @in is shown as, unless @src says nothing changed since
- * the last decision. Called with @in->lock held.
+ * the last decision. Called with @in->lock held. Return: 1 when it made
+ * a container (its index now counts: df11fs_index_trim() after the
+ * unlock), else 0.
  */
-static void probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
-			 const struct stat *src)
+static int probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
+			const struct stat *src)
 {
 	char err[256] = "";
 	struct df11_vfile *vf = NULL;
@@ -400,27 +409,25 @@ static void probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
 
 	if (!in->probe || atomic_load(&in->gone) ||
 	    (in->kind != DF11FS_K_UNPROBED && same_state(&in->vst, src)))
-		return;
-	df11_vfile_put(in->vf);
-	in->vf = NULL;
-	df11_store_set_put(in->set);
-	in->set = NULL;
+		return 0;
+	df11fs_inode_drop_locked(in);
 	free(in->why);
 	in->why = NULL;
 	in->vst = *src;
 	if (!df11_store_is_safetensors(in->path) &&
 	    !df11_store_sniff_at(in->fd, "", 0)) {
 		in->kind = DF11FS_K_PLAIN; /* no name, no df11 metadata */
-		return;
+		return 0;
 	}
-	rc = df11_store_ct_open(in->fd, "", 0, &s, &set, err, sizeof(err));
+	rc = df11_store_ct_open(in->fd, "", 0, t->gate, &s, &set, err,
+				sizeof(err));
 	if (rc == -EACCES || rc == -EPERM || rc == -ENOENT || rc == -ESTALE ||
 	    rc == -ELOOP || rc == -ENXIO || rc == -EISDIR) {
 		/* not readable: shown as it is; open reports the error */
 		df11fs_log(LOG_DEBUG, "'%s': cannot open: %s", in->path,
 			   strerror(-rc));
 		in->kind = DF11FS_K_PLAIN;
-		return;
+		return 0;
 	}
 	if (rc == 0) {
 		rc = df11_vfile_new(&vf, t->cache, s, df11_store_set_check,
@@ -433,8 +440,10 @@ static void probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
 	if (rc == 0) {
 		in->vf = vf;
 		in->kind = DF11FS_K_CONTAINER;
+		df11fs_index_add_locked(t, in);
 		df11fs_log(LOG_DEBUG, "'%s': container, %llu bytes", in->path,
 			   (unsigned long long)df11_vfile_size(vf));
+		return 1;
 	} else if (rc == -ENOMSG) { /* not a container; -ENOTSUP is broken */
 		in->kind = DF11FS_K_PLAIN;
 	} else {
@@ -446,6 +455,7 @@ static void probe_locked(struct df11fs_itable *t, struct df11fs_inode *in,
 		df11fs_log(LOG_ERR, "'%s': %s", in->path,
 			   err[0] ? err : strerror(-rc));
 	}
+	return 0;
 }
 
 /* the source's stat now; -ESTALE once it was deleted and released */
@@ -463,7 +473,7 @@ int df11fs_inode_attr(struct df11fs_itable *t, struct df11fs_inode *in,
 		      const struct stat *src, struct stat *st)
 {
 	struct stat s;
-	int rc;
+	int rc, added;
 
 	if (in->vdir) {
 		df11fs_off_attr(in, st);
@@ -486,10 +496,12 @@ int df11fs_inode_attr(struct df11fs_itable *t, struct df11fs_inode *in,
 	if (!in->probe)
 		return 0;
 	pthread_mutex_lock(&in->lock);
-	probe_locked(t, in, src);
+	added = probe_locked(t, in, src);
 	if (in->kind == DF11FS_K_CONTAINER)
 		st->st_size = (off_t)df11_vfile_size(in->vf);
 	pthread_mutex_unlock(&in->lock);
+	if (added)
+		df11fs_index_trim(t, in);
 	return 0;
 }
 
@@ -497,7 +509,7 @@ int df11fs_inode_open(struct df11fs_itable *t, struct df11fs_inode *in,
 		      struct df11_vfile **vf, int *changed)
 {
 	struct stat src;
-	int rc;
+	int rc, added;
 
 	*vf = NULL;
 	*changed = 0;
@@ -521,16 +533,27 @@ int df11fs_inode_open(struct df11fs_itable *t, struct df11fs_inode *in,
 	if (src.st_nlink == 0)
 		return -ESTALE;
 	pthread_mutex_lock(&in->lock);
-	probe_locked(t, in, &src);
+	added = probe_locked(t, in, &src);
 	*changed = in->ost_valid && !same_state(&in->ost, &src);
 	in->ost = src;
 	in->ost_valid = 1;
-	if (in->kind == DF11FS_K_CONTAINER)
+	if (in->kind == DF11FS_K_CONTAINER) {
 		*vf = df11_vfile_get(in->vf);
-	else if (in->kind == DF11FS_K_BAD)
+		atomic_fetch_add(&in->opens, 1); /* kept while open */
+		df11fs_index_touch_locked(in);
+	} else if (in->kind == DF11FS_K_BAD) {
 		rc = -EIO;
+	}
 	pthread_mutex_unlock(&in->lock);
+	if (added)
+		df11fs_index_trim(t, in);
 	return rc;
+}
+
+void df11fs_inode_release(struct df11fs_inode *in)
+{
+	if (!in->vdir)
+		atomic_fetch_sub(&in->opens, 1);
 }
 
 struct df11_vfile *df11fs_inode_vfile(struct df11fs_itable *t,
@@ -538,16 +561,19 @@ struct df11_vfile *df11fs_inode_vfile(struct df11fs_itable *t,
 {
 	struct df11_vfile *vf = NULL;
 	struct stat src;
+	int added;
 
 	if (in->vdir)
 		return df11_vfile_get(in->vf);
 	if (!in->probe || fresh_stat(in, &src) != 0)
 		return NULL;
 	pthread_mutex_lock(&in->lock);
-	probe_locked(t, in, &src);
+	added = probe_locked(t, in, &src);
 	if (in->kind == DF11FS_K_CONTAINER)
 		vf = df11_vfile_get(in->vf);
 	pthread_mutex_unlock(&in->lock);
+	if (added)
+		df11fs_index_trim(t, in);
 	return vf;
 }
 

@@ -52,6 +52,7 @@
 struct df11_cache;
 struct df11_vfile;
 struct df11_store_set;
+struct df11_store_gate;
 
 /** enum df11fs_kind - what a file is shown as. */
 enum df11fs_kind {
@@ -85,6 +86,10 @@ enum df11fs_kind {
  * @gone:    the source was deleted and @fd released (set once)
  * @hashed:  1 in the (dev, ino) hash, 2 in the table's @gone list once
  *           released, 0 neither (table lock)
+ * @lru_prev, @lru_next, @lru_t, @lru_bytes: on the table's list of
+ *           containers with an index in memory (fs/index.c; lru_lock):
+ *           neighbours, the table (NULL: not on it), the index's bytes
+ * @opens:   open files holding @vf (never evicted while > 0)
  */
 struct df11fs_inode {
 	struct df11fs_inode *next;
@@ -111,6 +116,11 @@ struct df11fs_inode {
 	size_t vidx;
 	atomic_int gone;
 	int hashed;
+
+	struct df11fs_inode *lru_prev, *lru_next;
+	struct df11fs_itable *lru_t;
+	size_t lru_bytes;
+	atomic_int opens;
 };
 
 /**
@@ -120,9 +130,17 @@ struct df11fs_inode {
  * @root:     the root directory (SOURCE)
  * @gone:     released inodes the kernel still knows, chained by @next
  * @cache:    where virtual files are opened (borrowed)
+ * @gate:     admits container opens, counts their indexes (borrowed;
+ *            store/store.h)
  * @off_headers, @off_headers_len: -o headers= text for an official
  *            SOURCE directory (borrowed), or NULL
  * @off_shard_size: -o max_shard_size= (0: 5 GB)
+ * @lru_lock: guards the list below (fs/index.c)
+ * @lru_head, @lru_tail: containers with an index in memory, least
+ *            recently probed or opened first
+ * @lru_bytes, @index_cap: their indexes' bytes, and the most kept
+ *            before idle ones are let go of
+ * @evictions: containers let go of
  */
 struct df11fs_itable {
 	pthread_mutex_t lock;
@@ -131,9 +149,14 @@ struct df11fs_itable {
 	struct df11fs_inode *root;
 	struct df11fs_inode *gone;
 	struct df11_cache *cache;
+	struct df11_store_gate *gate;
 	const char *off_headers;
 	size_t off_headers_len;
 	uint64_t off_shard_size;
+	pthread_mutex_t lru_lock;
+	struct df11fs_inode *lru_head, *lru_tail;
+	size_t lru_bytes, index_cap;
+	uint64_t evictions;
 };
 
 /**
@@ -213,7 +236,8 @@ int df11fs_inode_attr(struct df11fs_itable *t, struct df11fs_inode *in,
 /**
  * df11fs_inode_open() - what an open of @in gets, under the inode lock.
  * @vf:      a new reference to the virtual file, or NULL for a file read
- *           as it is
+ *           as it is; when set, the open counts until
+ *           df11fs_inode_release()
  * @changed: 1 if the source changed since the previous open (the kernel
  *           must drop its cached pages), else 0
  * Return: 0; -EIO for a broken container; -ESTALE when the source was
@@ -221,6 +245,13 @@ int df11fs_inode_attr(struct df11fs_itable *t, struct df11fs_inode *in,
  */
 int df11fs_inode_open(struct df11fs_itable *t, struct df11fs_inode *in,
 		      struct df11_vfile **vf, int *changed);
+
+/**
+ * df11fs_inode_release() - end an open of @in that df11fs_inode_open()
+ * gave a virtual file: the container may be let go of (fs/index.c) once
+ * no open is left.
+ */
+void df11fs_inode_release(struct df11fs_inode *in);
 
 /**
  * df11fs_inode_vfile() - a new reference to @in's virtual file, or NULL
@@ -243,6 +274,36 @@ int df11fs_inode_why(struct df11fs_inode *in, char *buf, size_t len);
  * opened), -ELOOP for a symlink, -ESTALE once released, or -errno.
  */
 int df11fs_inode_reopen(const struct df11fs_inode *in, int flags);
+
+/* ---------------------------------------------------- fs/index.c */
+
+/**
+ * df11fs_index_add_locked() - put container @in (@in->lock held, @in->vf
+ * and @in->set just set) last on @t's list, with its index's bytes.
+ */
+void df11fs_index_add_locked(struct df11fs_itable *t, struct df11fs_inode *in);
+
+/** df11fs_index_touch_locked() - move @in last (@in->lock held). */
+void df11fs_index_touch_locked(struct df11fs_inode *in);
+
+/**
+ * df11fs_inode_drop_locked() - take @in off the list and drop its virtual
+ * file and set (@in->lock held, or @in no longer shared).
+ */
+void df11fs_inode_drop_locked(struct df11fs_inode *in);
+
+/**
+ * df11fs_index_trim() - while the indexes on @t's list pass
+ * @t->index_cap, let go of the virtual files of the least recently used
+ * containers no open file holds (not @self, just probed; busy inodes are
+ * skipped): they are probed again when next needed. Call with no lock
+ * held.
+ */
+void df11fs_index_trim(struct df11fs_itable *t, struct df11fs_inode *self);
+
+/** df11fs_index_stats() - the list's bytes, its cap, the evictions. */
+void df11fs_index_stats(struct df11fs_itable *t, uint64_t *bytes, uint64_t *cap,
+			uint64_t *evictions);
 
 /* ------------------------------------------------- fs/official.c */
 

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/store.h"
 #include "fs_i.h"
 
 #define EXIT_RUNTIME 1
@@ -341,6 +342,7 @@ static void ready(const struct df11fs_conf *c)
 static int serve(struct df11fs *fs, struct fuse_session *se,
 		 const struct df11fs_conf *c)
 {
+	struct df11_cache_stats cst;
 	sigset_t old;
 	int rc;
 
@@ -354,6 +356,17 @@ static int serve(struct df11fs *fs, struct fuse_session *se,
 		return EXIT_RUNTIME;
 	}
 	fs->itab.cache = fs->cache;
+	/* header parses in flight: a quarter of the cache (df11fs(1)) */
+	df11_cache_stats(fs->cache, &cst);
+	if (df11_store_gate_new(&fs->gate, (size_t)(cst.budget / 4))) {
+		df11fs_log(LOG_ERR, "cannot start: %s", strerror(ENOMEM));
+		return EXIT_RUNTIME;
+	}
+	fs->itab.gate = fs->gate;
+	/* idle containers' indexes: a quarter of the cache, at least 32M */
+	fs->itab.index_cap =
+	    (size_t)(cst.budget / 4 > DF11FS_INDEX_MIN ? cst.budget / 4
+						       : DF11FS_INDEX_MIN);
 	ready(c);
 	rc = session_loop(fs, se, c);
 	notify("STOPPING=1");
@@ -478,6 +491,7 @@ out_session:
 out_itab:
 	df11fs_itable_destroy(&fs.itab);
 	df11_cache_free(fs.cache);
+	df11_store_gate_free(fs.gate); /* after the sets the cache held */
 out_lock:
 	pthread_mutex_destroy(&fs.lock);
 	df11fs_reqstat_trace_close(&fs);

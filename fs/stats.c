@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/store.h"
 #include "fs_i.h"
 
 /* VmRSS and VmHWM of /proc/self/status, bytes (0 when unknown). */
@@ -218,6 +219,30 @@ static int add_files(struct df11fs *fs, json_t *files, json_t *models)
 	return rc;
 }
 
+/* "headers": container opens admitted, and the indexes they keep */
+static json_t *headers_obj(struct df11fs *fs)
+{
+	struct df11_store_gate_stats g = {0};
+	uint64_t kept, cap, evicted;
+	json_t *o = json_object();
+
+	if (fs->gate)
+		df11_store_gate_stats(fs->gate, &g);
+	df11fs_index_stats(&fs->itab, &kept, &cap, &evicted);
+	if (!o || set_u64(o, "budget", g.budget) ||
+	    set_u64(o, "used", g.used) || set_u64(o, "peak", g.peak) ||
+	    set_u64(o, "parses", g.parses) || set_u64(o, "waits", g.waits) ||
+	    set_u64(o, "wait_ns", g.wait_ns) || set_u64(o, "index", g.index) ||
+	    set_u64(o, "index_peak", g.index_peak) ||
+	    set_u64(o, "containers", g.containers) ||
+	    set_u64(o, "index_cap", cap) || set_u64(o, "index_kept", kept) ||
+	    set_u64(o, "evictions", evicted)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The document's top level, without "files" and "models". */
 static int top(struct df11fs *fs, json_t *o)
 {
@@ -248,6 +273,7 @@ static int top(struct df11fs *fs, json_t *o)
 	    json_object_set_new(o, "uptime_s", json_real(uptime_s(fs))) ||
 	    json_object_set_new(o, "memory", mem) ||
 	    json_object_set_new(o, "cache", cache_obj(&st)) ||
+	    json_object_set_new(o, "headers", headers_obj(fs)) ||
 	    json_object_set_new(o, "decoder", decoder_obj(fs, &st)) ||
 	    json_object_set_new(o, "requests", df11fs_reqstat_json(fs)))
 		return -ENOMEM;

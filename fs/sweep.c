@@ -46,10 +46,7 @@ static void sweep_one(struct df11fs_itable *t, struct df11fs_inode *in)
 	atomic_store(&in->gone, 1);
 	df11_store_release(in->fd);
 	pthread_mutex_lock(&in->lock);
-	df11_vfile_put(in->vf);
-	in->vf = NULL;
-	df11_store_set_put(in->set);
-	in->set = NULL;
+	df11fs_inode_drop_locked(in);
 	if (in->probe)
 		in->kind = DF11FS_K_PLAIN;
 	pthread_mutex_unlock(&in->lock);

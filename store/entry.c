@@ -199,13 +199,32 @@ int df11_store_list(int dirfd, struct df11_store_name **out, size_t *n)
 	return 0;
 }
 
+/*
+ * What opening @fd (@size bytes) is admitted for, by its length prefix:
+ * a header past DF11_CT_HEADER_MAX, or one the file cannot hold, is
+ * refused or passed over before it is parsed (df11_ct_open).
+ */
+static size_t open_cost(int fd, uint64_t size)
+{
+	uint8_t pre[8];
+	uint64_t n;
+
+	if (size < 8 || df11_store_pread(fd, pre, sizeof(pre), 0))
+		return 0;
+	n = df11_le_get64(pre);
+	if (n > size - 8 || n > DF11_CT_HEADER_MAX - 8)
+		return 0;
+	return df11_store_gate_cost(8 + n);
+}
+
 int df11_store_ct_open(int dirfd, const char *name, unsigned flags,
-		       struct df11_source **src, struct df11_store_set **set,
-		       char *err, size_t errlen)
+		       struct df11_store_gate *gate, struct df11_source **src,
+		       struct df11_store_set **set, char *err, size_t errlen)
 {
 	struct df11_store_set *s;
 	struct store_file *f;
 	struct df11_ct *ct;
+	size_t cost = 0, index = 0;
 	struct stat st;
 	int fd, rc;
 
@@ -224,14 +243,27 @@ int df11_store_ct_open(int dirfd, const char *name, unsigned flags,
 		return -ENOMEM;
 	}
 	f = store_set_add(s, fd, &st);
+	if (gate) {
+		cost = open_cost(fd, (uint64_t)st.st_size);
+		store_gate_enter(gate, cost);
+	}
 	rc = df11_ct_open(&ct, store_file_read, f, (uint64_t)st.st_size, err,
 			  errlen);
+	if (!rc)
+		index = df11_ct_mem(ct);
+	if (gate)
+		store_gate_leave(gate, cost);
 	if (!rc)
 		rc = df11_ct_source(src, ct, store_file_read, f);
 	if (rc) {
 		*src = NULL;
 		df11_store_set_put(s);
 		return rc;
+	}
+	if (gate) {
+		s->gate = gate;
+		s->index = index;
+		store_gate_index(gate, index, 1);
 	}
 	*set = s;
 	return 0;

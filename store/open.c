@@ -235,9 +235,16 @@ void df11_store_set_put(void *set)
 
 	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
+	if (s->gate)
+		store_gate_index(s->gate, s->index, 0);
 	for (size_t i = 0; i < s->n; i++)
 		close(s->f[i].fd);
 	free(s);
+}
+
+size_t df11_store_set_index(const struct df11_store_set *set)
+{
+	return set ? set->index : 0;
 }
 
 size_t df11_store_set_sweep(struct df11_store_set *set)

@@ -210,6 +210,12 @@ struct df11_store_set *df11_store_set_get(struct df11_store_set *set);
 void df11_store_set_put(void *set);
 
 /**
+ * df11_store_set_index() - bytes of the resident index counted for
+ * @set's container (df11_store_ct_open with a gate), else 0.
+ */
+size_t df11_store_set_index(const struct df11_store_set *set);
+
+/**
  * df11_store_set_sweep() - release (df11_store_release) the descriptor of
  * every file of @set that was deleted (st_nlink 0). Reads of a released
  * file fail with -ESTALE from then on.
@@ -217,12 +223,73 @@ void df11_store_set_put(void *set);
  */
 size_t df11_store_set_sweep(struct df11_store_set *set);
 
+/* ----------------------------------------------------------------- gate */
+
+/*
+ * Heap bytes a container open is admitted for, per byte of its outer
+ * header (8-byte length + JSON): jansson's trees of the outer header,
+ * the index and the original header. Measured on the costliest legal
+ * header (tiny metadata entries): about 10; the rest is margin.
+ */
+#define DF11_STORE_PARSE_FACTOR 16u
+#define DF11_STORE_GATE_SMALL	(16u << 20) /* the small lane's largest cost */
+#define DF11_STORE_GATE_RESERVE (64u << 20) /* the small lane's bytes */
+
+struct df11_store_gate;
+
+/**
+ * df11_store_gate_new() - a gate for container opens (store/gate.c):
+ * opens whose cost (df11_store_gate_cost) is at most
+ * DF11_STORE_GATE_SMALL run while the small ones in flight stay within
+ * DF11_STORE_GATE_RESERVE bytes; larger ones wait in arrival order until
+ * those in flight fit in @budget bytes with them (one larger than
+ * @budget runs alone). It also counts the index each open container
+ * keeps (df11_ct_mem), until the container is freed.
+ * Return: 0 and *@out (df11_store_gate_free); -ENOMEM.
+ */
+int df11_store_gate_new(struct df11_store_gate **out, size_t budget);
+
+/**
+ * df11_store_gate_free() - free @g; NULL is a no-op. Every set opened
+ * through @g must have been freed before.
+ */
+void df11_store_gate_free(struct df11_store_gate *g);
+
+/**
+ * df11_store_gate_cost() - bytes an open of a container whose outer
+ * header has @hdr_len bytes is admitted for: DF11_STORE_PARSE_FACTOR x
+ * @hdr_len (SIZE_MAX on overflow).
+ */
+size_t df11_store_gate_cost(uint64_t hdr_len);
+
+/**
+ * struct df11_store_gate_stats - a snapshot of a gate.
+ * @budget:     the large lane's bytes
+ * @used, @peak: bytes admitted now and at most (both lanes)
+ * @parses:     opens admitted
+ * @waits, @wait_ns: of those, how many waited, and for how long in all
+ * @index, @index_peak: bytes of resident indexes now and at most
+ * @containers: open containers holding them
+ */
+struct df11_store_gate_stats {
+	uint64_t budget, used, peak;
+	uint64_t parses, waits, wait_ns;
+	uint64_t index, index_peak, containers;
+};
+
+/** df11_store_gate_stats() - fill @st from @g. Thread-safe. */
+void df11_store_gate_stats(struct df11_store_gate *g,
+			   struct df11_store_gate_stats *st);
+
 /* ------------------------------------------------------------ containers */
 
 /**
  * df11_store_ct_open() - open native container @name of @dirfd as a
  * source (df11_ct_open + df11_ct_source), through df11_store_openat.
  * @name, @flags: as for df11_store_openat ("" reopens an O_PATH @dirfd)
+ * @gate:  admits the open by its header length before the header is
+ *         read (may wait: see df11_store_gate_new) and counts the index
+ *         it keeps while @set lives; NULL: neither (the df11 tool)
  * @src:   the source (df11_source_free), which reads through @set
  * @set:   the opened file (one reference): the source's staleness check;
  *         it must outlive @src (df11_vfile_new(..., src,
@@ -233,8 +300,8 @@ size_t df11_store_set_sweep(struct df11_store_set *set);
  * df11_store_openat and df11_ct_open.
  */
 int df11_store_ct_open(int dirfd, const char *name, unsigned flags,
-		       struct df11_source **src, struct df11_store_set **set,
-		       char *err, size_t errlen);
+		       struct df11_store_gate *gate, struct df11_source **src,
+		       struct df11_store_set **set, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- models */
 

@@ -4,6 +4,7 @@
  *
  *   open.c   df11_store_openat, pread, unchanged, release, sets
  *   entry.c  kinds, listing, containers
+ *   gate.c   admission of container opens, resident index bytes
  *   model.c  official model directories
  */
 #ifndef DF11_STORE_I_H
@@ -33,10 +34,14 @@ struct store_file {
  * struct df11_store_set - files opened for sources, of a fixed capacity
  * (the struct store_file addresses never move: they are contexts).
  * @refs: references (holders of the set and read contexts)
+ * @gate, @index: where the container's resident index (@index bytes) is
+ *       counted until the set is freed (NULL, 0: nowhere)
  * @n, @cap: files in @f, room for
  */
 struct df11_store_set {
 	atomic_long refs;
+	struct df11_store_gate *gate;
+	size_t index;
 	size_t n, cap;
 	struct store_file f[];
 };
@@ -51,6 +56,21 @@ struct df11_store_set *store_set_new(size_t cap);
  */
 struct store_file *store_set_add(struct df11_store_set *s, int fd,
 				 const struct stat *st);
+
+/**
+ * store_gate_enter() - wait for admission of a parse of @cost bytes
+ * (store/gate.c); store_gate_leave() with the same @cost ends it.
+ */
+void store_gate_enter(struct df11_store_gate *g, size_t cost);
+
+/** store_gate_leave() - end an admission of store_gate_enter(). */
+void store_gate_leave(struct df11_store_gate *g, size_t cost);
+
+/**
+ * store_gate_index() - count (@add 1) or stop counting (@add 0) the
+ * @nbytes of one resident index.
+ */
+void store_gate_index(struct df11_store_gate *g, size_t nbytes, int add);
 
 /** store_file_read() - a df11_read_fn over a struct store_file. */
 int store_file_read(void *ctx, void *buf, size_t len, uint64_t off);

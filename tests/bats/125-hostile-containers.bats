@@ -4,7 +4,8 @@
 # memory or bend the contract (tests/hostile/mkhostile.c writes them):
 # sparse files that declare gigabytes of checksums and lz4 offsets in a
 # few KiB, chunks of the largest size with a 1M cache and 16 readers, more
-# tensors than a container may hold, another major version. Memory is
+# tensors than a container may hold, another major version, headers
+# whose parse costs ten times their size. Memory is
 # read from /proc (VmRSS, VmHWM), never timed; under a sanitizer build
 # (make asan, make tsan: shadow memory, quarantine) the bounds are not
 # checked, the behaviour is.
@@ -142,4 +143,47 @@ peak_kib() {
 	grep -q "v2.safetensors': unsupported df11 format version 2.0" "$M.log"
 	run -5 df11 info "$S/v2.safetensors"
 	run -5 df11 verify "$T/vv"
+}
+
+@test "8 parallel stats of 8 MiB headers with cache_size=16M: parses admitted one at a time, indexes capped, VmHWM bounded" {
+	local H=$T/hdr MH=$T/mh pids=() i
+	# 8 MiB outer headers of tiny metadata entries: about 10 bytes of
+	# jansson tree a byte, admitted for 16 (DF11_STORE_PARSE_FACTOR);
+	# one a directory, as the kernel may serialize lookups in one
+	mkdir -p "$H/d0"
+	"$MKH" meta "$H/d0/h.safetensors" "$T/h.orig" 8388608
+	for i in 1 2 3 4 5 6 7; do
+		mkdir -p "$H/d$i"
+		cp "$H/d0/h.safetensors" "$H/d$i/h.safetensors"
+	done
+	mount_df11fs "$H" "$MH" -o cache_size=16M
+	for i in 0 1 2 3 4 5 6 7; do
+		timeout -k 5 120 stat "$MH/d$i/h.safetensors" >/dev/null &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	hwm=$(kib VmHWM "$MH")
+	rss=$(kib VmRSS "$MH")
+	# what df11fs(1) bounds: cache_size + 64M + the small lane's 64M +
+	# the larger of a quarter of cache_size and one admitted parse
+	# (16 x 8 MiB) + the resident indexes, as .df11fs-stats.json counts
+	index=$(python3 -c 'import json, sys
+a = json.load(open(sys.argv[1]))["headers"]
+assert a["parses"] >= 8 and 1 <= a["containers"] < 8, a
+assert a["waits"] >= 1 and a["peak"] <= 16 * 8388608 + 64 * 2**20, a
+# 8 indexes of 6 MiB pass the cap of 32M: the oldest idle ones go
+assert a["index_cap"] == 32 * 2**20 and a["evictions"] >= 1, a
+assert a["index_kept"] == a["index"] <= a["index_cap"] + 8 * 2**20, a
+print(a["index"] // 1024)' "$MH/.df11fs-stats.json")
+	echo "VmHWM ${hwm} KiB, VmRSS ${rss} KiB, index ${index} KiB"
+	below "$hwm" $(((16 + 64 + 64 + 128) * 1024 + index))
+	# the trees are gone once parsed: what stays is about the indexes
+	below "$rss" $(((16 + 64) * 1024 + index))
+	# the ones let go of are probed again when opened
+	want=$(sha256sum <"$T/h.orig")
+	for i in 0 1 2 3 4 5 6 7; do
+		[ "$(sha256sum <"$MH/d$i/h.safetensors")" = "$want" ]
+	done
 }

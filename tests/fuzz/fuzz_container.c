@@ -21,7 +21,8 @@
  * length T is a sparse file of S bytes (at most 2^44): the rest of the
  * input is its first bytes but for the last T, which are its last T bytes;
  * zeros in between (seeds: `build/tests/mkhostile -f`, hole-heavy and
- * huge-stream containers). However large the file says it is, opening it
+ * huge-stream containers; tests/fuzz/seeds.sh writes the larger ones at
+ * test time). However large the file says it is, opening it
  * must read no more than its header twice (scan and parse) plus the df11
  * tables' limit and 16 bytes a segment, and allocate accordingly.
  */
@@ -205,6 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct df11_ct *ct = (struct df11_ct *)&m; /* must become NULL */
 	char err[256] = "";
 	int rc, sparse = size >= 20 && !memcmp(data, "HOLE", 4);
+	size_t hlen;
 
 	if (sparse) {
 		uint64_t s = 0, t = 0;
@@ -239,6 +241,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(rc == -ENOMEM || one_line(err));
 		return 0;
 	}
+	/* the resident index holds the original header, and no more than
+	 * the limits allow (docs/FORMAT.md §6: about 600 MiB) */
+	df11_ct_header(ct, &hlen);
+	CHECK(df11_ct_mem(ct) > hlen && df11_ct_mem(ct) < (640u << 20));
 	check_layout(ct);
 	read_chunks(ct, &m);
 	df11_ct_free(ct);

@@ -76,6 +76,10 @@ for src in tests/fuzz/fuzz_*.c; do
 	if [ -d "tests/fuzz/corpus/$name" ]; then
 		cp -p "tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || :
 	fi
+	# the seeds too large to check in, when make has built mkhostile
+	if [ "$name" = fuzz_container ] && [ -x build/tests/mkhostile ]; then
+		tests/fuzz/seeds.sh build/tests/mkhostile "$corpus"
+	fi
 	dict=
 	[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
 	echo "== fuzz $name for ${secs}s"

@@ -16,6 +16,12 @@
  *   tensors OUT N              a valid raw container of N one-byte tensors
  *   version OUT VERSION        a valid raw container of two tensors whose
  *                              index says VERSION (e.g. "2.0")
+ *   meta OUT ORIG HLEN         a valid raw container of two tensors whose
+ *                              outer header is about HLEN bytes (at most
+ *                              the 32 MiB limit): the original header's
+ *                              __metadata__ holds as many tiny entries
+ *                              as fit, the costliest JSON to parse; ORIG
+ *                              gets the original file ("-": none)
  *
  * With -f, OUT is a seed for tests/fuzz/fuzz_container.c instead: the
  * magic "HOLE", the file's size and T (uint64 LE), the file's header,
@@ -349,6 +355,54 @@ static void raw_tensors(const char *out, uint64_t n, const char *version)
 	free(sums);
 }
 
+/*
+ * two raw tensors and an original header of tiny metadata entries
+ * ("m<k>":"", about 14 bytes each) sized so that the outer header (the
+ * original header in base64, 4/3 of it) is about @hlen bytes
+ */
+static void meta_big(const char *out, const char *orig, uint64_t hlen, int seed)
+{
+	static const uint8_t data[2] = {0x11, 0x22};
+	uint64_t sum[2], bytes = 0;
+	json_t *meta = json_object();
+	struct stream *s;
+	char key[32];
+	struct ct c;
+	int fd;
+
+	ct_init(&c);
+	/* "key":"", in base64; 4 KiB left for the rest of the header */
+	for (uint64_t k = 0; (bytes + 4096) / 3 * 4 + 4096 < hlen; k++) {
+		int kl = snprintf(key, sizeof(key), "m%" PRIu64, k);
+
+		json_object_set_new(meta, key, json_string(""));
+		bytes += (uint64_t)kl + 6;
+	}
+	json_object_set_new(c.orig, "__metadata__", meta);
+	tensor(&c, "a", 1);
+	tensor(&c, "b", 1);
+	orig_done(&c);
+	fd = strcmp(orig, "-") ? open(orig, O_WRONLY | O_CREAT | O_TRUNC, 0644)
+			       : open("/dev/null", O_WRONLY);
+	if (fd < 0 || write(fd, c.ohdr, c.ohdr_len) != (ssize_t)c.ohdr_len ||
+	    write(fd, data, 2) != 2 || close(fd))
+		die(orig);
+	for (int i = 0; i < 2; i++) {
+		const char *name = i ? "b" : "a";
+		uint8_t *sp = (uint8_t *)&sum[i];
+
+		put64(sp, XXH3_64bits(data + i, 1));
+		segment(&c, c.ohdr_len + (uint64_t)i, 1, "raw", name, 4096);
+		s = stream(&c, name, "raw", 1);
+		s->head = data + i;
+		s->head_len = 1;
+		s = stream(&c, name, "xxh3", 8);
+		s->head = sp;
+		s->head_len = 8;
+	}
+	write_ct(&c, "1.0", out, seed);
+}
+
 static uint64_t num(const char *s)
 {
 	char *end;
@@ -380,10 +434,14 @@ int main(int argc, char **argv)
 		raw_tensors(a[0], num(a[1]), "1.0");
 	else if (!strcmp(mode, "version") && n == 2 && !seed)
 		raw_tensors(a[0], 2, a[1]);
+	else if (!strcmp(mode, "meta") && n == 3)
+		meta_big(a[0], a[1], num(a[2]), seed);
 	else {
-		fprintf(stderr, "usage: mkhostile [-f] raw-sparse OUT LEN "
-				"CHUNK | [-f] lz4-sparse OUT N | lz4 OUT ORIG "
-				"N CHUNK | tensors OUT N | version OUT VER\n");
+		fprintf(stderr,
+			"usage: mkhostile [-f] raw-sparse OUT LEN "
+			"CHUNK | [-f] lz4-sparse OUT N | lz4 OUT ORIG "
+			"N CHUNK | tensors OUT N | version OUT VER | [-f] "
+			"meta OUT ORIG HLEN\n");
 		return 2;
 	}
 	return 0;

@@ -141,8 +141,9 @@ static struct df11_vfile *open_vf(struct df11_cache *c, const char *path)
 	struct df11_store_set *set;
 	struct df11_source *src;
 
-	ASSERT_EQ(df11_store_ct_open(AT_FDCWD, path, 0, &src, &set, NULL, 0),
-		  0);
+	ASSERT_EQ(
+	    df11_store_ct_open(AT_FDCWD, path, 0, NULL, &src, &set, NULL, 0),
+	    0);
 	ASSERT_EQ(df11_vfile_new(&vf, c, src, df11_store_set_check,
 				 df11_store_set_put, set, path),
 		  0);

@@ -196,12 +196,12 @@ static void test_plain(int dfd)
 
 	memcpy(b + 8, hdr, sizeof(hdr) - 1);
 	put_file("plain.safetensors", b, sizeof(b));
-	ASSERT_EQ(df11_store_ct_open(dfd, "plain.safetensors", 0, &src, &set,
-				     err, sizeof(err)),
+	ASSERT_EQ(df11_store_ct_open(dfd, "plain.safetensors", 0, NULL, &src,
+				     &set, err, sizeof(err)),
 		  -ENOMSG);
 	ASSERT(!src && !set);
-	ASSERT_EQ(df11_store_ct_open(dfd, "fifo.safetensors", 0, &src, &set,
-				     err, sizeof(err)),
+	ASSERT_EQ(df11_store_ct_open(dfd, "fifo.safetensors", 0, NULL, &src,
+				     &set, err, sizeof(err)),
 		  -ENXIO);
 	ASSERT(strstr(err, "fifo.safetensors") && strstr(err, "fifo)"));
 }
