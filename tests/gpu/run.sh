@@ -45,7 +45,8 @@
 #      daemon's peak RSS (VmHWM before unmount) next to its cache_size.
 #
 # Logs: ${OUT:-/tmp}/gpu-build.log, gpu-test.log, gpu-bench.log,
-# gpu-fs.log (steps 4-7, daemon logs appended); a summary on stdout.
+# gpu-fs.log (steps 4-7, daemon logs appended), step 8's statistics files
+# (load8b-{gpu,cpu,auto,cold,cat,par}.stats.json); a summary on stdout.
 # Exit status: 0 all good, 77 no usable GPU, 1 anything else.
 # Knobs: BUILD, DF11_GPU_LIB, TEST_ARGS, BENCH_ARGS, KERNEL_STEPS
 # (default "test bench"; "" skips steps 2-3), WORK (scratch
@@ -348,6 +349,9 @@ mount_mem() {
 }
 # hwm MNT - the peak RSS of MNT's daemon, MiB
 hwm() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$(cat "$1.pid")/status" 2>/dev/null; }
+# keep_stats MNT NAME - MNT's statistics file (stages, request sizes) as
+# $L/NAME.stats.json, the last one of a name kept
+keep_stats() { cp "$1/.df11fs-stats.json" "$L/$2.stats.json" 2>/dev/null || :; }
 # secs_par FILE... - seconds that `cat` of every FILE at once takes
 secs_par() {
 	local s e f pids=()
@@ -405,6 +409,7 @@ load8b_measure() {
 		budget=$(xattr "$m" cache_budget)
 		budget=$((${budget:-0} >> 20))
 		note[$dec]="peak RSS $(hwm "$m") MiB, cache_size $budget MiB, gpu_chunks $n"
+		keep_stats "$m" "load8b-$dec"
 		umount_fs "$m"
 	done
 	if sync && echo 3 2>/dev/null >/proc/sys/vm/drop_caches; then
@@ -413,6 +418,7 @@ load8b_measure() {
 		if mount_fs "$src" "$m" -o "decoder=auto$LOPTS"; then
 			cold_d=$(load_secs "$m/q" "df11fs auto cold")
 			note[cold]="peak RSS $(hwm "$m") MiB, cache_size $budget MiB"
+			keep_stats "$m" load8b-cold
 			umount_fs "$m"
 		fi
 	fi
@@ -427,11 +433,13 @@ load8b_measure() {
 		p_org=$(least "$p_org" "$(secs_par "${shards[@]}")")
 		if mount_fs "$src" "$m" -o "decoder=auto$LOPTS"; then
 			c_df=$(least "$c_df" "$(secs timeout 120 cat "$m/q/$rel" || echo 0)")
+			keep_stats "$m" load8b-cat
 			umount_fs "$m"
 		fi
 		if mount_fs "$src" "$m" -o "decoder=auto$LOPTS"; then
 			p_df=$(least "$p_df" "$(secs_par "${shards[@]/#"$o"/"$m/q"}" || echo 0)")
 			note[par]="peak RSS $(hwm "$m") MiB"
+			keep_stats "$m" load8b-par
 			umount_fs "$m"
 		fi
 	done
