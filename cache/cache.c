@@ -745,7 +745,7 @@ void df11_cache_free(struct df11_cache *c)
 	struct entry *grave = NULL;
 	while (c->lru.next != &c->lru)
 		df11_cache_drop(c, c->lru.next, &grave);
-	spare_release(c, c->st.budget + 1, &grave); /* all of them */
+	spare_release(c, buffers_max(c) + 1, &grave); /* all of them */
 	df11_cache_bury(grave);
 	while (c->pool_n)
 		df11_scratch_free(c->pool[--c->pool_n]);
