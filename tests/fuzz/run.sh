@@ -5,12 +5,13 @@
 #
 # usage: tests/fuzz/run.sh [SECONDS]    (default 60 per target)
 #
-# Every tests/fuzz/fuzz_*.c is a target. The codec sources (codec/*.c) and
-# the target are compiled with clang -fsanitize=fuzzer,address,undefined
-# into build-fuzz/; each target then runs for SECONDS on a scratch copy of
-# tests/fuzz/corpus/<target>/ (the checked-in seeds are never rewritten),
-# with tests/fuzz/<target>.dict as its dictionary when that file exists.
-# Crash inputs land in build-fuzz/artifacts/: copy one into the corpus to
+# Every tests/fuzz/fuzz_*.c is a target. The codec and official sources
+# (codec/*.c, official/*.c) and the target are compiled with clang
+# -fsanitize=fuzzer,address,undefined into build-fuzz/; each target then
+# runs for SECONDS on a scratch copy of tests/fuzz/corpus/<target>/ (the
+# checked-in seeds are never rewritten), with tests/fuzz/<target>.dict as
+# its dictionary when that file exists. Crash inputs land in
+# build-fuzz/artifacts/: copy one into the corpus to
 # keep it as a regression test for `make fuzz-replay`.
 #
 # Environment: CC (default clang), FUZZ_FLAGS (extra libFuzzer options,
@@ -41,13 +42,14 @@ cflags="$cflags -D_FILE_OFFSET_BITS=64 -I. $(pkg-config --cflags $pkgs || :)"
 libs="$(pkg-config --libs $pkgs || echo -ljansson -llz4 -lxxhash)"
 libs="$libs -lpthread -lm"
 
-mkdir -p "$out/codec" "$out/artifacts" "$out/corpus"
+mkdir -p "$out/codec" "$out/official" "$out/artifacts" "$out/corpus"
 
-# The codec objects once, instrumented, shared by every target.
+# The codec and official objects once, instrumented, shared by every
+# target (the libraries that `make fuzz-replay` links the targets with).
 objs=
-for src in codec/*.c; do
+for src in codec/*.c official/*.c; do
 	[ -e "$src" ] || continue
-	obj=$out/codec/$(basename "$src" .c).o
+	obj=$out/${src%.c}.o
 	# shellcheck disable=SC2086
 	$CC $cflags $san -c "$src" -o "$obj"
 	objs="$objs $obj"
