@@ -126,7 +126,7 @@ static void usage(void)
 	       "                         0: no read-ahead)\n"
 	       "  -o readahead=SIZE      bytes decoded ahead of a sequential "
 	       "reader\n"
-	       "                         (default 32M)\n"
+	       "                         (default 256M)\n"
 	       "  -o kernel_readahead=SIZE  the mount's kernel read-ahead, "
 	       "set when\n"
 	       "                         permitted (default 4M; 0: kernel's)\n"
