@@ -13,7 +13,14 @@
 #     decode, check and the rest (lookup, locks, memcpy of lent slices);
 #   - the pattern: per file, the share of requests that start where the
 #     previous one of the file ended (sequential), how many files were
-#     being read at once, and the order files were first touched in.
+#     being read at once, and the order files were first touched in;
+#   - the daemon's idle time: over the span from the first request to
+#     the end of the last, the share of time no request was in service,
+#     the idle gaps (count, median, p90), the gaps between request starts
+#     (bursts of one kernel read-ahead window show as a small median and
+#     a large p90), and the bytes served per 100 ms window (median, most).
+#     A daemon idle most of a load means the reader, or the kernel in
+#     front of it, sets the pace, not the service.
 # Sums of times are over all threads, so they can exceed the wall time;
 # their split is what matters. The trace and the statistics file are
 # kept in $PROFILE_OUT (default: a temporary directory, printed).
@@ -108,5 +115,30 @@ print("files read: %d, in first-touch order; files read within 100 ms of each"
 for ino in order[:12]:
     print("  %s: %d requests, %.0f%% sequential" % (names[ino], per[ino],
           100.0 * seq[ino] / per[ino]))
+# idle time: when no request was in service
+iv = sorted((int(l[0]), int(l[0]) + int(l[5]), int(l[3])) for l in lines)
+if iv:
+    span = max(e for _, e, _ in iv) - iv[0][0]
+    gaps, cs, ce = [], iv[0][0], iv[0][1]
+    for s, e, _ in iv[1:]:
+        if s > ce:
+            gaps.append(s - ce)
+            cs = s
+        ce = max(ce, e)
+    gaps.sort()
+    starts = [s for s, _, _ in iv]
+    ia = sorted(b - a for a, b in zip(starts, starts[1:]))
+    win = collections.Counter()
+    for s, _, n in iv:
+        win[(s - iv[0][0]) // 100000] += n
+    rates = sorted(win.get(k, 0) / 1e8 for k in range(span // 100000 + 1))
+    q = lambda v, f: v[min(int(len(v) * f), len(v) - 1)] if v else 0
+    print("daemon idle %.0f%% of %.3f s (no request in service): %d gaps,"
+          " median %d us, p90 %d us" % (100.0 * sum(gaps) / span if span else 0,
+                                       span / 1e6, len(gaps), q(gaps, 0.5),
+                                       q(gaps, 0.9)))
+    print("between request starts: median %d us, p90 %d us; GB/s per 100 ms:"
+          " median %.2f, most %.2f" % (q(ia, 0.5), q(ia, 0.9), q(rates, 0.5),
+                                       rates[-1] if rates else 0))
 print("trace and statistics in " + o)
 EOF
