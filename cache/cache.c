@@ -26,10 +26,10 @@
  * is held. Read-ahead never waits and decodes only what fits in the
  * budget. Decode scratch goes back to a pool of at most one idle
  * scratch per worker (one used for a chunk past SCRATCH_KEEP is freed),
- * so that decoding never maps, faults in and trims memory. So decoded bytes in
- * memory stay below budget + PIN_SLACK plus what lending threads hold (one FUSE
- * request's chunks each), whatever the number of readers and threads
- * (df11fs(1), MEMORY).
+ * so that decoding never maps, faults in and trims memory. So decoded
+ * bytes in memory stay below budget + PIN_SLACK plus what lending threads
+ * hold (one FUSE request's chunks each), whatever the number of readers
+ * and threads (df11fs(1), MEMORY).
  *
  * Chunk bytes are anonymous mappings, not malloc memory: freeing one gives
  * it back to the kernel at once, so the process's resident size follows
@@ -150,6 +150,12 @@ void df11_cache_bury(struct entry *grave)
 		entry_free(grave);
 		grave = n;
 	}
+}
+
+/* sequential readers copied every byte of @e: the page cache has them */
+static int streamed(const struct entry *e)
+{
+	return e->served >= e->len;
 }
 
 /*
@@ -280,7 +286,7 @@ static uint8_t *buffer_for(struct df11_cache *c, size_t len, size_t *cap,
 	struct entry *e = c->lru.prev;
 	uint8_t *p = NULL;
 
-	for (unsigned k = 0; k < STREAM_SCAN && e != &c->lru && e->streamed;
+	for (unsigned k = 0; k < STREAM_SCAN && e != &c->lru && streamed(e);
 	     k++, e = e->prev)
 		if (!e->pins && e->cap >= len)
 			return take_buffer(c, e, cap, grave);
@@ -484,7 +490,7 @@ int df11_cache_fits_locked(const struct df11_cache *c, uint64_t len, int ahead)
 	uint64_t want = (len + BUF_ALIGN - 1) / BUF_ALIGN * BUF_ALIGN * 2;
 
 	if (ahead) /* never ahead of a reader waiting for room */
-		return !c->admit_waits && c->held + want <= c->st.budget;
+		return !c->admit_head && c->held + want <= c->st.budget;
 	return c->held == 0 || c->held + want <= c->st.budget + PIN_SLACK;
 }
 
@@ -528,14 +534,12 @@ static struct entry *admit_wait_locked(struct df11_cache *c,
 	while (*pp)
 		pp = &(*pp)->next;
 	*pp = &w;
-	c->admit_waits++;
 	while (!(e = df11_cache_find(c, vf, ck->id)) &&
 	       (c->admit_head != &w || !df11_cache_fits_locked(c, ck->len, 0)))
 		pthread_cond_wait(&w.cv, &c->mu);
 	for (pp = &c->admit_head; *pp != &w; pp = &(*pp)->next)
 		;
 	*pp = w.next;
-	c->admit_waits--;
 	pthread_cond_destroy(&w.cv);
 	admit_wake_locked(c); /* the next may fit too, or find its chunk */
 	return e;
@@ -637,9 +641,9 @@ void df11_cache_unpin_locked(struct df11_cache *c, struct entry *e, size_t seq,
 		c->held -= e->cap;
 		admit_wake_locked(c); /* room for a waiting reader */
 	}
+	int was = streamed(e);
 	e->served += seq;
-	if (seq && !e->streamed && e->served >= e->len) {
-		e->streamed = 1;
+	if (!was && streamed(e)) {
 		e->hot = 0; /* the page cache has it now */
 		lru_unlink(e);
 		e->prev = c->lru.prev;

@@ -72,8 +72,7 @@ struct entry {
 	uint8_t *data;
 	size_t len, cap;
 	int state, err;
-	int streamed;  /* sequential readers copied all of it */
-	size_t served; /* bytes of it sequential readers copied */
+	size_t served; /* bytes sequential readers copied; all: streamed */
 	int hot;       /* hit again since decoded or last spared by eviction */
 	unsigned pins;
 	struct entry *hnext;
@@ -102,8 +101,7 @@ struct df11_cache {
 	uint64_t held;	      /* bytes not evictable: see PIN_SLACK */
 	struct entry *spare;  /* buffers of dropped entries, kept to reuse */
 	uint64_t spare_bytes; /* capacity: used + spare <= budget + slack */
-	unsigned admit_waits; /* readers waiting for room */
-	struct admit_waiter *admit_head; /* the first of them (cache.c) */
+	struct admit_waiter *admit_head; /* readers waiting for room */
 	struct df11_cache_opts o;
 	struct job q[QUEUE_LEN];
 	unsigned qhead, qlen;

@@ -119,11 +119,10 @@ for ino in order[:12]:
 iv = sorted((int(l[0]), int(l[0]) + int(l[5]), int(l[3])) for l in lines)
 if iv:
     span = max(e for _, e, _ in iv) - iv[0][0]
-    gaps, cs, ce = [], iv[0][0], iv[0][1]
+    gaps, ce = [], iv[0][1]
     for s, e, _ in iv[1:]:
         if s > ce:
             gaps.append(s - ce)
-            cs = s
         ce = max(ce, e)
     gaps.sort()
     starts = [s for s, _, _ in iv]
