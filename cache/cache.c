@@ -453,6 +453,97 @@ static int fill(struct df11_cache *c, struct entry *e, struct stage_ns *t)
 	return rc;
 }
 
+uint64_t df11_vfile_span(struct df11_vfile *vf, uint64_t off, uint64_t max)
+{
+	const struct df11_source *src = vf->src;
+	struct df11_chunk ck;
+	uint64_t end = off;
+
+	if (off >= vf->size)
+		return 0;
+	if (off < vf->hdr_len)
+		return vf->hdr_len - off;
+	if (src->ops->chunk_find(src, off, &ck) || ck.off != off)
+		return 0;
+	do {
+		end = ck.off + ck.len;
+		src->ops->chunk_get(src, ck.id + 1, &ck);
+	} while (ck.len && ck.off + ck.len - off <= max);
+	return end - off;
+}
+
+ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
+			  uint64_t len)
+{
+	struct df11_cache *c = vf->c;
+	const struct df11_source *src = vf->src;
+	struct stage_ns t = {0};
+	struct df11_chunk ck;
+	struct df11_scratch *s;
+	char err[256] = "out of memory";
+	uint64_t done = 0, n = 0, big = 0;
+	int rc;
+
+	if (vf->check && (rc = vf->check(vf->check_ctx)) != 0)
+		return rc;
+	if (off + len > vf->size || len == 0)
+		return -EINVAL;
+	if (off < vf->hdr_len) {
+		if (off + len > vf->hdr_len)
+			return -EINVAL;
+		memcpy(dst, vf->hdr + off, (size_t)len);
+		return (ssize_t)len;
+	}
+	if (src->ops->chunk_find(src, off, &ck) || ck.off != off)
+		return -EINVAL;
+	if (!(s = scratch_get(c)))
+		return -ENOMEM;
+	rc = 0;
+	while (!rc && done < len) {
+		uint8_t *out = (uint8_t *)dst + done;
+		struct df11_fetch f;
+		uint64_t t0 = df11_now_ns(), t1, t2;
+
+		if (ck.off != off + done || done + ck.len > len) {
+			rc = -EINVAL;
+			break;
+		}
+		rc = src->ops->chunk_fetch(src, ck.id, s, out, &f, err,
+					   sizeof(err));
+		t1 = df11_now_ns();
+		t.fetch += t1 - t0;
+		if (!rc) {
+			df11_source_decode(&f, s, out);
+			t2 = df11_now_ns();
+			t.decode += t2 - t1;
+			rc = src->ops->chunk_check(src, ck.id, out, f.rc, err,
+						   sizeof(err));
+			t.check += df11_now_ns() - t2;
+		}
+		if (rc) {
+			df11_cache_logf(c, "'%s': %s", vf->name, err);
+			break;
+		}
+		done += ck.len;
+		n++;
+		big = ck.len > big ? ck.len : big;
+		src->ops->chunk_get(src, ck.id + 1, &ck);
+	}
+	scratch_put(c, s, (size_t)big);
+	pthread_mutex_lock(&c->mu);
+	c->st.decode_ns += t.fetch + t.decode + t.check;
+	c->st.fetch_ns += t.fetch;
+	c->st.check_ns += t.check;
+	c->st.bytes_decoded += done;
+	if (rc && rc != -EINVAL)
+		c->st.errors++;
+	pthread_mutex_unlock(&c->mu);
+	atomic_fetch_add_explicit(&vf->n_decoded, n, memory_order_relaxed);
+	if (rc == -EINVAL)
+		return rc;
+	return rc ? (rc == -ENOMEM ? -ENOMEM : -EIO) : (ssize_t)done;
+}
+
 /*
  * A new DECODING entry for chunk @ck of @vf, pinned once, hashed and
  * counted (lock held); its buffer may still have to be mapped (NULL

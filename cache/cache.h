@@ -245,6 +245,27 @@ ssize_t df11_vfile_lend(struct df11_vfile *vf, uint64_t off, size_t len,
 void df11_vfile_return(struct df11_vfile *vf, struct df11_slice *s, unsigned n);
 
 /**
+ * df11_vfile_span() - the bytes from @off (0, or where a chunk starts)
+ * that df11_vfile_decode() can write in one call: the header bytes, or
+ * whole chunks of at most @max bytes in all (at least one, whatever its
+ * size: chunks are at most 16 MiB). Return: the length, or 0 at the end
+ * of the file or for an @off that starts nothing.
+ */
+uint64_t df11_vfile_span(struct df11_vfile *vf, uint64_t off, uint64_t max);
+
+/**
+ * df11_vfile_decode() - decode the span [@off, @off + @len) that
+ * df11_vfile_span() gave into @dst, on the calling thread's CPU (a GPU
+ * decode of one chunk into pageable memory is slower than a core), past
+ * the cache: nothing is kept, nothing evicted. Every chunk is checked as a
+ * cached one is. For writing a whole file (fs/fill.c). Return: @len; -EIO (a
+ * chunk failed to decode or check: logged with file, tensor and offset),
+ * -ESTALE (source changed), -ENOMEM, -EINVAL (not a span).
+ */
+ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
+			  uint64_t len);
+
+/**
  * df11_vfile_check() - are the source files still the ones that were
  * opened (the check callback; none: yes)? Return: 0, or -ESTALE.
  */

@@ -41,6 +41,9 @@
  * @lock:   guards @stale_logged
  * @cur:    read-ahead state of this open file
  * @snap, @snap_len: the statistics file's bytes (owned), else NULL
+ * @fill:   the whole-file decode of @vf (fs/fill.c), or NULL
+ * @fs:     the filesystem, for @fill
+ * @pt:     opened in passthrough mode (the kernel sends no reads)
  * @prev, @next: the filesystem's list of open handles (fs->lock)
  */
 struct df11fs_handle {
@@ -52,6 +55,9 @@ struct df11fs_handle {
 	struct df11_cursor cur;
 	char *snap;
 	size_t snap_len;
+	struct df11fs_fillent *fill;
+	struct df11fs *fs;
+	int pt;
 	struct df11fs_handle *prev, *next;
 };
 
@@ -92,6 +98,8 @@ static void *thread_buf(size_t len)
 
 static void handle_free(struct df11fs_handle *h)
 {
+	if (h->fill)
+		df11fs_fill_release(h->fs->fill, h->fill, h->pt);
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->vf)
@@ -138,6 +146,57 @@ void df11fs_handles_free_all(struct df11fs *fs)
 	}
 }
 
+/* the length of @p's directory part ("a/b/c" -> 3, "c" -> 0) */
+static size_t dir_len(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? (size_t)(s - p) : 0;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp((*(struct df11fs_inode *const *)a)->path,
+		      (*(struct df11fs_inode *const *)b)->path);
+}
+
+/*
+ * A model is being opened (@in's fill just started): queue the fills of
+ * the other containers the kernel knows in its directory whose names sort
+ * after it, in name order, the order loaders read shards in.
+ */
+static void queue_siblings(struct df11fs *fs, struct df11fs_inode *in)
+{
+	size_t n, k = 0, d = dir_len(in->path);
+	struct df11fs_inode **v = df11fs_itable_pin_all(&fs->itab, &n), **sel;
+
+	if (!v)
+		return;
+	if (!(sel = malloc((n ? n : 1) * sizeof(*sel)))) {
+		df11fs_itable_unpin_all(&fs->itab, v, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct df11fs_inode *o = v[i];
+		if (o != in && o->path && dir_len(o->path) == d &&
+		    strncmp(o->path, in->path, d) == 0 &&
+		    strcmp(o->path, in->path) > 0)
+			sel[k++] = o;
+	}
+	qsort(sel, k, sizeof(*sel), by_path);
+	for (size_t i = 0; i < k; i++) {
+		struct df11_vfile *vf = NULL;
+		pthread_mutex_lock(&sel[i]->lock);
+		if (sel[i]->kind == DF11FS_K_CONTAINER && sel[i]->vf)
+			vf = df11_vfile_get(sel[i]->vf);
+		pthread_mutex_unlock(&sel[i]->lock);
+		if (vf)
+			df11fs_fill_queue(fs->fill, vf, sel[i]->path);
+		df11_vfile_put(vf);
+	}
+	free(sel);
+	df11fs_itable_unpin_all(&fs->itab, v, n);
+}
+
 void df11fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct df11fs *fs = df11fs_from_req(req);
@@ -179,6 +238,26 @@ void df11fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (changed)
 		df11fs_log(LOG_DEBUG, "'%s': source changed, dropping pages",
 			   in->path);
+	h->fs = fs;
+	if (h->vf && fs->fill) {
+		int id = -1, started;
+		h->fill = df11fs_fill_open(fs->fill, h->vf, in->path, &started);
+		if (started)
+			queue_siblings(fs, in);
+		if (h->fill)
+			id = df11fs_fill_mode(fs->fill, h->fill);
+		h->pt = id >= 0;
+		if (h->pt) {
+			handle_link(fs, h);
+			rc = df11fs_pt_reply_open(req, fs->se,
+						  (uint64_t)(uintptr_t)h, id);
+			if (rc) { /* no release will come */
+				handle_unlink(fs, h);
+				handle_free(h);
+			}
+			return;
+		}
+	}
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = !changed;
 	fi->direct_io = h->snap != NULL; /* never for a model file: mmap */
@@ -241,6 +320,12 @@ static ssize_t read_vfile(fuse_req_t req, struct df11fs_handle *h,
 	}
 	if (size > end - (uint64_t)off)
 		size = (size_t)(end - (uint64_t)off);
+	if (h->fill && (buf = thread_buf(size)) &&
+	    df11fs_fill_pread(h->fs->fill, h->fill, buf, size, (uint64_t)off) ==
+		(ssize_t)size) {
+		reply_buf(req, buf, size, t);
+		return (ssize_t)size;
+	}
 	r = df11_vfile_lend(h->vf, (uint64_t)off, size, &h->cur, s, LEND_MAX,
 			    &n);
 	if (r < 0) {

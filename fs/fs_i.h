@@ -54,6 +54,8 @@
 #define DF11FS_STATS_NAME ".df11fs-stats.json"
 
 struct df11fs_handle;
+struct df11fs_fill;
+struct df11fs_fillent;
 
 /* request size buckets of struct df11fs_reqstat: 4K, 8K, ..., 1M and up */
 #define DF11FS_REQ_BUCKETS 9
@@ -107,6 +109,8 @@ struct df11fs_reqtime {
  * @handles:      open file handles, so that shutdown can free those the
  *                kernel never released (lazy unmount)
  * @req:          read request timing (reqstat.c)
+ * @fill:         whole decoded files (fill.c), or NULL: -o decoded_cache=0
+ * @se:           the session (for passthrough replies)
  */
 #define DF11FS_INDEX_MIN (32u << 20) /* the least index cap (fs/index.c) */
 
@@ -125,6 +129,8 @@ struct df11fs {
 	pthread_mutex_t lock;
 	struct df11fs_handle *handles;
 	struct df11fs_reqstat req;
+	struct df11fs_fill *fill;
+	struct fuse_session *se;
 };
 
 /**
@@ -147,6 +153,9 @@ struct df11fs {
  * @max_read:      -o max_read= in bytes, 4096 .. DF11FS_MAX_READ
  *                 (default DF11FS_MAX_READ)
  * @trace:         -o trace=FILE (reqstat.c), or NULL
+ * @decoded_cache: -o decoded_cache= in bytes: whole decoded files kept in
+ *                 backing files (fill.c); 0: none
+ * @decoded_dir:   -o decoded_dir=DIR for them, or NULL: memory (memfd)
  */
 struct df11fs_conf {
 	char *source, *mountpoint;
@@ -159,6 +168,8 @@ struct df11fs_conf {
 	uint64_t shard_size;
 	char *log, *fsname, *trace;
 	unsigned max_read;
+	uint64_t decoded_cache;
+	char *decoded_dir;
 };
 
 /** Results of df11fs_opts_parse() other than 0. */
@@ -302,6 +313,130 @@ void df11fs_signals_block(sigset_t *old);
  */
 int df11fs_loop(struct fuse_session *se, unsigned threads,
 		void (*tick)(void *ctx), void *ctx);
+
+/**
+ * df11fs_loop_init() - receive and process the session's first request
+ * (INIT) in the calling thread, before df11fs_loop(), negotiating
+ * passthrough when @want_pt (df11fs_pt_init). Return: 1 with
+ * passthrough, 0 without, or -errno (the session ended first).
+ */
+int df11fs_loop_init(struct fuse_session *se, int want_pt);
+
+/* ----------------------------------------------------- passthrough.c */
+
+/**
+ * df11fs_pt_set_unique() - note the unique id of the request in @buf for
+ * df11fs_pt_reply_open() in this thread; the worker loop calls it before
+ * it dispatches each request.
+ */
+void df11fs_pt_set_unique(const struct fuse_buf *buf);
+
+/**
+ * df11fs_pt_init() - process INIT request @buf; when @want_pt and the
+ * kernel offers FUSE_PASSTHROUGH, accept it in libfuse's reply. Call
+ * before any other thread reads the session. Return: 1 when passthrough
+ * was accepted, else 0 (INIT was answered either way).
+ */
+int df11fs_pt_init(struct fuse_session *se, const struct fuse_buf *buf,
+		   int want_pt);
+
+/**
+ * df11fs_pt_backing_open() - register descriptor @fd (open read-write) as
+ * a backing file. Needs CAP_SYS_ADMIN. Return: the backing id (>= 0), or
+ * -errno.
+ */
+int df11fs_pt_backing_open(struct fuse_session *se, int fd);
+
+/** df11fs_pt_backing_close() - unregister backing @id (< 0: no-op). */
+void df11fs_pt_backing_close(struct fuse_session *se, int id);
+
+/**
+ * df11fs_pt_reply_open() - answer the open @req (the request this thread
+ * is processing) with handle @fh in passthrough mode over backing @id.
+ * Return: 0; -ENOENT if the open was interrupted (no release will come);
+ * another -errno if the reply could not be written (then EIO was
+ * replied). @req is answered in every case.
+ */
+int df11fs_pt_reply_open(fuse_req_t req, struct fuse_session *se, uint64_t fh,
+			 int id);
+
+/* ------------------------------------------------------------ fill.c */
+
+/**
+ * struct df11fs_fill_stats - whole-file decoding since the mount.
+ * @budget, @held: bytes allowed and held in backing files now
+ * @started, @filled, @failed, @evicted: fills, by outcome
+ * @bytes:    bytes written into backing files
+ * @fill_ns:  time of the completed fills, summed
+ * @pt_opens: opens answered with passthrough
+ * @backed_reads: read requests copied from a backing file
+ * @wait_ns:  opens waiting for a fill to end, summed
+ * @passthrough: 1 when backing files are registered with the kernel
+ */
+struct df11fs_fill_stats {
+	uint64_t budget, held;
+	uint64_t started, filled, failed, evicted, bytes, fill_ns;
+	uint64_t pt_opens, backed_reads, wait_ns;
+	int passthrough;
+};
+
+/**
+ * df11fs_fill_new() - whole-file decoding into backing files of @budget
+ * bytes at most, by @threads threads, made unnamed (O_TMPFILE) in
+ * directory @dirfd (taken over), or memfds for -1. Return: 0 and *@out,
+ * or -errno.
+ */
+int df11fs_fill_new(struct df11fs_fill **out, uint64_t budget, unsigned threads,
+		    int dirfd);
+
+/** df11fs_fill_passthrough() - register complete files with @se's kernel. */
+void df11fs_fill_passthrough(struct df11fs_fill *f, struct fuse_session *se);
+
+/** df11fs_fill_stop() - end the fill threads (before the session goes). */
+void df11fs_fill_stop(struct df11fs_fill *f);
+
+/** df11fs_fill_free() - stop, and free every backing file. NULL: no-op. */
+void df11fs_fill_free(struct df11fs_fill *f);
+
+/**
+ * df11fs_fill_open() - an open of virtual file @vf (log name @name):
+ * start its fill if there is room (*@started: 1 when this call started
+ * it). Then df11fs_fill_mode() chooses the open's mode.
+ * Return: the entry (a reference, for df11fs_fill_release()), or NULL (not
+ * filled: larger than the budget, or no memory).
+ */
+struct df11fs_fillent *df11fs_fill_open(struct df11fs_fill *f,
+					struct df11_vfile *vf, const char *name,
+					int *started);
+
+/**
+ * df11fs_fill_queue() - start the fill of @vf (not open) if there is
+ * room: the other files of a model that is being opened.
+ */
+void df11fs_fill_queue(struct df11fs_fill *f, struct df11_vfile *vf,
+		       const char *name);
+
+/**
+ * df11fs_fill_mode() - the mode of an open of @e: the backing id for
+ * passthrough, or -1 for the usual requests. An open of a file being
+ * decoded waits for it (up to a second) when that looks near.
+ */
+int df11fs_fill_mode(struct df11fs_fill *f, struct df11fs_fillent *e);
+
+/** df11fs_fill_release() - the handle of df11fs_fill_open() is closed. */
+void df11fs_fill_release(struct df11fs_fill *f, struct df11fs_fillent *e,
+			 int pt);
+
+/**
+ * df11fs_fill_pread() - copy [@off, @off + @len) of the original file
+ * from @e's backing file when that range is written. Return: @len, or
+ * -EAGAIN (not written yet, or no backing file: read it the usual way).
+ */
+ssize_t df11fs_fill_pread(struct df11fs_fill *f, struct df11fs_fillent *e,
+			  void *buf, size_t len, uint64_t off);
+
+/** df11fs_fill_stats() - a snapshot (all zero for a NULL @f). */
+void df11fs_fill_stats(struct df11fs_fill *f, struct df11fs_fill_stats *st);
 
 /* ----------------------------------------------------------- stats.c */
 

@@ -62,6 +62,7 @@ static void *worker(void *arg)
 			fuse_session_exit(p->se);
 			break;
 		}
+		df11fs_pt_set_unique(&buf);
 		fuse_session_process_buf(p->se, &buf);
 	}
 	pthread_cleanup_pop(1);
@@ -80,6 +81,23 @@ void df11fs_signals_block(sigset_t *old)
 	sigaddset(&block, SIGQUIT);
 	sigaddset(&block, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+int df11fs_loop_init(struct fuse_session *se, int want_pt)
+{
+	struct fuse_buf buf = {.mem = NULL};
+	int r;
+
+	do
+		r = fuse_session_receive_buf(se, &buf);
+	while ((r == -EINTR || r == -EAGAIN) && !fuse_session_exited(se));
+	if (r <= 0) {
+		free(buf.mem);
+		return r < 0 ? r : -ENOTCONN;
+	}
+	r = df11fs_pt_init(se, &buf, want_pt);
+	free(buf.mem);
+	return r;
 }
 
 int df11fs_loop(struct fuse_session *se, unsigned threads,

@@ -35,6 +35,7 @@ struct raw_opts {
 	char *attr_timeout, *entry_timeout, *headers, *shard;
 	char *decoder, *gpu_mem;
 	char *log, *fsname, *max_read, *trace;
+	char *decoded_cache, *decoded_dir;
 	char *type, *ns; /* mount(8) -t and -N, ignored */
 	int helper, help, version, n_pos;
 };
@@ -67,6 +68,8 @@ static const struct fuse_opt opt_spec[] = {
     RAW("max_shard_size=%s", shard),
     RAW("decoder=%s", decoder),
     RAW("gpu_mem=%s", gpu_mem),
+    RAW("decoded_cache=%s", decoded_cache),
+    RAW("decoded_dir=%s", decoded_dir),
     RAW("log=%s", log),
     RAW("fsname=%s", fsname),
     RAW("max_read=%s", max_read),
@@ -151,6 +154,13 @@ static void usage(void)
 	       "usable: CPU)\n"
 	       "  -o gpu_mem=SIZE        device memory for the GPU decoder "
 	       "(default 1G)\n"
+	       "  -o decoded_cache=SIZE  whole decoded files to keep, read by "
+	       "the\n"
+	       "                         kernel directly when it can "
+	       "(passthrough;\n"
+	       "                         default 0: none)\n"
+	       "  -o decoded_dir=DIR     where they are kept (default: "
+	       "memory)\n"
 	       "  -o log=FILE|stderr|syslog  where messages go, with "
 	       "timestamps (default:\n"
 	       "                         stderr with -f, else syslog; FILE "
@@ -338,6 +348,12 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 		bad = "fsname";
 	if (r->trace && (!*r->trace || !(c->trace = strdup(r->trace))))
 		bad = "trace";
+	if (r->decoded_cache && parse_size(r->decoded_cache, &c->decoded_cache))
+		bad = "decoded_cache";
+	if (r->decoded_dir &&
+	    (!*r->decoded_dir ||
+	     !(c->decoded_dir = realpath(r->decoded_dir, NULL))))
+		bad = "decoded_dir";
 	if (bad) {
 		df11fs_log(LOG_ERR, "invalid value for option '%s'", bad);
 		return -1;
@@ -353,6 +369,8 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 
 static void raw_free(struct raw_opts *r)
 {
+	free(r->decoded_cache);
+	free(r->decoded_dir);
 	free(r->cache_size);
 	free(r->workers);
 	free(r->readahead);
@@ -429,6 +447,8 @@ void df11fs_conf_free(struct df11fs_conf *conf)
 	free(conf->log);
 	free(conf->fsname);
 	free(conf->trace);
+	free(conf->decoded_dir);
+	conf->decoded_dir = NULL;
 	conf->source = conf->mountpoint = conf->headers = NULL;
 	conf->log = conf->fsname = conf->trace = NULL;
 }

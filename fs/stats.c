@@ -243,6 +243,29 @@ static json_t *headers_obj(struct df11fs *fs)
 	return o;
 }
 
+/* "decoded": whole files in backing files (-o decoded_cache=) */
+static json_t *decoded_obj(struct df11fs *fs)
+{
+	struct df11fs_fill_stats f;
+	json_t *o = json_object();
+
+	df11fs_fill_stats(fs->fill, &f);
+	if (!o || set_u64(o, "budget", f.budget) ||
+	    set_u64(o, "held", f.held) || set_u64(o, "started", f.started) ||
+	    set_u64(o, "filled", f.filled) || set_u64(o, "failed", f.failed) ||
+	    set_u64(o, "evicted", f.evicted) || set_u64(o, "bytes", f.bytes) ||
+	    set_u64(o, "fill_ns", f.fill_ns) ||
+	    set_u64(o, "passthrough_opens", f.pt_opens) ||
+	    set_u64(o, "backed_reads", f.backed_reads) ||
+	    set_u64(o, "open_wait_ns", f.wait_ns) ||
+	    json_object_set_new(o, "passthrough",
+				json_boolean(f.passthrough))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The document's top level, without "files" and "models". */
 static int top(struct df11fs *fs, json_t *o)
 {
@@ -275,6 +298,7 @@ static int top(struct df11fs *fs, json_t *o)
 	    json_object_set_new(o, "cache", cache_obj(&st)) ||
 	    json_object_set_new(o, "headers", headers_obj(fs)) ||
 	    json_object_set_new(o, "decoder", decoder_obj(fs, &st)) ||
+	    json_object_set_new(o, "decoded", decoded_obj(fs)) ||
 	    json_object_set_new(o, "requests", df11fs_reqstat_json(fs)))
 		return -ENOMEM;
 	return 0;

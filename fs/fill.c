@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs/fill.c - whole decoded files in backing files (-o decoded_cache=SIZE)
+ *
+ * When a container is opened, its whole original file is decoded in the
+ * background into a backing file (a memfd, or an unnamed O_TMPFILE in
+ * -o decoded_dir=), by a pool of fill threads that take it span by span
+ * (whole chunks, about 16 MiB) and decode each straight into the backing
+ * file's pages, mapped for that span (df11_vfile_decode: every chunk
+ * checked as a cached one is; past the chunk cache, which the readers
+ * keep). Meanwhile the file's reads are served as before. Once the file
+ * is complete, reads are copied from it, and it is registered with the kernel
+ * (fs/passthrough.c), and later opens are answered with passthrough: the
+ * kernel then reads and maps the backing file itself, at the speed of its
+ * page cache, and sends no more read requests for that open.
+ *
+ * The kernel takes passthrough per inode: an inode open in caching mode
+ * cannot be opened in passthrough mode and the other way round (the open
+ * fails with EIO). So each entry counts its open handles of both kinds,
+ * and an open goes through passthrough when the file is complete and no
+ * handle of the other kind is open (or when one of its own kind is).
+ *
+ * Memory: the backing files hold at most the budget, whole files each,
+ * reserved when a fill starts. A complete file whose handles are all
+ * closed stays (a second load opens it at once) until room is needed for
+ * another: least recently opened first. A file larger than the budget is
+ * never filled. A fill that fails (a chunk that does not decode or check,
+ * a changed source, a full disk) leaves nothing behind; the reads of that
+ * file go on through the cache, and report its errors as before.
+ *
+ * Thread-safety: every function may be called from any thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+#define RANGE	      (16u << 20) /* one claim of a fill thread, about */
+#define PAGE	      4096u
+#define WAIT_NS	      2000000000u /* an open waits for a fill this long */
+#define WAIT_PROBE_NS 200000000u  /* before it judges the fill's speed */
+#define WAIT_STEP_NS  10000000L
+#define FAILED_MAX    64 /* failed entries remembered */
+
+enum { F_IDLE, F_RUNNING, F_READY, F_FAILED };
+
+/**
+ * struct df11fs_fillent - one virtual file known to the fill.
+ * @prev, @next: the list, most recently opened first
+ * @vf:      the virtual file (a reference: the key, never reused)
+ * @name:    its path, for log lines
+ * @size:    bytes of the original file
+ * @fd:      the backing file, or -1
+ * @id:      its backing id, or -1 (not registered, or no passthrough)
+ * @state:   F_*
+ * @seq:     when its fill started (fills go oldest first)
+ * @next_off: the next range to claim
+ * @done:    bytes written
+ * @n_norm, @n_pt: open handles in caching and passthrough mode
+ * @refs:    handles and fill threads using it
+ * @t0:      df11fs_now_ns() at the start of the fill
+ */
+struct df11fs_fillent {
+	struct df11fs_fillent *prev, *next;
+	struct df11_vfile *vf;
+	char *name;
+	uint64_t size;
+	int fd, id, state;
+	uint64_t seq, next_off, done;
+	unsigned n_norm, n_pt, refs;
+	uint64_t t0;
+};
+
+struct df11fs_fill {
+	pthread_mutex_t lock;
+	pthread_cond_t cv, progress;
+	struct fuse_session *se; /* NULL: no passthrough */
+	int dirfd;		 /* where backing files are made, or -1 */
+	uint64_t budget, held, seq;
+	unsigned failed;
+	struct df11fs_fillent head; /* list sentinel */
+	pthread_t *tid;
+	unsigned n;
+	int stop;
+	struct df11fs_fill_stats st;
+};
+
+static void ent_unlink(struct df11fs_fillent *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->prev = e->next = e;
+}
+
+static void ent_push(struct df11fs_fill *f, struct df11fs_fillent *e)
+{
+	e->next = f->head.next;
+	e->prev = &f->head;
+	f->head.next->prev = e;
+	f->head.next = e;
+}
+
+/* Close @e's backing file and give its bytes back. Lock held. */
+static void ent_close(struct df11fs_fill *f, struct df11fs_fillent *e)
+{
+	if (f->se)
+		df11fs_pt_backing_close(f->se, e->id);
+	e->id = -1;
+	if (e->fd >= 0) {
+		close(e->fd);
+		e->fd = -1;
+		f->held -= e->size;
+	}
+}
+
+static void ent_free(struct df11fs_fill *f, struct df11fs_fillent *e)
+{
+	ent_unlink(e);
+	ent_close(f, e);
+	if (e->state == F_FAILED)
+		f->failed--;
+	df11_vfile_put(e->vf);
+	free(e->name);
+	free(e);
+}
+
+/*
+ * Drop a reference. At the last one, an entry that holds nothing goes, a
+ * failed one lets go of its backing file (its failure stays known), a
+ * complete one stays for the next open. Lock held.
+ */
+static void ent_put(struct df11fs_fill *f, struct df11fs_fillent *e)
+{
+	if (--e->refs)
+		return;
+	if (e->state == F_IDLE)
+		ent_free(f, e);
+	else if (e->state == F_FAILED)
+		ent_close(f, e);
+}
+
+/* Free room for @need bytes, least recently opened first. Lock held. */
+static int make_room(struct df11fs_fill *f, uint64_t need)
+{
+	struct df11fs_fillent *e, *p;
+
+	if (need > f->budget)
+		return 0;
+	for (e = f->head.prev; e != &f->head && f->held + need > f->budget;
+	     e = p) {
+		p = e->prev;
+		if (e->refs == 0 && e->state == F_READY) {
+			f->st.evicted++;
+			ent_free(f, e);
+		}
+	}
+	return f->held + need <= f->budget;
+}
+
+static int backing_new(struct df11fs_fill *f, const char *name)
+{
+	if (f->dirfd >= 0)
+		return openat(f->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+			      0600);
+	return memfd_create(name, MFD_CLOEXEC);
+}
+
+/* Start @e's fill if there is room. Lock held. */
+static void start(struct df11fs_fill *f, struct df11fs_fillent *e)
+{
+	if (e->state != F_IDLE || !make_room(f, e->size))
+		return;
+	e->fd = backing_new(f, "df11fs");
+	if (e->fd < 0 || ftruncate(e->fd, (off_t)e->size) != 0) {
+		df11fs_log(LOG_WARNING, "'%s': no backing file: %s", e->name,
+			   strerror(errno));
+		if (e->fd >= 0)
+			close(e->fd);
+		e->fd = -1;
+		return;
+	}
+	f->held += e->size;
+	e->state = F_RUNNING;
+	e->seq = ++f->seq;
+	e->t0 = df11fs_now_ns();
+	f->st.started++;
+	pthread_cond_broadcast(&f->cv);
+}
+
+/* The oldest running fill with a range left. Lock held. */
+static struct df11fs_fillent *pick(struct df11fs_fill *f)
+{
+	struct df11fs_fillent *best = NULL;
+
+	for (struct df11fs_fillent *e = f->head.next; e != &f->head;
+	     e = e->next)
+		if (e->state == F_RUNNING && e->next_off < e->size &&
+		    (!best || e->seq < best->seq))
+			best = e;
+	return best;
+}
+
+/*
+ * Decode span [@off, @off + @len) of @e's original file into its backing
+ * file: map those pages (populated at once, huge where the filesystem
+ * gives them), decode into them, unmap.
+ */
+static int copy_span(struct df11fs_fillent *e, uint64_t off, uint64_t len)
+{
+	uint64_t a = off & ~(uint64_t)(PAGE - 1), mlen = off + len - a;
+	uint8_t *m;
+	ssize_t r;
+
+	m = mmap(NULL, (size_t)mlen, PROT_READ | PROT_WRITE, MAP_SHARED, e->fd,
+		 (off_t)a);
+	if (m == MAP_FAILED)
+		return -errno;
+	madvise(m, (size_t)mlen, MADV_HUGEPAGE);
+	if (madvise(m, (size_t)mlen, MADV_POPULATE_WRITE) != 0 &&
+	    errno != EINVAL) {
+		int rc = -errno; /* ENOSPC, ENOMEM: a full disk or memory */
+		munmap(m, (size_t)mlen);
+		return rc;
+	}
+	r = df11_vfile_decode(e->vf, m + (off - a), off, len);
+	munmap(m, (size_t)mlen);
+	return r < 0 ? (int)r : 0;
+}
+
+/* A fill is complete: register the backing file, outside the lock. */
+static void complete(struct df11fs_fill *f, struct df11fs_fillent *e)
+{
+	int id = -1;
+
+	if (f->se) {
+		id = df11fs_pt_backing_open(f->se, e->fd);
+		if (id < 0) {
+			df11fs_log(LOG_WARNING,
+				   "passthrough: cannot register a backing "
+				   "file: %s; reading through requests",
+				   strerror(-id));
+			pthread_mutex_lock(&f->lock);
+			f->se = NULL;
+			pthread_mutex_unlock(&f->lock);
+		}
+	}
+	pthread_mutex_lock(&f->lock);
+	e->id = id;
+	e->state = F_READY;
+	pthread_cond_broadcast(&f->progress);
+	f->st.filled++;
+	f->st.fill_ns += df11fs_now_ns() - e->t0;
+	df11fs_log(LOG_DEBUG, "'%s': decoded whole in %.3f s%s", e->name,
+		   (double)(df11fs_now_ns() - e->t0) / 1e9,
+		   id >= 0 ? ", passthrough from now on" : "");
+	ent_put(f, e);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * A fill failed: its backing file goes with the last reference (a reader
+ * may be copying from it now); the failure is remembered. Lock held.
+ */
+static void fail(struct df11fs_fill *f, struct df11fs_fillent *e, int rc)
+{
+	df11fs_log(LOG_WARNING, "'%s': whole-file decode stopped: %s", e->name,
+		   strerror(-rc));
+	e->state = F_FAILED;
+	if (!e->refs)
+		ent_close(f, e);
+	f->st.failed++;
+	/* forget the oldest failures, so that the list stays short */
+	if (++f->failed > FAILED_MAX)
+		for (struct df11fs_fillent *o = f->head.prev; o != &f->head;
+		     o = o->prev)
+			if (o != e && o->state == F_FAILED && o->refs == 0) {
+				ent_free(f, o);
+				break;
+			}
+}
+
+static void *worker(void *arg)
+{
+	struct df11fs_fill *f = arg;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		struct df11fs_fillent *e;
+		uint64_t off, len;
+		int rc;
+
+		while (!f->stop && !(e = pick(f)))
+			pthread_cond_wait(&f->cv, &f->lock);
+		if (f->stop)
+			break;
+		off = e->next_off;
+		len = df11_vfile_span(e->vf, off, RANGE);
+		if (!len) { /* cannot happen: spans tile the file */
+			fail(f, e, -EINVAL);
+			continue;
+		}
+		e->next_off += len;
+		e->refs++;
+		pthread_mutex_unlock(&f->lock);
+		rc = copy_span(e, off, len);
+		pthread_mutex_lock(&f->lock);
+		if (rc && e->state == F_RUNNING)
+			fail(f, e, rc);
+		pthread_cond_broadcast(&f->progress);
+		if (!rc && e->state == F_RUNNING) {
+			f->st.bytes += len;
+			if ((e->done += len) == e->size) {
+				pthread_mutex_unlock(&f->lock);
+				complete(f, e);
+				pthread_mutex_lock(&f->lock);
+				continue;
+			}
+		}
+		ent_put(f, e);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+int df11fs_fill_new(struct df11fs_fill **out, uint64_t budget, unsigned threads,
+		    int dirfd)
+{
+	struct df11fs_fill *f = calloc(1, sizeof(*f));
+
+	*out = NULL;
+	if (!f) {
+		if (dirfd >= 0)
+			close(dirfd);
+		return -ENOMEM;
+	}
+	f->dirfd = dirfd;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	pthread_cond_init(&f->progress, NULL);
+	f->head.prev = f->head.next = &f->head;
+	f->budget = budget;
+	if (!(f->tid = calloc(threads ? threads : 1, sizeof(*f->tid)))) {
+		df11fs_fill_free(f);
+		return -ENOMEM;
+	}
+	for (; f->n < (threads ? threads : 1); f->n++)
+		if (pthread_create(&f->tid[f->n], NULL, worker, f))
+			break;
+	if (!f->n) {
+		df11fs_fill_free(f);
+		return -EAGAIN;
+	}
+	*out = f;
+	return 0;
+}
+
+void df11fs_fill_passthrough(struct df11fs_fill *f, struct fuse_session *se)
+{
+	pthread_mutex_lock(&f->lock);
+	f->se = se;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void df11fs_fill_stop(struct df11fs_fill *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->stop = 1;
+	f->se = NULL; /* the session's descriptor goes next */
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->lock);
+	for (unsigned i = 0; i < f->n; i++)
+		pthread_join(f->tid[i], NULL);
+	f->n = 0;
+}
+
+void df11fs_fill_free(struct df11fs_fill *f)
+{
+	if (!f)
+		return;
+	df11fs_fill_stop(f);
+	pthread_mutex_lock(&f->lock);
+	while (f->head.next != &f->head)
+		ent_free(f, f->head.next);
+	pthread_mutex_unlock(&f->lock);
+	pthread_cond_destroy(&f->cv);
+	pthread_cond_destroy(&f->progress);
+	pthread_mutex_destroy(&f->lock);
+	free(f->tid);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
+	free(f);
+}
+
+/*
+ * The entry of @vf, or of an earlier virtual file of the same @name whose
+ * source files are unchanged (the kernel forgot the inode, a later lookup
+ * made a new one): its bytes are this file's. Lock held.
+ */
+static struct df11fs_fillent *find(struct df11fs_fill *f, struct df11_vfile *vf,
+				   const char *name)
+{
+	for (struct df11fs_fillent *e = f->head.next; e != &f->head;
+	     e = e->next) {
+		if (e->vf == vf)
+			return e;
+		if (e->state != F_FAILED && strcmp(e->name, name) == 0 &&
+		    e->size == df11_vfile_size(vf) &&
+		    df11_vfile_check(e->vf) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * An open of a file being decoded waits for it while that is likely to
+ * end within WAIT_NS, at the speed the fill has had since it started
+ * (passthrough from the start then beats reading through requests), and
+ * gives up as soon as it is not. Lock held.
+ */
+static void wait_fill(struct df11fs_fill *f, struct df11fs_fillent *e)
+{
+	uint64_t t0 = df11fs_now_ns();
+
+	while (e->state == F_RUNNING && !f->stop) {
+		struct timespec ts;
+		uint64_t now, el, run;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += WAIT_STEP_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&f->progress, &f->lock, &ts);
+		now = df11fs_now_ns();
+		el = now - t0;
+		run = now - e->t0;
+		if (e->state != F_RUNNING || el >= WAIT_NS)
+			break;
+		/* judge once the fill has run a while: left / speed so far */
+		if (run >= WAIT_PROBE_NS &&
+		    (e->done == 0 || (double)(e->size - e->done) * (double)run /
+					     (double)e->done >
+					 (double)(WAIT_NS - el)))
+			break;
+	}
+	f->st.wait_ns += df11fs_now_ns() - t0;
+}
+
+/* The entry of @vf, made (not started) if new. NULL: no memory. Lock held. */
+static struct df11fs_fillent *entry_of(struct df11fs_fill *f,
+				       struct df11_vfile *vf, const char *name)
+{
+	struct df11fs_fillent *e = find(f, vf, name);
+
+	if (e) {
+		ent_unlink(e);
+	} else {
+		if (!(e = calloc(1, sizeof(*e))) || !(e->name = strdup(name))) {
+			free(e);
+			return NULL;
+		}
+		e->vf = df11_vfile_get(vf);
+		e->size = df11_vfile_size(vf);
+		e->fd = e->id = -1;
+	}
+	ent_push(f, e);
+	return e;
+}
+
+struct df11fs_fillent *df11fs_fill_open(struct df11fs_fill *f,
+					struct df11_vfile *vf, const char *name,
+					int *started)
+{
+	struct df11fs_fillent *e = NULL;
+
+	*started = 0;
+	pthread_mutex_lock(&f->lock);
+	if (df11_vfile_size(vf) <= f->budget && (e = entry_of(f, vf, name))) {
+		e->refs++;
+		*started = e->state == F_IDLE;
+		start(f, e);
+		*started = *started && e->state == F_RUNNING;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return e;
+}
+
+void df11fs_fill_queue(struct df11fs_fill *f, struct df11_vfile *vf,
+		       const char *name)
+{
+	struct df11fs_fillent *e;
+
+	pthread_mutex_lock(&f->lock);
+	if (df11_vfile_size(vf) <= f->budget && (e = entry_of(f, vf, name))) {
+		e->refs++;
+		start(f, e);
+		ent_put(f, e);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+int df11fs_fill_mode(struct df11fs_fill *f, struct df11fs_fillent *e)
+{
+	int id = -1;
+
+	pthread_mutex_lock(&f->lock);
+	if (e->state == F_RUNNING && !e->n_norm && f->se)
+		wait_fill(f, e);
+	if (e->n_pt || (e->state == F_READY && e->id >= 0 && !e->n_norm)) {
+		e->n_pt++;
+		id = e->id;
+		f->st.pt_opens++;
+	} else {
+		e->n_norm++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return id;
+}
+
+void df11fs_fill_release(struct df11fs_fill *f, struct df11fs_fillent *e,
+			 int pt)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (pt)
+		e->n_pt--;
+	else
+		e->n_norm--;
+	ent_put(f, e);
+	pthread_mutex_unlock(&f->lock);
+}
+
+ssize_t df11fs_fill_pread(struct df11fs_fill *f, struct df11fs_fillent *e,
+			  void *buf, size_t len, uint64_t off)
+{
+	ssize_t got;
+	int fd;
+
+	if (!e || !len || off + len > e->size)
+		return -EAGAIN;
+	pthread_mutex_lock(&f->lock);
+	fd = e->state == F_READY ? e->fd : -1;
+	pthread_mutex_unlock(&f->lock);
+	if (fd < 0)
+		return -EAGAIN;
+	/* the handle's reference keeps @fd open */
+	got = pread(fd, buf, len, (off_t)off);
+	if (got != (ssize_t)len)
+		return -EAGAIN; /* served the usual way */
+	pthread_mutex_lock(&f->lock);
+	f->st.backed_reads++;
+	pthread_mutex_unlock(&f->lock);
+	return got;
+}
+
+void df11fs_fill_stats(struct df11fs_fill *f, struct df11fs_fill_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	*st = f->st;
+	st->budget = f->budget;
+	st->held = f->held;
+	st->passthrough = f->se != NULL;
+	pthread_mutex_unlock(&f->lock);
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# tests/bats/135-decoded.bats - -o decoded_cache=: whole files decoded into
+# backing files, opened with FUSE passthrough once complete (where the
+# kernel and the daemon's privileges allow it), within the budget, never
+# serving a broken or changed file's bytes
+
+load helpers
+load mount_helpers
+
+setup_file() {
+	require_fuse
+	require_bins
+	export SRC=$BATS_FILE_TMPDIR/src D=$BATS_FILE_TMPDIR/d
+	mkdir -p "$SRC" "$D"
+	genmodel -s 31 -S 12M -n 3 "$SRC/a"
+	df11 compress -q "$SRC/a" "$D/a"
+}
+
+setup() {
+	export DF11_GPU_LIB=/nonexistent/libdf11gpu.so
+	M=$BATS_TEST_TMPDIR/m
+}
+
+teardown() {
+	unmount_all
+}
+
+# dstat MNT KEY - a figure of the "decoded" object of MNT's statistics
+dstat() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1] + "/.df11fs-stats.json"))
+print(int(d["decoded"][sys.argv[2]]) if sys.argv[2] != "reads" else d["requests"]["reads"])' "$1" "$2"
+}
+
+# filled MNT N - at least N fills completed
+filled() { [ "$(dstat "$1" filled)" -ge "$2" ]; }
+
+# shards DIR - the .safetensors files of DIR, by name
+shards() { (cd "$1" && ls -- *.safetensors); }
+
+@test "decoded_cache: files read right while and after they are decoded whole" {
+	mount_df11fs "$D" "$M" -o decoded_cache=256M
+	for f in $(shards "$SRC/a"); do
+		cmp "$SRC/a/$f" "$M/a/$f"
+	done
+	# opening the first shard queued the others: all three complete
+	wait_until 30 filled "$M" 3
+	[ "$(dstat "$M" failed)" -eq 0 ]
+	[ "$(dstat "$M" held)" -eq "$(cat "$SRC"/a/*.safetensors | wc -c)" ]
+	for f in $(shards "$SRC/a"); do
+		cmp "$SRC/a/$f" "$M/a/$f"
+		python3 -c 'import mmap, sys
+a = open(sys.argv[1], "rb").read()
+f = open(sys.argv[2], "rb")
+m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f"
+	done
+}
+
+@test "decoded_cache: a complete file is read by the kernel, without requests" {
+	mount_df11fs "$D" "$M" -o decoded_cache=256M
+	f=$(shards "$SRC/a" | head -n 1)
+	# the kernel knows the other shards: opening the first queues them
+	stat "$M"/a/* >/dev/null
+	cmp "$SRC/a/$f" "$M/a/$f"
+	wait_until 30 filled "$M" 3
+	if [ "$(dstat "$M" passthrough)" -ne 1 ]; then
+		skip "no FUSE passthrough here (kernel before 6.9, or not root)"
+	fi
+	n=$(dstat "$M" reads)
+	for f in $(shards "$SRC/a"); do
+		cmp "$SRC/a/$f" "$M/a/$f"
+	done
+	[ "$(dstat "$M" reads)" -eq "$n" ]
+	[ "$(dstat "$M" passthrough_opens)" -ge 3 ]
+}
+
+@test "decoded_cache: files over the budget are not decoded whole; one that fits evicts" {
+	mount_df11fs "$D" "$M" -o decoded_cache=1M
+	tree_sums "$SRC/a" >"$BATS_TEST_TMPDIR/want"
+	tree_sums "$M/a" | diff - "$BATS_TEST_TMPDIR/want"
+	[ "$(dstat "$M" started)" -eq 0 ]
+	[ "$(dstat "$M" held)" -eq 0 ]
+	unmount_df11fs "$M"
+	# room for one shard at a time: each read evicts the one before
+	big=$(stat -c %s "$SRC"/a/*.safetensors | sort -n | tail -n 1)
+	mount_df11fs "$D" "$M" -o decoded_cache=$((big + 4096))
+	for round in 1 2; do
+		for f in $(shards "$SRC/a"); do
+			cmp "$SRC/a/$f" "$M/a/$f"
+		done
+	done
+	[ "$(dstat "$M" held)" -le $((big + 4096)) ]
+	[ "$(dstat "$M" evicted)" -ge 1 ]
+	[ "$(dstat "$M" failed)" -eq 0 ]
+}
+
+@test "decoded_cache: a broken chunk stops the fill; its bytes are never served" {
+	cp -r "$D/a" "$BATS_TEST_TMPDIR/bad"
+	f=$(shards "$SRC/a" | head -n 1)
+	ct_flip "$BATS_TEST_TMPDIR/bad/$f" .encoded_exponent >/dev/null
+	mkdir -p "$BATS_TEST_TMPDIR/src"
+	mv "$BATS_TEST_TMPDIR/bad" "$BATS_TEST_TMPDIR/src/a"
+	mount_df11fs "$BATS_TEST_TMPDIR/src" "$M" -o decoded_cache=256M
+	run cat "$M/a/$f"
+	[ "$status" -ne 0 ]
+	wait_until 30 sh -c "[ \$(python3 -c 'import json; print(json.load(open(\"$M/.df11fs-stats.json\"))[\"decoded\"][\"failed\"])') -ge 1 ]"
+	run cat "$M/a/$f"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Input/output error"* ]]
+	grep -q "whole-file decode stopped" "$M.log"
+	# the other shards are whole and right
+	for g in $(shards "$SRC/a" | tail -n +2); do
+		cmp "$SRC/a/$g" "$M/a/$g"
+	done
+}
+
+@test "decoded_cache: a source rewritten after its fill is read anew" {
+	mkdir -p "$BATS_TEST_TMPDIR/src" "$BATS_TEST_TMPDIR/o2"
+	cp -r "$D/a" "$BATS_TEST_TMPDIR/src/a"
+	mount_df11fs "$BATS_TEST_TMPDIR/src" "$M" -o decoded_cache=256M,attr_timeout=0
+	f=$(shards "$SRC/a" | head -n 1)
+	stat "$M"/a/* >/dev/null
+	cmp "$SRC/a/$f" "$M/a/$f"
+	wait_until 30 filled "$M" 3
+	genmodel -s 32 -S 12M -n 3 "$BATS_TEST_TMPDIR/o2/a"
+	df11 compress -q "$BATS_TEST_TMPDIR/o2/a" "$BATS_TEST_TMPDIR/c2"
+	cp "$BATS_TEST_TMPDIR/c2/$f" "$BATS_TEST_TMPDIR/src/a/$f.new"
+	mv "$BATS_TEST_TMPDIR/src/a/$f.new" "$BATS_TEST_TMPDIR/src/a/$f"
+	cmp "$BATS_TEST_TMPDIR/o2/a/$f" "$M/a/$f"
+}
+
+@test "decoded_dir=: decoded files in that directory, unnamed, none left behind" {
+	mkdir -p "$BATS_TEST_TMPDIR/dd"
+	mount_df11fs "$D" "$M" -o decoded_cache=256M,decoded_dir="$BATS_TEST_TMPDIR/dd"
+	tree_sums "$SRC/a" >"$BATS_TEST_TMPDIR/want"
+	tree_sums "$M/a" | diff - "$BATS_TEST_TMPDIR/want"
+	wait_until 30 filled "$M" 3
+	tree_sums "$M/a" | diff - "$BATS_TEST_TMPDIR/want"
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/dd")" ]
+	unmount_df11fs "$M"
+	run "$DF11FS" -f -o decoded_cache=1G,decoded_dir=/nonexistent "$D" "$M"
+	[ "$status" -ne 0 ]
+	run "$DF11FS" -f -o decoded_cache=lots "$D" "$M"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"decoded_cache"* ]]
+}
