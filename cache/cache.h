@@ -257,10 +257,11 @@ uint64_t df11_vfile_span(struct df11_vfile *vf, uint64_t off, uint64_t max);
  * df11_vfile_decode() - decode the span [@off, @off + @len) that
  * df11_vfile_span() gave into @dst, on the calling thread's CPU (a GPU
  * decode of one chunk into pageable memory is slower than a core), past
- * the cache: nothing is kept, nothing evicted. Every chunk is checked as a
- * cached one is. For writing a whole file (fs/fill.c). Return: @len; -EIO (a
- * chunk failed to decode or check: logged with file, tensor and offset),
- * -ESTALE (source changed), -ENOMEM, -EINVAL (not a span).
+ * the cache: nothing is kept, nothing evicted; a chunk the cache holds is
+ * copied from it. Every chunk is checked as a cached one is. For writing a
+ * whole file (fs/fill.c). Return: @len; -EIO (a chunk failed to decode or
+ * check: logged with file, tensor and offset), -ESTALE (source changed),
+ * -ENOMEM, -EINVAL (not a span).
  */
 ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
 			  uint64_t len);

@@ -3,16 +3,23 @@
  * fs/fill.c - whole decoded files in backing files (-o decoded_cache=SIZE)
  *
  * When a container is opened, its whole original file is decoded in the
- * background into a backing file (a memfd, or an unnamed O_TMPFILE in
- * -o decoded_dir=), by a pool of fill threads that take it span by span
- * (whole chunks, about 16 MiB) and decode each straight into the backing
- * file's pages, mapped for that span (df11_vfile_decode: every chunk
- * checked as a cached one is; past the chunk cache, which the readers
- * keep). Meanwhile the file's reads are served as before. Once the file
- * is complete, reads are copied from it, and it is registered with the kernel
- * (fs/passthrough.c), and later opens are answered with passthrough: the
- * kernel then reads and maps the backing file itself, at the speed of its
- * page cache, and sends no more read requests for that open.
+ * background into a backing file (a file of the daemon's own huge-page
+ * tmpfs, an unnamed O_TMPFILE in -o decoded_dir=, or a memfd), by a pool
+ * of fill threads that take it span by span (whole chunks, about 16 MiB)
+ * and decode each straight into the backing file's pages, mapped for that
+ * span (df11_vfile_decode: every chunk checked as a cached one is; past
+ * the chunk cache, copying the chunks a reader had it decode). The other
+ * containers of the directory that the kernel knows are queued after it
+ * (fs/file.c), in name order, the order loaders read shards in.
+ *
+ * An open of a file being decoded waits for it, its spans going first,
+ * while the fill looks likely to end soon (wait_fill). Once the file is
+ * complete it is registered with the kernel (fs/passthrough.c), and its
+ * opens are answered with passthrough: the kernel then reads and maps the
+ * backing file itself, at the speed of its page cache, and sends no read
+ * requests for them. Reads through requests (an open that did not wait,
+ * no passthrough) are copied from the backing file where it is written
+ * without a gap from the start (@mark), and decoded as before elsewhere.
  *
  * The kernel takes passthrough per inode: an inode open in caching mode
  * cannot be opened in passthrough mode and the other way round (the open
@@ -43,12 +50,18 @@
 
 #define RANGE	      (16u << 20) /* one claim of a fill thread, about */
 #define PAGE	      4096u
-#define WAIT_NS	      2000000000u /* an open waits for a fill this long */
-#define WAIT_PROBE_NS 200000000u  /* before it judges the fill's speed */
+#define WAIT_NS	      10000000000ull /* an open waits for a fill this long */
+#define WAIT_PROBE_NS 100000000ull   /* before it judges the fill's speed */
 #define WAIT_STEP_NS  10000000L
 #define FAILED_MAX    64 /* failed entries remembered */
 
 enum { F_IDLE, F_RUNNING, F_READY, F_FAILED };
+
+/* a span written past the mark (struct df11fs_fillent.later) */
+struct span {
+	uint64_t off, end;
+	struct span *next;
+};
 
 /**
  * struct df11fs_fillent - one virtual file known to the fill.
@@ -62,6 +75,10 @@ enum { F_IDLE, F_RUNNING, F_READY, F_FAILED };
  * @seq:     when its fill started (fills go oldest first)
  * @next_off: the next range to claim
  * @done:    bytes written
+ * @mark:    bytes written from the start without a gap (reads below it
+ *           are copied from the backing file while the fill runs)
+ * @later:   spans written past @mark, to join it (at most one per thread)
+ * @waiters: opens waiting for this fill (it goes first)
  * @n_norm, @n_pt: open handles in caching and passthrough mode
  * @refs:    handles and fill threads using it
  * @t0:      df11fs_now_ns() at the start of the fill
@@ -73,6 +90,9 @@ struct df11fs_fillent {
 	uint64_t size;
 	int fd, id, state;
 	uint64_t seq, next_off, done;
+	_Atomic uint64_t mark;
+	struct span *later;
+	unsigned waiters;
 	unsigned n_norm, n_pt, refs;
 	uint64_t t0;
 };
@@ -119,10 +139,20 @@ static void ent_close(struct df11fs_fill *f, struct df11fs_fillent *e)
 	}
 }
 
+static void spans_free(struct df11fs_fillent *e)
+{
+	while (e->later) {
+		struct span *sp = e->later;
+		e->later = sp->next;
+		free(sp);
+	}
+}
+
 static void ent_free(struct df11fs_fill *f, struct df11fs_fillent *e)
 {
 	ent_unlink(e);
 	ent_close(f, e);
+	spans_free(e);
 	if (e->state == F_FAILED)
 		f->failed--;
 	df11_vfile_put(e->vf);
@@ -193,7 +223,10 @@ static void start(struct df11fs_fill *f, struct df11fs_fillent *e)
 	pthread_cond_broadcast(&f->cv);
 }
 
-/* The oldest running fill with a range left. Lock held. */
+/*
+ * The running fill with a span left that an open waits for, else the
+ * oldest. Lock held.
+ */
 static struct df11fs_fillent *pick(struct df11fs_fill *f)
 {
 	struct df11fs_fillent *best = NULL;
@@ -201,9 +234,39 @@ static struct df11fs_fillent *pick(struct df11fs_fill *f)
 	for (struct df11fs_fillent *e = f->head.next; e != &f->head;
 	     e = e->next)
 		if (e->state == F_RUNNING && e->next_off < e->size &&
-		    (!best || e->seq < best->seq))
+		    (!best || (e->waiters && !best->waiters) ||
+		     (!e->waiters == !best->waiters && e->seq < best->seq)))
 			best = e;
 	return best;
+}
+
+/*
+ * Span [@off, @end) is written: move the mark past it and past the spans
+ * written beyond it that it now reaches. Lock held. Return: 0, -ENOMEM.
+ */
+static int span_done(struct df11fs_fillent *e, uint64_t off, uint64_t end)
+{
+	struct span **pp, *sp;
+	uint64_t mark = atomic_load(&e->mark);
+
+	if (off != mark) {
+		if (!(sp = malloc(sizeof(*sp))))
+			return -ENOMEM;
+		*sp = (struct span){off, end, NULL};
+		for (pp = &e->later; *pp && (*pp)->off < off; pp = &(*pp)->next)
+			;
+		sp->next = *pp;
+		*pp = sp;
+		return 0;
+	}
+	mark = end;
+	while ((sp = e->later) && sp->off == mark) {
+		mark = sp->end;
+		e->later = sp->next;
+		free(sp);
+	}
+	atomic_store(&e->mark, mark);
+	return 0;
 }
 
 /*
@@ -313,6 +376,10 @@ static void *worker(void *arg)
 		if (rc && e->state == F_RUNNING)
 			fail(f, e, rc);
 		pthread_cond_broadcast(&f->progress);
+		if (!rc && e->state == F_RUNNING)
+			rc = span_done(e, off, off + len);
+		if (rc && e->state == F_RUNNING)
+			fail(f, e, rc);
 		if (!rc && e->state == F_RUNNING) {
 			f->st.bytes += len;
 			if ((e->done += len) == e->size) {
@@ -420,18 +487,21 @@ static struct df11fs_fillent *find(struct df11fs_fill *f, struct df11_vfile *vf,
 }
 
 /*
- * An open of a file being decoded waits for it while that is likely to
- * end within WAIT_NS, at the speed the fill has had since it started
- * (passthrough from the start then beats reading through requests), and
- * gives up as soon as it is not. Lock held.
+ * An open of a file being decoded waits for it (its spans go first) while
+ * that is likely to end within WAIT_NS: judged at the speed all fill
+ * threads have written since the wait began, once they had WAIT_PROBE_NS
+ * to show it. An open that gives up reads through requests, and so do
+ * the file's later opens while it is open (the kernel takes one mode per
+ * inode): waiting is the better bet. Lock held.
  */
 static void wait_fill(struct df11fs_fill *f, struct df11fs_fillent *e)
 {
-	uint64_t t0 = df11fs_now_ns();
+	uint64_t t0 = df11fs_now_ns(), b0 = f->st.bytes;
 
+	e->waiters++;
 	while (e->state == F_RUNNING && !f->stop) {
 		struct timespec ts;
-		uint64_t now, el, run;
+		uint64_t el, rate;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += WAIT_STEP_NS;
@@ -440,18 +510,19 @@ static void wait_fill(struct df11fs_fill *f, struct df11fs_fillent *e)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&f->progress, &f->lock, &ts);
-		now = df11fs_now_ns();
-		el = now - t0;
-		run = now - e->t0;
+		el = df11fs_now_ns() - t0;
 		if (e->state != F_RUNNING || el >= WAIT_NS)
 			break;
-		/* judge once the fill has run a while: left / speed so far */
-		if (run >= WAIT_PROBE_NS &&
-		    (e->done == 0 || (double)(e->size - e->done) * (double)run /
-					     (double)e->done >
-					 (double)(WAIT_NS - el)))
+		if (el < WAIT_PROBE_NS)
+			continue;
+		/* bytes per second written by the pool since the wait began */
+		rate =
+		    (uint64_t)((double)(f->st.bytes - b0) * 1e9 / (double)el);
+		if (!rate || (double)(e->size - e->done) / (double)rate * 1e9 >
+				 (double)(WAIT_NS - el))
 			break;
 	}
+	e->waiters--;
 	f->st.wait_ns += df11fs_now_ns() - t0;
 }
 
@@ -549,7 +620,10 @@ ssize_t df11fs_fill_pread(struct df11fs_fill *f, struct df11fs_fillent *e,
 	if (!e || !len || off + len > e->size)
 		return -EAGAIN;
 	pthread_mutex_lock(&f->lock);
-	fd = e->state == F_READY ? e->fd : -1;
+	fd = e->state == F_READY || (e->state == F_RUNNING &&
+				     off + len <= atomic_load(&e->mark))
+		 ? e->fd
+		 : -1;
 	pthread_mutex_unlock(&f->lock);
 	if (fd < 0)
 		return -EAGAIN;

@@ -156,6 +156,7 @@ struct df11fs {
  * @decoded_cache: -o decoded_cache= in bytes: whole decoded files kept in
  *                 backing files (fill.c); 0: none
  * @decoded_dir:   -o decoded_dir=DIR for them, or NULL: memory (memfd)
+ * @no_passthrough: -o passthrough=0: never register them with the kernel
  */
 struct df11fs_conf {
 	char *source, *mountpoint;
@@ -170,6 +171,7 @@ struct df11fs_conf {
 	unsigned max_read;
 	uint64_t decoded_cache;
 	char *decoded_dir;
+	int no_passthrough;
 };
 
 /** Results of df11fs_opts_parse() other than 0. */

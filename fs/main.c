@@ -439,7 +439,7 @@ static int serve(struct df11fs *fs, struct fuse_session *se,
 		return EXIT_RUNTIME;
 	fs->se = se;
 	ready(c);
-	rc = df11fs_loop_init(se, fs->fill != NULL);
+	rc = df11fs_loop_init(se, fs->fill && !c->no_passthrough);
 	if (rc == 1) {
 		df11fs_fill_passthrough(fs->fill, se);
 		df11fs_log(LOG_DEBUG, "init: passthrough accepted");

@@ -146,3 +146,21 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"decoded_cache"* ]]
 }
+
+@test "passthrough=0: complete files are copied from their backing files into replies" {
+	mount_df11fs "$D" "$M" -o decoded_cache=256M,passthrough=0
+	stat "$M"/a/* >/dev/null
+	for f in $(shards "$SRC/a"); do
+		cmp "$SRC/a/$f" "$M/a/$f"
+	done
+	wait_until 30 filled "$M" 3
+	[ "$(dstat "$M" passthrough)" -eq 0 ]
+	# O_DIRECT: past the kernel's page cache, every byte a request
+	for f in $(shards "$SRC/a"); do
+		dd if="$M/a/$f" iflag=direct bs=1M status=none | cmp - "$SRC/a/$f"
+	done
+	[ "$(dstat "$M" passthrough_opens)" -eq 0 ]
+	[ "$(dstat "$M" backed_reads)" -gt 0 ]
+	run "$DF11FS" -f -o passthrough=2 "$D" "$M"
+	[ "$status" -eq 2 ]
+}
