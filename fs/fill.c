@@ -53,6 +53,7 @@
 #define WAIT_NS	      10000000000ull /* an open waits for a fill this long */
 #define WAIT_PROBE_NS 100000000ull   /* before it judges the fill's speed */
 #define WAIT_STEP_NS  10000000L
+#define WAIT_OPENS    4	 /* opens waiting at once; more read as usual */
 #define FAILED_MAX    64 /* failed entries remembered */
 
 enum { F_IDLE, F_RUNNING, F_READY, F_FAILED };
@@ -103,7 +104,7 @@ struct df11fs_fill {
 	struct fuse_session *se; /* NULL: no passthrough */
 	int dirfd;		 /* where backing files are made, or -1 */
 	uint64_t budget, held, seq;
-	unsigned failed;
+	unsigned failed, waiting;   /* failed entries; opens waiting */
 	struct df11fs_fillent head; /* list sentinel */
 	pthread_t *tid;
 	unsigned n;
@@ -492,13 +493,15 @@ static struct df11fs_fillent *find(struct df11fs_fill *f, struct df11_vfile *vf,
  * threads have written since the wait began, once they had WAIT_PROBE_NS
  * to show it. An open that gives up reads through requests, and so do
  * the file's later opens while it is open (the kernel takes one mode per
- * inode): waiting is the better bet. Lock held.
+ * inode): waiting is the better bet. At most WAIT_OPENS opens wait at
+ * once, so that most FUSE threads stay free for other requests. Lock held.
  */
 static void wait_fill(struct df11fs_fill *f, struct df11fs_fillent *e)
 {
 	uint64_t t0 = df11fs_now_ns(), b0 = f->st.bytes;
 
 	e->waiters++;
+	f->waiting++;
 	while (e->state == F_RUNNING && !f->stop) {
 		struct timespec ts;
 		uint64_t el, rate;
@@ -523,6 +526,7 @@ static void wait_fill(struct df11fs_fill *f, struct df11fs_fillent *e)
 			break;
 	}
 	e->waiters--;
+	f->waiting--;
 	f->st.wait_ns += df11fs_now_ns() - t0;
 }
 
@@ -584,7 +588,8 @@ int df11fs_fill_mode(struct df11fs_fill *f, struct df11fs_fillent *e)
 	int id = -1;
 
 	pthread_mutex_lock(&f->lock);
-	if (e->state == F_RUNNING && !e->n_norm && f->se)
+	if (e->state == F_RUNNING && !e->n_norm && f->se &&
+	    f->waiting < WAIT_OPENS)
 		wait_fill(f, e);
 	if (e->n_pt || (e->state == F_READY && e->id >= 0 && !e->n_norm)) {
 		e->n_pt++;

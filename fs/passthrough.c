@@ -122,7 +122,14 @@ int df11fs_pt_init(struct fuse_session *se, const struct fuse_buf *buf,
 		fuse_session_process_buf(se, buf);
 		return 0;
 	}
-	saved = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	/*
+	 * dup, not F_DUPFD: race detectors see the requests and replies of
+	 * one /dev/fuse descriptor as synchronising the threads, and follow
+	 * dup() and dup3() but not fcntl()
+	 */
+	saved = dup(fd);
+	if (saved >= 0)
+		fcntl(saved, F_SETFD, FD_CLOEXEC);
 	if (saved < 0 || pipe2(p, O_CLOEXEC) != 0) {
 		if (saved >= 0)
 			close(saved);
@@ -188,10 +195,15 @@ int df11fs_pt_reply_open(fuse_req_t req, struct fuse_session *se, uint64_t fh,
 	} r = {{sizeof(r), 0, cur_unique}, {fh, PT_FOPEN, id}};
 	int rc = 0;
 
-	if (!cur_unique)
-		return -EINVAL; /* not noted: the caller replies as usual */
+	if (!cur_unique) { /* not noted: cannot happen in fs/loop.c */
+		fuse_reply_err(req, EIO);
+		return -EINVAL;
+	}
 	if (write(fuse_session_fd(se), &r, sizeof(r)) != (ssize_t)sizeof(r))
 		rc = -errno;
-	fuse_reply_none(req);
+	if (rc && rc != -ENOENT)
+		fuse_reply_err(req, EIO); /* the kernel took nothing of ours */
+	else
+		fuse_reply_none(req);
 	return rc;
 }

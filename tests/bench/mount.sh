@@ -28,6 +28,10 @@
 #     copies through a fresh mount; best of 3 each;
 #   - 2000 random 4 KiB preads on a fresh mount, median and p99 latency,
 #     next to the same on the original file (in the page cache);
+#   - with -o decoded_cache= (fresh mounts, best of 3): the first `cat`
+#     (its open waits for the whole-file decode), a second `cat` (read by
+#     the kernel from the decoded file where passthrough is allowed), and
+#     four concurrent readers;
 #   - the daemon's peak RSS (VmHWM) next to cache_size.
 # The machine is shared and noisy: compare numbers of one run only.
 # DF11_BENCH_DIR picks the work directory (default: a new one in /tmp),
@@ -92,12 +96,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# mount_fresh - a new mount of $W/d on $M (empty df11fs cache)
+# mount_fresh [,OPTS] - a new mount of $W/d on $M (empty df11fs cache),
+# with more -o options
 mount_fresh() {
 	local deadline=$((SECONDS + 10))
 	unmount
 	mkdir -p "$M"
-	"$B/df11fs" -f -o "cache_size=$CACHE$OPTS" "$W/d" "$M" \
+	"$B/df11fs" -f -o "cache_size=$CACHE$OPTS${1:-}" "$W/d" "$M" \
 		</dev/null >>"$W/df11fs.log" 2>&1 3>&- &
 	PID=$!
 	until mountpoint -q "$M"; do
@@ -267,6 +272,29 @@ for f in "${SHARDS[@]}"; do
 	}
 done
 hwm3=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status")
+
+# -o decoded_cache=: the first open waits while the whole file is decoded,
+# a later open is read by the kernel (passthrough) or copied from the
+# decoded file; then four readers on a fresh mount (the first open queues
+# the other shards)
+DEC=",decoded_cache=$((2 * (bytes + bytes4)))"
+dec_first=
+dec_second=
+par_dec=
+for _ in 1 2 3; do
+	mount_fresh "$DEC"
+	dec_first=$(least "$dec_first" "$(secs_cat "$M/$F")")
+	dec_second=$(least "$dec_second" "$(secs_cat "$M/$F")")
+	mount_fresh "$DEC"
+	stat "${df4[@]}" >/dev/null
+	par_dec=$(least "$par_dec" "$(secs_par "${df4[@]}")")
+done
+cmp -s "$M/$F" "$W/src/$F" || {
+	echo "df11fs read wrong bytes (decoded_cache)" >&2
+	exit 1
+}
+dec_pt=$(python3 -c 'import json, sys
+print("passthrough" if json.load(open(sys.argv[1]))["decoded"]["passthrough"] else "no passthrough")' "$M/.df11fs-stats.json")
 unmount
 
 echo
@@ -281,6 +309,8 @@ row "df11fs cold, source from disk" "$cold_disk" "$(gbs "$cold_disk")" "$(vs "$c
 row "df11fs cold, source page-cached" "$cold" "$(gbs "$cold")" "$(vs "$cold")"
 row "plain file through the mount" "$fuse" "$(gbs "$fuse")" "$(vs "$fuse")"
 row "df11fs warm, page cache" "$warm" "$(gbs "$warm")" "$(vs "$warm")"
+row "decoded_cache, first open" "$dec_first" "$(gbs "$dec_first")" "$(vs "$dec_first")"
+row "decoded_cache, next open ($dec_pt)" "$dec_second" "$(gbs "$dec_second")" "$(vs "$dec_second")"
 [ -z "$DROP_NOTE" ] || echo "  cold$DROP_NOTE"
 echo "  decoder: $decode GB/s of decoding time (user.df11.decode_gbps)"
 [ -z "$mem" ] ||
@@ -291,6 +321,7 @@ row "4 concurrent readers (4 shards)" seconds GB/s "vs baseline"
 row "original, page cache (baseline)" "$par_org" "$(gbs "$par_org" "$bytes4")" 1.00
 row "df11fs fresh, source page-cached" "$par_df" "$(gbs "$par_df" "$bytes4")" "$(vs "$par_df" "$par_org")"
 row "plain files through the mount" "$par_plain" "$(gbs "$par_plain" "$bytes4")" "$(vs "$par_plain" "$par_org")"
+row "df11fs decoded_cache, fresh" "$par_dec" "$(gbs "$par_dec" "$bytes4")" "$(vs "$par_dec" "$par_org")"
 echo "  $bytes4 bytes in all, aggregate GB/s"
 echo
 row "random 4 KiB pread, 2000" "median us" "p99 us" ""

@@ -41,6 +41,11 @@
 #      `cat` of the largest shard (original page-cached, a fresh auto
 #      mount, bench_memfuse of the same size) and four concurrent `cat`s
 #      of the four shards (original, fresh auto mount), best of 3 each.
+#      Then, with -o decoded_cache=LOAD_DECODED (whole files decoded on
+#      open, read by the kernel through passthrough once complete): a
+#      first and a second load on one mount, `cat` of the shard and the
+#      four concurrent `cat`s through it (complete by then), and a cold
+#      load after drop_caches.
 #      A table of seconds, GB/s and ratios to the original, with the
 #      daemon's peak RSS (VmHWM before unmount) next to its cache_size.
 #
@@ -57,7 +62,9 @@
 # 36: 8.19 G weights; 4: 1.55 G, a dry run of a minute or two), LOAD_DEVICE
 # (device_map, default cuda; cpu runs the step without a GPU) and
 # LOAD_OPTS (more -o options for every df11fs mount of step 8, e.g.
-# cache_size=4G,kernel_readahead=4M); e.g. a dry run of the
+# cache_size=4G,kernel_readahead=4M), LOAD_DECODED (decoded_cache= of
+# the extra mount that loads first and second, cold, and cats through
+# passthrough; default 24G, "" leaves it out); e.g. a dry run of the
 # script on the CPU emulation of the GPU (no GPU needed, slow):
 #   make BUILD=build-gpu build-gpu/libdf11gpu-emu.so
 #   DF11_GPU_LIB=$PWD/build-gpu/libdf11gpu-emu.so TEST_ARGS="-q example" \
@@ -443,6 +450,32 @@ load8b_measure() {
 			umount_fs "$m"
 		fi
 	done
+	# -o decoded_cache=: whole files decoded on open, then passthrough
+	local d1='' d2='' dcold='' dcat='' dpar=''
+	if [ -n "$LDEC" ]; then
+		find "$src" -type f -exec cat {} + >/dev/null
+		if mount_fs "$src" "$m" -o "decoder=auto,decoded_cache=$LDEC$LOPTS"; then
+			d1=$(load_secs "$m/q" "df11fs decoded first")
+			d2=$(load_secs "$m/q" "df11fs decoded second")
+			dcat=$(secs cat "$m/q/$rel")
+			dpar=$(secs_par "${shards[@]/#"$o"/"$m/q"}" || echo 0)
+			note[dec]="peak RSS $(hwm "$m") MiB, $(python3 -c 'import json, sys
+x = json.load(open(sys.argv[1]))["decoded"]
+print("passthrough opens %d, open waits %.2f s, backed reads %d" % (x["passthrough_opens"], x["open_wait_ns"] / 1e9, x["backed_reads"]))' "$m/.df11fs-stats.json" 2>/dev/null)"
+			keep_stats "$m" load8b-decoded
+			umount_fs "$m"
+		else
+			ffail "load8b: cannot mount with decoded_cache=$LDEC"
+		fi
+		if [ -n "$cold_o" ]; then
+			drop_caches
+			if mount_fs "$src" "$m" -o "decoder=auto,decoded_cache=$LDEC$LOPTS"; then
+				dcold=$(load_secs "$m/q" "df11fs decoded cold")
+				keep_stats "$m" load8b-decoded-cold
+				umount_fs "$m"
+			fi
+		fi
+	fi
 	if mount_mem "$size" "$W/mem8"; then
 		for _ in 1 2 3; do c_mem=$(least "$c_mem" "$(secs cat "$W/mem8/file")"); done
 		umount_fs "$W/mem8"
@@ -463,12 +496,21 @@ load8b_measure() {
 	else
 		fsum "  (no cold rows: /proc/sys/vm/drop_caches is not writable)"
 	fi
+	if [ -n "$d1" ]; then
+		l8row "df11fs decoded_cache=$LDEC, first load" "$d1" "$bytes" "$base" "${note[dec]}"
+		l8row "df11fs decoded_cache=$LDEC, second load" "$d2" "$bytes" "$base" ""
+		[ -z "$dcold" ] || l8row "df11fs decoded_cache=$LDEC, after drop_caches" "$dcold" "$bytes" "$cold_o" "(x: / the cold original)"
+	fi
 	fsum "load8b: cat, best of 3 (one shard: $size bytes); x = speed / the original's"
 	l8cat "one shard, original, page cache" "$c_org" "$size" "$c_org"
 	l8cat "one shard, df11fs decoder=auto, fresh mount" "${c_df:-0}" "$size" "$c_org"
 	l8cat "one shard, memory-served FUSE file (memfuse)" "${c_mem:-0}" "$size" "$c_org"
 	l8cat "${#shards[@]} concurrent cats, original, page cache" "$p_org" "$bytes" "$p_org"
 	l8cat "${#shards[@]} concurrent cats, df11fs decoder=auto, fresh" "${p_df:-0}" "$bytes" "$p_org"
+	if [ -n "$dcat" ]; then
+		l8cat "one shard, decoded_cache, complete (passthrough)" "$dcat" "$size" "$c_org"
+		l8cat "${#shards[@]} concurrent cats, decoded_cache, complete" "${dpar:-0}" "$bytes" "$p_org"
+	fi
 	fsum "  (${note[par]:-}; df11fs vs memfuse, speed: $(awk -v a="${c_df:-0}" -v b="${c_mem:-0}" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }'))"
 }
 
@@ -476,6 +518,7 @@ if has load8b; then
 	LL=${LOAD_LAYERS:-36}
 	LDEV=${LOAD_DEVICE:-cuda}
 	LOPTS=${LOAD_OPTS:+,$LOAD_OPTS}
+	LDEC=${LOAD_DECODED-24G}
 	step "transformers: an 8B-class Qwen3-shaped model ($LL layers), generate, compress"
 	mkdir -p "$W/q8o" "$W/q8d"
 	g0=$SECONDS
