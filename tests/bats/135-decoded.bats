@@ -164,3 +164,30 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f"
 	run "$DF11FS" -f -o passthrough=2 "$D" "$M"
 	[ "$status" -eq 2 ]
 }
+
+@test "decoded_cache: 8 readers at once while files decode, opens of both modes never mixed" {
+	mount_df11fs "$D" "$M" -o decoded_cache=256M
+	stat "$M"/a/* >/dev/null
+	pids=()
+	for i in 1 2 3 4 5 6 7 8; do
+		for f in $(shards "$SRC/a"); do
+			if [ $((i % 2)) -eq 0 ]; then
+				cmp "$SRC/a/$f" "$M/a/$f" &
+			else
+				python3 -c 'import mmap, sys
+a = open(sys.argv[1], "rb").read()
+f = open(sys.argv[2], "rb")
+m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f" &
+			fi
+			pids+=($!)
+		done
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	wait_until 30 filled "$M" 3
+	[ "$(dstat "$M" failed)" -eq 0 ]
+	! grep -q "Input/output error" "$M.log"
+	for f in $(shards "$SRC/a"); do
+		cmp "$SRC/a/$f" "$M/a/$f"
+	done
+}
