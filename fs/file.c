@@ -44,6 +44,7 @@
  * @fill:   the whole-file decode of @vf (fs/fill.c), or NULL
  * @fs:     the filesystem, for @fill
  * @pt:     opened in passthrough mode (the kernel sends no reads)
+ * @plain:  a plain file counted by df11fs_fill_plain_open (mode @pt)
  * @prev, @next: the filesystem's list of open handles (fs->lock)
  */
 struct df11fs_handle {
@@ -57,7 +58,7 @@ struct df11fs_handle {
 	size_t snap_len;
 	struct df11fs_fillent *fill;
 	struct df11fs *fs;
-	int pt;
+	int pt, plain;
 	struct df11fs_handle *prev, *next;
 };
 
@@ -100,6 +101,8 @@ static void handle_free(struct df11fs_handle *h)
 {
 	if (h->fill)
 		df11fs_fill_release(h->fs->fill, h->fill, h->pt);
+	if (h->plain)
+		df11fs_fill_plain_release(h->fs->fill, h->in, h->pt);
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->vf)
@@ -239,13 +242,19 @@ void df11fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		df11fs_log(LOG_DEBUG, "'%s': source changed, dropping pages",
 			   in->path);
 	h->fs = fs;
-	if (h->vf && fs->fill) {
+	if (fs->fill && (h->vf || h->fd >= 0)) {
 		int id = -1, started;
-		h->fill = df11fs_fill_open(fs->fill, h->vf, in->path, &started);
-		if (started)
-			queue_siblings(fs, in);
-		if (h->fill)
-			id = df11fs_fill_mode(fs->fill, h->fill);
+		if (h->vf) {
+			h->fill = df11fs_fill_open(fs->fill, h->vf, in->path,
+						   &started);
+			if (started)
+				queue_siblings(fs, in);
+			if (h->fill)
+				id = df11fs_fill_mode(fs->fill, h->fill);
+		} else {
+			id = df11fs_fill_plain_open(fs->fill, in, h->fd);
+			h->plain = id != -2;
+		}
 		h->pt = id >= 0;
 		if (h->pt) {
 			handle_link(fs, h);

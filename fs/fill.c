@@ -21,6 +21,10 @@
  * no passthrough) are copied from the backing file where it is written
  * without a gap from the start (@mark), and decoded as before elsewhere.
  *
+ * Plain files (not containers) need no decode: while passthrough is on,
+ * their opens share one backing file per inode, the source descriptor of
+ * the first (df11fs_fill_plain_open), registered until the last closes.
+ *
  * The kernel takes passthrough per inode: an inode open in caching mode
  * cannot be opened in passthrough mode and the other way round (the open
  * fails with EIO). So each entry counts its open handles of both kinds,
@@ -98,6 +102,14 @@ struct df11fs_fillent {
 	uint64_t t0;
 };
 
+/* an open plain file's backing id, one per inode (df11fs_fill_plain_open) */
+struct plainent {
+	const void *key;
+	int id;
+	unsigned n_norm, n_pt;
+	struct plainent *next;
+};
+
 struct df11fs_fill {
 	pthread_mutex_t lock;
 	pthread_cond_t cv, progress;
@@ -106,6 +118,7 @@ struct df11fs_fill {
 	uint64_t budget, held, seq;
 	unsigned failed, waiting;   /* failed entries; opens waiting */
 	struct df11fs_fillent head; /* list sentinel */
+	struct plainent *plain;	    /* open plain files, by inode */
 	pthread_t *tid;
 	unsigned n;
 	int stop;
@@ -457,6 +470,11 @@ void df11fs_fill_free(struct df11fs_fill *f)
 	pthread_mutex_lock(&f->lock);
 	while (f->head.next != &f->head)
 		ent_free(f, f->head.next);
+	while (f->plain) {
+		struct plainent *p = f->plain;
+		f->plain = p->next;
+		free(p);
+	}
 	pthread_mutex_unlock(&f->lock);
 	pthread_cond_destroy(&f->cv);
 	pthread_cond_destroy(&f->progress);
@@ -613,6 +631,67 @@ void df11fs_fill_release(struct df11fs_fill *f, struct df11fs_fillent *e,
 	else
 		e->n_norm--;
 	ent_put(f, e);
+	pthread_mutex_unlock(&f->lock);
+}
+
+int df11fs_fill_plain_open(struct df11fs_fill *f, const void *key, int fd)
+{
+	struct plainent *p;
+	int id = -1;
+
+	pthread_mutex_lock(&f->lock);
+	for (p = f->plain; p && p->key != key; p = p->next)
+		;
+	if (!p && f->se && (p = calloc(1, sizeof(*p)))) {
+		p->key = key;
+		p->id = -1;
+		p->next = f->plain;
+		f->plain = p;
+	}
+	if (!p) {
+		pthread_mutex_unlock(&f->lock);
+		return -2; /* not counted: nothing to release */
+	}
+	if (!p->n_norm && !p->n_pt && f->se) {
+		p->id = df11fs_pt_backing_open(f->se, fd);
+		if (p->id == -EPERM) {
+			df11fs_log(LOG_WARNING,
+				   "passthrough: cannot register a backing "
+				   "file: %s; reading through requests",
+				   strerror(EPERM));
+			f->se = NULL;
+		}
+	}
+	if (!p->n_norm && p->id >= 0) {
+		p->n_pt++;
+		id = p->id;
+		f->st.pt_plain++;
+	} else {
+		p->n_norm++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return id;
+}
+
+void df11fs_fill_plain_release(struct df11fs_fill *f, const void *key, int pt)
+{
+	struct plainent **pp, *p;
+
+	pthread_mutex_lock(&f->lock);
+	for (pp = &f->plain; (p = *pp) && p->key != key; pp = &p->next)
+		;
+	if (p) {
+		if (pt)
+			p->n_pt--;
+		else
+			p->n_norm--;
+		if (!p->n_pt && !p->n_norm) {
+			if (f->se)
+				df11fs_pt_backing_close(f->se, p->id);
+			*pp = p->next;
+			free(p);
+		}
+	}
 	pthread_mutex_unlock(&f->lock);
 }
 

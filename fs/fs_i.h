@@ -371,6 +371,7 @@ int df11fs_pt_reply_open(fuse_req_t req, struct fuse_session *se, uint64_t fh,
  * @bytes:    bytes written into backing files
  * @fill_ns:  time of the completed fills, summed
  * @pt_opens: opens answered with passthrough
+ * @pt_plain: opens of plain files answered with passthrough
  * @backed_reads: read requests copied from a backing file
  * @wait_ns:  opens waiting for a fill to end, summed
  * @passthrough: 1 when backing files are registered with the kernel
@@ -378,7 +379,7 @@ int df11fs_pt_reply_open(fuse_req_t req, struct fuse_session *se, uint64_t fh,
 struct df11fs_fill_stats {
 	uint64_t budget, held;
 	uint64_t started, filled, failed, evicted, bytes, fill_ns;
-	uint64_t pt_opens, backed_reads, wait_ns;
+	uint64_t pt_opens, pt_plain, backed_reads, wait_ns;
 	int passthrough;
 };
 
@@ -436,6 +437,18 @@ void df11fs_fill_release(struct df11fs_fill *f, struct df11fs_fillent *e,
  */
 ssize_t df11fs_fill_pread(struct df11fs_fill *f, struct df11fs_fillent *e,
 			  void *buf, size_t len, uint64_t off);
+
+/**
+ * df11fs_fill_plain_open() - an open of the plain file (not a container)
+ * of inode @key, read from descriptor @fd: while passthrough is on, the
+ * inode's opens share one backing file, registered at the first.
+ * Return: the backing id for passthrough; -1 for the usual requests
+ * (counted: give df11fs_fill_plain_release() pt 0); -2 not counted.
+ */
+int df11fs_fill_plain_open(struct df11fs_fill *f, const void *key, int fd);
+
+/** df11fs_fill_plain_release() - that open is closed (@pt: its mode). */
+void df11fs_fill_plain_release(struct df11fs_fill *f, const void *key, int pt);
 
 /** df11fs_fill_stats() - a snapshot (all zero for a NULL @f). */
 void df11fs_fill_stats(struct df11fs_fill *f, struct df11fs_fill_stats *st);

@@ -191,3 +191,25 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f" &
 		cmp "$SRC/a/$f" "$M/a/$f"
 	done
 }
+
+@test "decoded_cache: plain files are read by the kernel straight from the source" {
+	mkdir -p "$BATS_TEST_TMPDIR/src/plain"
+	cp -r "$D/a" "$BATS_TEST_TMPDIR/src/a"
+	f=$(shards "$SRC/a" | head -n 1)
+	cp "$SRC/a/$f" "$BATS_TEST_TMPDIR/src/plain/$f"
+	mount_df11fs "$BATS_TEST_TMPDIR/src" "$M" -o decoded_cache=256M
+	cmp "$SRC/a/config.json" "$M/a/config.json"
+	if [ "$(dstat "$M" passthrough)" -ne 1 ]; then
+		skip "no FUSE passthrough here (kernel before 6.9, or not root)"
+	fi
+	n=$(dstat "$M" reads)
+	pids=()
+	for i in 1 2 3 4 5 6; do
+		cmp "$SRC/a/$f" "$M/plain/$f" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	cmp "$SRC/a/config.json" "$M/a/config.json"
+	[ "$(dstat "$M" reads)" -eq "$n" ]
+	[ "$(dstat "$M" passthrough_plain_opens)" -ge 7 ]
+}
