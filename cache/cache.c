@@ -388,14 +388,20 @@ static void admit_wake_locked(struct df11_cache *c)
 		pthread_cond_signal(&c->admit_head->cv);
 }
 
-/* the decode of entry @e ended with @rc after @dt ns: publish it (locked) */
-void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
-			       const struct stage_ns *t)
+/* add the stage times of @t to the counters (lock held) */
+static void stages_add_locked(struct df11_cache *c, const struct stage_ns *t)
 {
 	c->st.decode_ns += t->map + t->fetch + t->decode + t->check;
 	c->st.map_ns += t->map;
 	c->st.fetch_ns += t->fetch;
 	c->st.check_ns += t->check;
+}
+
+/* the decode of entry @e ended with @rc after @dt ns: publish it (locked) */
+void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
+			       const struct stage_ns *t)
+{
+	stages_add_locked(c, t);
 	if (rc == 0) {
 		e->state = READY;
 		c->st.bytes_decoded += e->len;
@@ -416,39 +422,52 @@ void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 }
 
 /*
- * Read chunk @e (pinned, DECODING) into its buffer, without the lock: the
- * source's fetch, the plan on the GPU when the decoder takes it, the rest
- * (and the check) through df11_source_complete(). A failure is logged.
+ * Read chunk @id of @vf into @out with scratch @s, without the lock: the
+ * source's fetch, the plan on the GPU when @gpu and the decoder takes it,
+ * the rest (and the check) on this thread; the stage times added to @t.
+ * A failure is logged. Return: 0, or the source's error.
  */
+static int read_chunk(struct df11_cache *c, struct df11_vfile *vf, uint64_t id,
+		      struct df11_scratch *s, uint8_t *out, int gpu,
+		      struct stage_ns *t)
+{
+	const struct df11_source *src = vf->src;
+	char err[256];
+	struct df11_fetch f;
+	uint64_t t0 = df11_now_ns(), t1, t2;
+	int rc = src->ops->chunk_fetch(src, id, s, out, &f, err, sizeof(err));
+
+	t1 = df11_now_ns();
+	t->fetch += t1 - t0;
+	if (!rc) {
+		if (gpu)
+			df11_decoder_run(c->dec, &f, out);
+		df11_source_decode(&f, s, out);
+		t2 = df11_now_ns();
+		t->decode += t2 - t1;
+		rc = src->ops->chunk_check(src, id, out, f.rc, err,
+					   sizeof(err));
+		t->check += df11_now_ns() - t2;
+	}
+	if (rc)
+		df11_cache_logf(c, "'%s': %s", vf->name, err);
+	return rc;
+}
+
+/* Read chunk @e (pinned, DECODING) into its buffer, mapped first if new. */
 static int fill(struct df11_cache *c, struct entry *e, struct stage_ns *t)
 {
-	const struct df11_source *src = e->vf->src;
 	struct df11_scratch *s = scratch_get(c);
-	char err[256] = "out of memory";
-	struct df11_fetch f;
+	uint64_t t0 = df11_now_ns();
 	int rc = -ENOMEM;
-	uint64_t t0 = df11_now_ns(), tm, t1, t2;
 
 	if (!e->data)
 		e->data = df11_cache_map_buffer(e->cap);
-	tm = df11_now_ns();
-	t->map = tm - t0;
+	t->map = df11_now_ns() - t0;
 	if (e->data && s)
-		rc = src->ops->chunk_fetch(src, e->id, s, e->data, &f, err,
-					   sizeof(err));
-	t1 = df11_now_ns();
-	t->fetch = t1 - tm;
-	if (!rc) {
-		df11_decoder_run(c->dec, &f, e->data);
-		df11_source_decode(&f, s, e->data);
-		t2 = df11_now_ns();
-		t->decode = t2 - t1;
-		rc = src->ops->chunk_check(src, e->id, e->data, f.rc, err,
-					   sizeof(err));
-		t->check = df11_now_ns() - t2;
-	}
-	if (rc)
-		df11_cache_logf(c, "'%s': %s", e->vf->name, err);
+		rc = read_chunk(c, e->vf, e->id, s, e->data, 1, t);
+	else
+		df11_cache_logf(c, "'%s': out of memory", e->vf->name);
 	scratch_put(c, s, e->cap);
 	return rc;
 }
@@ -480,7 +499,6 @@ ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
 	struct stage_ns t = {0};
 	struct df11_chunk ck;
 	struct df11_scratch *s;
-	char err[256] = "out of memory";
 	uint64_t done = 0, n = 0, big = 0, copied = 0;
 	struct entry *ce;
 	int rc;
@@ -502,8 +520,6 @@ ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
 	rc = 0;
 	while (!rc && done < len) {
 		uint8_t *out = (uint8_t *)dst + done;
-		struct df11_fetch f;
-		uint64_t t0 = df11_now_ns(), t1, t2;
 
 		if (ck.off != off + done || done + ck.len > len) {
 			rc = -EINVAL;
@@ -528,22 +544,9 @@ ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
 			src->ops->chunk_get(src, ck.id + 1, &ck);
 			continue;
 		}
-		rc = src->ops->chunk_fetch(src, ck.id, s, out, &f, err,
-					   sizeof(err));
-		t1 = df11_now_ns();
-		t.fetch += t1 - t0;
-		if (!rc) {
-			df11_source_decode(&f, s, out);
-			t2 = df11_now_ns();
-			t.decode += t2 - t1;
-			rc = src->ops->chunk_check(src, ck.id, out, f.rc, err,
-						   sizeof(err));
-			t.check += df11_now_ns() - t2;
-		}
-		if (rc) {
-			df11_cache_logf(c, "'%s': %s", vf->name, err);
+		/* the CPU: a GPU decode of one chunk to pageable memory is slower */
+		if ((rc = read_chunk(c, vf, ck.id, s, out, 0, &t)) != 0)
 			break;
-		}
 		done += ck.len;
 		n++;
 		big = ck.len > big ? ck.len : big;
@@ -551,9 +554,7 @@ ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
 	}
 	scratch_put(c, s, (size_t)big);
 	pthread_mutex_lock(&c->mu);
-	c->st.decode_ns += t.fetch + t.decode + t.check;
-	c->st.fetch_ns += t.fetch;
-	c->st.check_ns += t.check;
+	stages_add_locked(c, &t);
 	c->st.bytes_decoded += done - copied;
 	if (rc && rc != -EINVAL)
 		c->st.errors++;

@@ -310,34 +310,42 @@ static int copy_span(struct df11fs_fillent *e, uint64_t off, uint64_t len)
 	return r < 0 ? (int)r : 0;
 }
 
-/* A fill is complete: register the backing file, outside the lock. */
+/*
+ * Register @fd as a backing file: its id, or -1 without passthrough. The
+ * first failure (no CAP_SYS_ADMIN) ends passthrough for the mount, with
+ * one log line. Lock held.
+ */
+static int backing_register(struct df11fs_fill *f, int fd)
+{
+	int id;
+
+	if (!f->se)
+		return -1;
+	id = df11fs_pt_backing_open(f->se, fd);
+	if (id >= 0)
+		return id;
+	df11fs_log(LOG_WARNING,
+		   "passthrough: cannot register a backing file: %s; reading "
+		   "through requests",
+		   strerror(-id));
+	f->se = NULL;
+	return -1;
+}
+
+/* A fill is complete: register the backing file. Lock held. */
 static void complete(struct df11fs_fill *f, struct df11fs_fillent *e)
 {
-	int id = -1;
+	uint64_t dt = df11fs_now_ns() - e->t0;
 
-	if (f->se) {
-		id = df11fs_pt_backing_open(f->se, e->fd);
-		if (id < 0) {
-			df11fs_log(LOG_WARNING,
-				   "passthrough: cannot register a backing "
-				   "file: %s; reading through requests",
-				   strerror(-id));
-			pthread_mutex_lock(&f->lock);
-			f->se = NULL;
-			pthread_mutex_unlock(&f->lock);
-		}
-	}
-	pthread_mutex_lock(&f->lock);
-	e->id = id;
+	e->id = backing_register(f, e->fd);
 	e->state = F_READY;
 	pthread_cond_broadcast(&f->progress);
 	f->st.filled++;
-	f->st.fill_ns += df11fs_now_ns() - e->t0;
+	f->st.fill_ns += dt;
 	df11fs_log(LOG_DEBUG, "'%s': decoded whole in %.3f s%s", e->name,
-		   (double)(df11fs_now_ns() - e->t0) / 1e9,
-		   id >= 0 ? ", passthrough from now on" : "");
+		   (double)dt / 1e9,
+		   e->id >= 0 ? ", passthrough from now on" : "");
 	ent_put(f, e);
-	pthread_mutex_unlock(&f->lock);
 }
 
 /*
@@ -387,19 +395,15 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&f->lock);
 		rc = copy_span(e, off, len);
 		pthread_mutex_lock(&f->lock);
-		if (rc && e->state == F_RUNNING)
-			fail(f, e, rc);
-		pthread_cond_broadcast(&f->progress);
 		if (!rc && e->state == F_RUNNING)
 			rc = span_done(e, off, off + len);
 		if (rc && e->state == F_RUNNING)
 			fail(f, e, rc);
+		pthread_cond_broadcast(&f->progress);
 		if (!rc && e->state == F_RUNNING) {
 			f->st.bytes += len;
 			if ((e->done += len) == e->size) {
-				pthread_mutex_unlock(&f->lock);
 				complete(f, e);
-				pthread_mutex_lock(&f->lock);
 				continue;
 			}
 		}
@@ -524,12 +528,7 @@ static void wait_fill(struct df11fs_fill *f, struct df11fs_fillent *e)
 		struct timespec ts;
 		uint64_t el, rate;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += WAIT_STEP_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		df11fs_deadline(&ts, WAIT_STEP_NS);
 		pthread_cond_timedwait(&f->progress, &f->lock, &ts);
 		el = df11fs_now_ns() - t0;
 		if (e->state != F_RUNNING || el >= WAIT_NS)
@@ -652,16 +651,8 @@ int df11fs_fill_plain_open(struct df11fs_fill *f, const void *key, int fd)
 		pthread_mutex_unlock(&f->lock);
 		return -2; /* not counted: nothing to release */
 	}
-	if (!p->n_norm && !p->n_pt && f->se) {
-		p->id = df11fs_pt_backing_open(f->se, fd);
-		if (p->id == -EPERM) {
-			df11fs_log(LOG_WARNING,
-				   "passthrough: cannot register a backing "
-				   "file: %s; reading through requests",
-				   strerror(EPERM));
-			f->se = NULL;
-		}
-	}
+	if (!p->n_norm && !p->n_pt)
+		p->id = backing_register(f, fd);
 	if (!p->n_norm && p->id >= 0) {
 		p->n_pt++;
 		id = p->id;

@@ -493,6 +493,12 @@ void df11fs_stats_attr(struct df11fs *fs, struct stat *st);
 uint64_t df11fs_now_ns(void);
 
 /**
+ * df11fs_deadline() - *@t = CLOCK_REALTIME now plus @ns: the absolute
+ * time that sem_timedwait() and pthread_cond_timedwait() take.
+ */
+void df11fs_deadline(struct timespec *t, long ns);
+
+/**
  * df11fs_reqstat_trace_open() - start the request trace (-o trace=FILE):
  * one line per read request (reqstat.c). Return: 0, or -errno of fopen.
  */

@@ -135,12 +135,7 @@ int df11fs_loop(struct fuse_session *se, unsigned threads,
 		struct timespec t;
 		if (tick)
 			tick(ctx);
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_nsec += WAKE_NS;
-		if (t.tv_nsec >= 1000000000L) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000L;
-		}
+		df11fs_deadline(&t, WAKE_NS);
 		sem_timedwait(&p.done, &t);
 	}
 	for (unsigned i = 0; i < n; i++)

@@ -118,31 +118,25 @@ int df11fs_pt_init(struct fuse_session *se, const struct fuse_buf *buf,
 	int fd = fuse_session_fd(se), saved, p[2], ok = 0;
 	ssize_t n;
 
-	if (!want || !init_offers(buf)) {
-		fuse_session_process_buf(se, buf);
-		return 0;
-	}
+	p[0] = p[1] = -1;
+	if (!want || !init_offers(buf))
+		goto plain;
 	/*
 	 * dup, not F_DUPFD: race detectors see the requests and replies of
 	 * one /dev/fuse descriptor as synchronising the threads, and follow
 	 * dup() and dup3() but not fcntl()
 	 */
-	saved = dup(fd);
-	if (saved >= 0)
-		fcntl(saved, F_SETFD, FD_CLOEXEC);
-	if (saved < 0 || pipe2(p, O_CLOEXEC) != 0) {
-		if (saved >= 0)
-			close(saved);
-		fuse_session_process_buf(se, buf);
-		return 0;
-	}
+	if ((saved = dup(fd)) < 0)
+		goto plain;
+	fcntl(saved, F_SETFD, FD_CLOEXEC);
 	/* libfuse writes its reply (80 bytes, within a pipe's buffer) to p */
-	if (dup3(p[1], fd, O_CLOEXEC) < 0) {
-		close(p[0]);
-		close(p[1]);
+	if (pipe2(p, O_CLOEXEC) != 0 || dup3(p[1], fd, O_CLOEXEC) < 0) {
+		if (p[0] >= 0) {
+			close(p[0]);
+			close(p[1]);
+		}
 		close(saved);
-		fuse_session_process_buf(se, buf);
-		return 0;
+		goto plain;
 	}
 	fuse_session_process_buf(se, buf);
 	dup3(saved, fd, O_CLOEXEC);
@@ -168,6 +162,9 @@ int df11fs_pt_init(struct fuse_session *se, const struct fuse_buf *buf,
 			df11fs_log(LOG_ERR, "init reply: %s", strerror(errno));
 	}
 	return ok;
+plain:
+	fuse_session_process_buf(se, buf);
+	return 0;
 }
 
 int df11fs_pt_backing_open(struct fuse_session *se, int fd)

@@ -35,6 +35,17 @@ uint64_t df11fs_now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+void df11fs_deadline(struct timespec *t, long ns)
+{
+	clock_gettime(CLOCK_REALTIME, t);
+	t->tv_sec += ns / 1000000000L;
+	t->tv_nsec += ns % 1000000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
 /* bucket of a request of @size bytes: 0 for <= 4 KiB, ..., 8 for 1 MiB+ */
 static unsigned size_bucket(size_t size)
 {
