@@ -32,6 +32,11 @@
 #     (its open waits for the whole-file decode), a second `cat` (read by
 #     the kernel from the decoded file where passthrough is allowed), and
 #     four concurrent readers;
+#   - a model load's reads of the four shards (bench_load: each mapped,
+#     its tensors copied out in data order, as safetensors does), best of
+#     3: the originals from the page cache; a fresh mount, then a second
+#     load on it; the same with -o decoded_cache= (the second once the
+#     decodes have ended);
 #   - the daemon's peak RSS (VmHWM) next to cache_size.
 # The machine is shared and noisy: compare numbers of one run only.
 # DF11_BENCH_DIR picks the work directory (default: a new one in /tmp),
@@ -123,6 +128,22 @@ drop_caches() {
 	else
 		DROP_NOTE=" (caches not dropped: not root)"
 	fi
+}
+
+# load_secs DIR - seconds of one bench_load of DIR's shards
+load_secs() {
+	"$LOAD" "$1" | sed -n 's/.*"seconds": *\([0-9.]*\).*/\1/p'
+}
+
+# fill_idle - wait (up to 60 s) until the mount's whole-file decodes end
+fill_idle() {
+	local deadline=$((SECONDS + 60))
+	until python3 -c 'import json, sys
+x = json.load(open(sys.argv[1]))["decoded"]
+sys.exit(x["started"] > x["filled"] + x["failed"])' "$M/.df11fs-stats.json" ||
+		[ "$SECONDS" -ge "$deadline" ]; do
+		sleep 0.1
+	done
 }
 
 # best FILE - the shortest of seven `cat FILE` runs (page-cache reads,
@@ -293,6 +314,24 @@ cmp -s "$M/$F" "$W/src/$F" || {
 	echo "df11fs read wrong bytes (decoded_cache)" >&2
 	exit 1
 }
+# a loader's reads (bench_load: each shard mapped, its header parsed, the
+# tensors copied out in data order, as safetensors does): the originals
+# from the page cache, then a fresh mount twice (the second from the
+# kernel's cache) with and without decoded_cache
+LOAD=$B/tests/bench_load
+load_org='' load_first='' load_second='' load_dfirst='' load_dsecond=''
+if [ -x "$LOAD" ]; then
+	for _ in 1 2 3; do
+		load_org=$(least "$load_org" "$(load_secs "$W/src4")")
+		mount_fresh
+		load_first=$(least "$load_first" "$(load_secs "$M/four")")
+		load_second=$(least "$load_second" "$(load_secs "$M/four")")
+		mount_fresh "$DEC"
+		load_dfirst=$(least "$load_dfirst" "$(load_secs "$M/four")")
+		fill_idle
+		load_dsecond=$(least "$load_dsecond" "$(load_secs "$M/four")")
+	done
+fi
 dec_pt=$(python3 -c 'import json, sys
 print("passthrough" if json.load(open(sys.argv[1]))["decoded"]["passthrough"] else "no passthrough")' "$M/.df11fs-stats.json")
 unmount
@@ -323,6 +362,16 @@ row "df11fs fresh, source page-cached" "$par_df" "$(gbs "$par_df" "$bytes4")" "$
 row "plain files through the mount" "$par_plain" "$(gbs "$par_plain" "$bytes4")" "$(vs "$par_plain" "$par_org")"
 row "df11fs decoded_cache, fresh" "$par_dec" "$(gbs "$par_dec" "$bytes4")" "$(vs "$par_dec" "$par_org")"
 echo "  $bytes4 bytes in all, aggregate GB/s"
+if [ -n "$load_org" ]; then
+	echo
+	row "model load, 4 shards (bench_load)" seconds GB/s "x time"
+	row "original, page cache (baseline)" "$load_org" "$(gbs "$load_org" "$bytes4")" 1.00
+	row "df11fs fresh, source page-cached" "$load_first" "$(gbs "$load_first" "$bytes4")" "$(ratio "$load_org" "$load_first")"
+	row "df11fs, second load (page cache)" "$load_second" "$(gbs "$load_second" "$bytes4")" "$(ratio "$load_org" "$load_second")"
+	row "decoded_cache, first load" "$load_dfirst" "$(gbs "$load_dfirst" "$bytes4")" "$(ratio "$load_org" "$load_dfirst")"
+	row "decoded_cache, second load" "$load_dsecond" "$(gbs "$load_dsecond" "$bytes4")" "$(ratio "$load_org" "$load_dsecond")"
+	echo "  mmap, tensors copied in data order; x: time / the original's"
+fi
 echo
 row "random 4 KiB pread, 2000" "median us" "p99 us" ""
 row "original, page cache" "${lat_org% *}" "${lat_org#* }" ""

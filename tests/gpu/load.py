@@ -18,12 +18,15 @@
 #       time AutoModelForCausalLM.from_pretrained(DIR, dtype=bfloat16,
 #       device_map=DEVICE) up to torch.cuda.synchronize(); the imports and
 #       the CUDA context are made before the clock starts. Prints one JSON
-#       line: {"seconds": ..., "bytes": ..., "gbps": ...}.
+#       line: {"seconds": ..., "bytes": ..., "gbps": ..., "minflt": ...,
+#       "majflt": ..., "utime": ..., "stime": ...}, the last four the
+#       loader's page faults and CPU seconds over the same span.
 # Used by tests/gpu/run.sh (step load8b); needs torch, transformers and
 # safetensors, and no network.
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -111,15 +114,23 @@ def time_load(path, device):
     if cuda:
         torch.zeros(1, device="cuda")  # the context outside the clock
         torch.cuda.synchronize()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     m = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16,
                                              device_map=device)
     if cuda:
         torch.cuda.synchronize()
     t = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
     n = sum(p.numel() * p.element_size() for p in m.parameters())
+    # the loader's own costs: page faults (minor: mapped from the page
+    # cache; major: read from the file) and CPU seconds, user and system
     print(json.dumps({"seconds": round(t, 3), "bytes": n,
-                      "gbps": round(n / t / 1e9, 2)}))
+                      "gbps": round(n / t / 1e9, 2),
+                      "minflt": r1.ru_minflt - r0.ru_minflt,
+                      "majflt": r1.ru_majflt - r0.ru_majflt,
+                      "utime": round(r1.ru_utime - r0.ru_utime, 3),
+                      "stime": round(r1.ru_stime - r0.ru_stime, 3)}))
     return 0
 
 

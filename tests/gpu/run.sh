@@ -43,15 +43,19 @@
 #      of the four shards (original, fresh auto mount), best of 3 each.
 #      Then, with -o decoded_cache=LOAD_DECODED (whole files decoded on
 #      open, read by the kernel through passthrough once complete): a
-#      first and a second load on one mount, `cat` of the shard and the
+#      first and a second load on one mount (the second once the decodes
+#      have all ended), `cat` of the shard and the
 #      four concurrent `cat`s through it (complete by then), and a cold
 #      load after drop_caches.
 #      A table of seconds, GB/s and ratios to the original, with the
 #      daemon's peak RSS (VmHWM before unmount) next to its cache_size.
+#      gpu-fs.log has each load's JSON line, with the loader's page
+#      faults and CPU seconds.
 #
 # Logs: ${OUT:-/tmp}/gpu-build.log, gpu-test.log, gpu-bench.log,
 # gpu-fs.log (steps 4-7, daemon logs appended), step 8's statistics files
-# (load8b-{gpu,cpu,auto,cold,cat,par}.stats.json); a summary on stdout.
+# (load8b-{gpu,cpu,auto,cold,cat,par}.stats.json, and
+# load8b-decoded{-first,,-cold}.stats.json); a summary on stdout.
 # Exit status: 0 all good, 77 no usable GPU, 1 anything else.
 # Knobs: BUILD, DF11_GPU_LIB, TEST_ARGS, BENCH_ARGS, KERNEL_STEPS
 # (default "test bench"; "" skips steps 2-3), WORK (scratch
@@ -371,6 +375,18 @@ secs_par() {
 	e=$(date +%s.%N)
 	echo "$s $e" | awk '{ printf "%.3f", $2 - $1 }'
 }
+# fill_idle MNT - wait (up to 300 s) until MNT's whole-file decodes have
+# all ended; prints the seconds waited
+fill_idle() {
+	local t0=$SECONDS
+	until python3 -c 'import json, sys
+x = json.load(open(sys.argv[1]))["decoded"]
+sys.exit(x["started"] > x["filled"] + x["failed"])' "$1/.df11fs-stats.json" 2>/dev/null ||
+		[ $((SECONDS - t0)) -ge 300 ]; do
+		sleep 0.2
+	done
+	echo $((SECONDS - t0))
+}
 # least A B - the smaller of two positive numbers; A may be empty, B 0
 least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || (b > 0 && b + 0 < a + 0)) ? b : a }'; }
 # load_secs DIR WHAT - seconds of one from_pretrained of DIR, a fresh python3
@@ -451,17 +467,21 @@ load8b_measure() {
 		fi
 	done
 	# -o decoded_cache=: whole files decoded on open, then passthrough
-	local d1='' d2='' dcold='' dcat='' dpar=''
+	local d1='' d2='' dcold='' dcat='' dpar='' idle=''
 	if [ -n "$LDEC" ]; then
 		find "$src" -type f -exec cat {} + >/dev/null
 		if mount_fs "$src" "$m" -o "decoder=auto,decoded_cache=$LDEC$LOPTS"; then
 			d1=$(load_secs "$m/q" "df11fs decoded first")
+			keep_stats "$m" load8b-decoded-first
+			# the second load measures complete files, not the decode
+			# of the shards the first did not wait for
+			idle=$(fill_idle "$m")
 			d2=$(load_secs "$m/q" "df11fs decoded second")
 			dcat=$(secs cat "$m/q/$rel")
 			dpar=$(secs_par "${shards[@]/#"$o"/"$m/q"}" || echo 0)
 			note[dec]="peak RSS $(hwm "$m") MiB, $(python3 -c 'import json, sys
 x = json.load(open(sys.argv[1]))["decoded"]
-print("passthrough opens %d, open waits %.2f s, backed reads %d" % (x["passthrough_opens"], x["open_wait_ns"] / 1e9, x["backed_reads"]))' "$m/.df11fs-stats.json" 2>/dev/null)"
+print("passthrough opens %d, open waits %.2f s, backed reads %d" % (x["passthrough_opens"], x["open_wait_ns"] / 1e9, x["backed_reads"]))' "$m/.df11fs-stats.json" 2>/dev/null), decode idle ${idle}s after the first load"
 			keep_stats "$m" load8b-decoded
 			umount_fs "$m"
 		else
