@@ -35,7 +35,11 @@
  * reserved when a fill starts. A complete file whose handles are all
  * closed stays (a second load opens it at once) until room is needed for
  * another: least recently opened first. A file larger than the budget is
- * never filled. A fill that fails (a chunk that does not decode or check,
+ * never filled. Nor does a fill start that would leave the machine less
+ * than the reserve (fs/room.c; memory, or decoded_dir's disk) once the
+ * complete files no handle holds are freed; and once a second
+ * (df11fs_fill_tick) those go when the machine runs short, and under half
+ * the reserve the running fills stop. A fill that fails (a chunk that does not decode or check,
  * a changed source, a full disk) leaves nothing behind; the reads of that
  * file go on through the cache, and report its errors as before.
  *
@@ -87,6 +91,7 @@ struct span {
  * @n_norm, @n_pt: open handles in caching and passthrough mode
  * @refs:    handles and fill threads using it
  * @t0:      df11fs_now_ns() at the start of the fill
+ * @warned:  a refusal for want of room on the machine was logged
  */
 struct df11fs_fillent {
 	struct df11fs_fillent *prev, *next;
@@ -100,6 +105,7 @@ struct df11fs_fillent {
 	unsigned waiters;
 	unsigned n_norm, n_pt, refs;
 	uint64_t t0;
+	int warned;
 };
 
 /* an open plain file's backing id, one per inode (df11fs_fill_plain_open) */
@@ -116,6 +122,8 @@ struct df11fs_fill {
 	struct fuse_session *se; /* NULL: no passthrough */
 	int dirfd;		 /* where backing files are made, or -1 */
 	uint64_t budget, held, seq;
+	uint64_t reserve; /* room left to the machine (fs/room.c) */
+	int room_fd;	  /* where the room is measured: dirfd, or -1 */
 	unsigned failed, waiting;   /* failed entries; opens waiting */
 	struct df11fs_fillent head; /* list sentinel */
 	struct plainent *plain;	    /* open plain files, by inode */
@@ -215,10 +223,73 @@ static int backing_new(struct df11fs_fill *f, const char *name)
 	return memfd_create(name, MFD_CLOEXEC);
 }
 
+/* Bytes the running fills have yet to write. Lock held. */
+static uint64_t pending(struct df11fs_fill *f)
+{
+	uint64_t n = 0;
+
+	for (struct df11fs_fillent *e = f->head.next; e != &f->head;
+	     e = e->next)
+		if (e->state == F_RUNNING)
+			n += e->size - e->done;
+	return n;
+}
+
+/*
+ * Free complete files that no handle holds, least recently opened first,
+ * until the machine has room where backing files go (fs/room.c: memory,
+ * or the file system of decoded_dir) for @need bytes and the reserve.
+ * Lock held. Return: 1 when it has, 0 when not even that made it, -1 when
+ * the room cannot be told (no /proc/meminfo: the budget alone bounds).
+ */
+static int shed(struct df11fs_fill *f, uint64_t need)
+{
+	struct df11fs_fillent *e = f->head.prev, *p;
+	uint64_t room;
+
+	need = need > UINT64_MAX - f->reserve ? UINT64_MAX : need + f->reserve;
+	for (;;) {
+		if (df11fs_room(f->room_fd, &room))
+			return -1;
+		if (room >= need)
+			return 1;
+		while (e != &f->head && (e->refs || e->state != F_READY))
+			e = e->prev;
+		if (e == &f->head)
+			return 0;
+		p = e->prev;
+		f->st.shed++;
+		ent_free(f, e);
+		e = p;
+	}
+}
+
+/*
+ * Is there room on the machine for @e's fill, past the reserve and what
+ * running fills will still take? Complete unopened files go to make it.
+ * The first refusal of each file is logged. Lock held.
+ */
+static int machine_room(struct df11fs_fill *f, struct df11fs_fillent *e)
+{
+	if (shed(f, e->size + pending(f)) != 0)
+		return 1;
+	f->st.no_room++;
+	if (!e->warned) {
+		e->warned = 1;
+		df11fs_log(LOG_WARNING,
+			   "'%s': not decoded whole: it needs %llu bytes and "
+			   "the reserve %llu, more than the machine has free",
+			   e->name, (unsigned long long)e->size,
+			   (unsigned long long)f->reserve);
+	}
+	return 0;
+}
+
 /* Start @e's fill if there is room. Lock held. */
 static void start(struct df11fs_fill *f, struct df11fs_fillent *e)
 {
-	if (e->state != F_IDLE || !make_room(f, e->size))
+	if (e->state != F_IDLE || !make_room(f, e->size) ||
+	    !machine_room(f, e))
 		return;
 	e->fd = backing_new(f, "df11fs");
 	if (e->fd < 0 || ftruncate(e->fd, (off_t)e->size) != 0) {
@@ -413,28 +484,31 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int df11fs_fill_new(struct df11fs_fill **out, uint64_t budget, unsigned threads,
-		    int dirfd)
+int df11fs_fill_new(struct df11fs_fill **out,
+		    const struct df11fs_fill_conf *c)
 {
 	struct df11fs_fill *f = calloc(1, sizeof(*f));
+	unsigned threads = c->threads ? c->threads : 1;
 
 	*out = NULL;
 	if (!f) {
-		if (dirfd >= 0)
-			close(dirfd);
+		if (c->dirfd >= 0)
+			close(c->dirfd);
 		return -ENOMEM;
 	}
-	f->dirfd = dirfd;
+	f->dirfd = c->dirfd;
+	f->room_fd = c->own_dir ? -1 : c->dirfd;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	pthread_cond_init(&f->progress, NULL);
 	f->head.prev = f->head.next = &f->head;
-	f->budget = budget;
-	if (!(f->tid = calloc(threads ? threads : 1, sizeof(*f->tid)))) {
+	f->budget = c->budget;
+	f->reserve = c->reserve;
+	if (!(f->tid = calloc(threads, sizeof(*f->tid)))) {
 		df11fs_fill_free(f);
 		return -ENOMEM;
 	}
-	for (; f->n < (threads ? threads : 1); f->n++)
+	for (; f->n < threads; f->n++)
 		if (pthread_create(&f->tid[f->n], NULL, worker, f))
 			break;
 	if (!f->n) {
@@ -710,6 +784,35 @@ ssize_t df11fs_fill_pread(struct df11fs_fill *f, struct df11fs_fillent *e,
 	f->st.backed_reads++;
 	pthread_mutex_unlock(&f->lock);
 	return got;
+}
+
+void df11fs_fill_tick(struct df11fs_fill *f)
+{
+	uint64_t room;
+	unsigned stopped = 0;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	/* complete files no handle holds go first, least recently opened */
+	if (shed(f, 0) == 0 && !df11fs_room(f->room_fd, &room) &&
+	    room < f->reserve / 2) {
+		/* then the running fills: their reads go on through the cache */
+		for (struct df11fs_fillent *e = f->head.next; e != &f->head;
+		     e = e->next)
+			if (e->state == F_RUNNING) {
+				fail(f, e, -ENOMEM);
+				stopped++;
+			}
+		if (stopped)
+			df11fs_log(LOG_WARNING,
+				   "the machine has %llu bytes free, under half "
+				   "the reserve (decoded_reserve=%llu): "
+				   "%u whole-file decodes stopped",
+				   (unsigned long long)room,
+				   (unsigned long long)f->reserve, stopped);
+	}
+	pthread_mutex_unlock(&f->lock);
 }
 
 void df11fs_fill_stats(struct df11fs_fill *f, struct df11fs_fill_stats *st)

@@ -19,6 +19,9 @@
  *            every operation that would write
  *   file.c   open, read, release (virtual and plain files)
  *   xattr.c  user.df11.* attributes (cache statistics, file ratios)
+ *   fill.c   whole decoded files in backing files (-o decoded_cache=),
+ *            passthrough.c their registration with the kernel, room.c
+ *            the machine's memory or disk left for them
  *
  * Every operation replies exactly once, on every path.
  */
@@ -156,6 +159,9 @@ struct df11fs {
  * @decoded_cache: -o decoded_cache= in bytes: whole decoded files kept in
  *                 backing files (fill.c); 0: none
  * @decoded_dir:   -o decoded_dir=DIR for them, or NULL: memory (memfd)
+ * @decoded_reserve: -o decoded_reserve= in bytes, when
+ *                 @decoded_reserve_set: memory (or the disk of
+ *                 @decoded_dir) that they leave free (fs/room.c)
  * @no_passthrough: -o passthrough=0: never register them with the kernel
  */
 struct df11fs_conf {
@@ -171,7 +177,8 @@ struct df11fs_conf {
 	unsigned max_read;
 	uint64_t decoded_cache;
 	char *decoded_dir;
-	int no_passthrough;
+	uint64_t decoded_reserve;
+	int decoded_reserve_set, no_passthrough;
 };
 
 /** Results of df11fs_opts_parse() other than 0. */
@@ -368,6 +375,10 @@ int df11fs_pt_reply_open(fuse_req_t req, struct fuse_session *se, uint64_t fh,
  * struct df11fs_fill_stats - whole-file decoding since the mount.
  * @budget, @held: bytes allowed and held in backing files now
  * @started, @filled, @failed, @evicted: fills, by outcome
+ * @shed:     complete files freed because the machine ran short of room
+ *            (fs/room.c; counted apart from @evicted, which the budget
+ *            frees)
+ * @no_room:  fills not started for want of room on the machine
  * @bytes:    bytes written into backing files
  * @fill_ns:  time of the completed fills, summed
  * @pt_opens: opens answered with passthrough
@@ -378,19 +389,57 @@ int df11fs_pt_reply_open(fuse_req_t req, struct fuse_session *se, uint64_t fh,
  */
 struct df11fs_fill_stats {
 	uint64_t budget, held;
-	uint64_t started, filled, failed, evicted, bytes, fill_ns;
+	uint64_t started, filled, failed, evicted, shed, no_room, bytes;
+	uint64_t fill_ns;
 	uint64_t pt_opens, pt_plain, backed_reads, wait_ns;
 	int passthrough;
 };
 
 /**
- * df11fs_fill_new() - whole-file decoding into backing files of @budget
- * bytes at most, by @threads threads, made unnamed (O_TMPFILE) in
- * directory @dirfd (taken over), or memfds for -1. Return: 0 and *@out,
- * or -errno.
+ * struct df11fs_fill_conf - how whole files are decoded (df11fs_fill_new).
+ * @budget:  bytes of backing files at most
+ * @reserve: room they leave to the machine (fs/room.c): memory, or the
+ *           file system of @dirfd when it is not @own_dir
+ * @threads: fill threads (0: one)
+ * @dirfd:   directory where backing files are made unnamed (O_TMPFILE),
+ *           taken over; -1: memfds
+ * @own_dir: @dirfd is the daemon's private tmpfs, sized for the budget:
+ *           its free space is not the machine's room
  */
-int df11fs_fill_new(struct df11fs_fill **out, uint64_t budget, unsigned threads,
-		    int dirfd);
+struct df11fs_fill_conf {
+	uint64_t budget, reserve;
+	unsigned threads;
+	int dirfd, own_dir;
+};
+
+/**
+ * df11fs_fill_new() - whole-file decoding into backing files as @c says.
+ * Return: 0 and *@out, or -errno (@c->dirfd is closed either way on
+ * failure).
+ */
+int df11fs_fill_new(struct df11fs_fill **out,
+		    const struct df11fs_fill_conf *c);
+
+/**
+ * df11fs_fill_tick() - about once a second (the main thread): when the
+ * machine has less room than the reserve where backing files go (fs/room.c),
+ * free complete files no handle holds, least recently opened first; under
+ * half the reserve even so, stop the running fills (their files are read
+ * through the cache, as without decoded_cache). NULL: no-op.
+ */
+void df11fs_fill_tick(struct df11fs_fill *f);
+
+/**
+ * df11fs_room() - bytes that backing files may still take where @dirfd
+ * puts them (-1: memfds): for memory (tmpfs, ramfs, memfds) the least of
+ * MemAvailable, the headroom of the daemon's memory cgroup and its
+ * ancestors, and a tmpfs's own free space; for a disk, its free space.
+ * Return: 0 and *@room, or -errno when it cannot be told (fs/room.c).
+ */
+int df11fs_room(int dirfd, uint64_t *room);
+
+/** df11fs_mem_total() - MemTotal in bytes, or 0 when it cannot be told. */
+uint64_t df11fs_mem_total(void);
 
 /** df11fs_fill_passthrough() - register complete files with @se's kernel. */
 void df11fs_fill_passthrough(struct df11fs_fill *f, struct fuse_session *se);

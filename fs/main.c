@@ -299,7 +299,8 @@ static void log_stats(struct df11fs *fs)
 
 /*
  * The main thread, at least every 100 ms: the signals' work, and once a
- * second letting go of source files deleted since.
+ * second letting go of source files deleted since, and of decoded files
+ * when the machine runs short of memory.
  */
 static void tick(void *ctx)
 {
@@ -314,6 +315,7 @@ static void tick(void *ctx)
 	if (t - last_sweep >= 1000000000u) {
 		last_sweep = t;
 		df11fs_itable_sweep(&fs->itab);
+		df11fs_fill_tick(fs->fill);
 	}
 }
 
@@ -364,14 +366,27 @@ static int private_tmpfs(uint64_t budget)
 	return fd;
 }
 
+/* the room backing files leave free by default: 1/8 of memory, <= 4 GiB */
+#define RESERVE_MAX (4ull << 30)
+
 /* -o decoded_cache=: the fill threads, one per CPU (or workers=). */
 static int start_fill(struct df11fs *fs, const struct df11fs_conf *c)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = c->cache.workers ? c->cache.workers
-				      : (unsigned)(cpus > 0 ? cpus : 1);
+	struct df11fs_fill_conf fc = {
+	    .budget = c->decoded_cache,
+	    .reserve = c->decoded_reserve,
+	    .threads = c->cache.workers ? c->cache.workers
+					: (unsigned)(cpus > 0 ? cpus : 1),
+	};
 	int dirfd = -1, rc;
 	sigset_t old;
+
+	if (!c->decoded_reserve_set) {
+		fc.reserve = df11fs_mem_total() / 8;
+		if (fc.reserve > RESERVE_MAX)
+			fc.reserve = RESERVE_MAX;
+	}
 
 	if (c->decoded_dir) {
 		int t;
@@ -392,13 +407,16 @@ static int start_fill(struct df11fs *fs, const struct df11fs_conf *c)
 		close(t);
 	} else {
 		dirfd = private_tmpfs(c->decoded_cache);
+		fc.own_dir = 1;
 	}
-	df11fs_log(LOG_DEBUG, "decoded files: %s",
+	df11fs_log(LOG_DEBUG, "decoded files: %s, leaving %llu bytes free",
 		   c->decoded_dir ? c->decoded_dir
 		   : dirfd >= 0	  ? "a private tmpfs with huge pages"
-				  : "memfds");
+				  : "memfds",
+		   (unsigned long long)fc.reserve);
+	fc.dirfd = dirfd;
 	df11fs_signals_block(&old);
-	rc = df11fs_fill_new(&fs->fill, c->decoded_cache, n, dirfd);
+	rc = df11fs_fill_new(&fs->fill, &fc);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		df11fs_log(LOG_ERR, "cannot start the whole-file decode: %s",

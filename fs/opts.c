@@ -35,7 +35,7 @@ struct raw_opts {
 	char *attr_timeout, *entry_timeout, *headers, *shard;
 	char *decoder, *gpu_mem;
 	char *log, *fsname, *max_read, *trace;
-	char *decoded_cache, *decoded_dir, *passthrough;
+	char *decoded_cache, *decoded_dir, *decoded_reserve, *passthrough;
 	char *type, *ns; /* mount(8) -t and -N, ignored */
 	int helper, help, version, n_pos;
 };
@@ -70,6 +70,7 @@ static const struct fuse_opt opt_spec[] = {
     RAW("gpu_mem=%s", gpu_mem),
     RAW("decoded_cache=%s", decoded_cache),
     RAW("decoded_dir=%s", decoded_dir),
+    RAW("decoded_reserve=%s", decoded_reserve),
     RAW("passthrough=%s", passthrough),
     RAW("log=%s", log),
     RAW("fsname=%s", fsname),
@@ -162,6 +163,10 @@ static void usage(void)
 	       "                         default 0: none)\n"
 	       "  -o decoded_dir=DIR     where they are kept (default: "
 	       "memory)\n"
+	       "  -o decoded_reserve=SIZE  memory (or disk, for decoded_dir) "
+	       "they leave\n"
+	       "                         free (default: 1/8 of the memory, "
+	       "at most 4G)\n"
 	       "  -o passthrough=0|1     let the kernel read decoded files "
 	       "directly\n"
 	       "                         (default 1)\n"
@@ -354,6 +359,11 @@ static int convert(const struct raw_opts *r, struct df11fs_conf *c)
 		bad = "trace";
 	if (r->decoded_cache && parse_size(r->decoded_cache, &c->decoded_cache))
 		bad = "decoded_cache";
+	if (r->decoded_reserve &&
+	    parse_size(r->decoded_reserve, &c->decoded_reserve))
+		bad = "decoded_reserve";
+	else if (r->decoded_reserve)
+		c->decoded_reserve_set = 1;
 	if (r->passthrough && strcmp(r->passthrough, "0") == 0)
 		c->no_passthrough = 1;
 	else if (r->passthrough && strcmp(r->passthrough, "1") != 0)
@@ -379,6 +389,7 @@ static void raw_free(struct raw_opts *r)
 {
 	free(r->decoded_cache);
 	free(r->decoded_dir);
+	free(r->decoded_reserve);
 	free(r->passthrough);
 	free(r->cache_size);
 	free(r->workers);

@@ -253,7 +253,8 @@ static json_t *decoded_obj(struct df11fs *fs)
 	if (!o || set_u64(o, "budget", f.budget) ||
 	    set_u64(o, "held", f.held) || set_u64(o, "started", f.started) ||
 	    set_u64(o, "filled", f.filled) || set_u64(o, "failed", f.failed) ||
-	    set_u64(o, "evicted", f.evicted) || set_u64(o, "bytes", f.bytes) ||
+	    set_u64(o, "evicted", f.evicted) || set_u64(o, "shed", f.shed) ||
+	    set_u64(o, "no_room", f.no_room) || set_u64(o, "bytes", f.bytes) ||
 	    set_u64(o, "fill_ns", f.fill_ns) ||
 	    set_u64(o, "passthrough_opens", f.pt_opens) ||
 	    set_u64(o, "passthrough_plain_opens", f.pt_plain) ||

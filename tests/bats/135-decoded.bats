@@ -24,6 +24,8 @@ setup() {
 
 teardown() {
 	unmount_all
+	# the small tmpfs of a decoded_dir= test, once its daemon is gone
+	! mountpoint -q "$BATS_TEST_TMPDIR/dd" || umount "$BATS_TEST_TMPDIR/dd"
 }
 
 # dstat MNT KEY - a figure of the "decoded" object of MNT's statistics
@@ -133,7 +135,8 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f"
 
 @test "decoded_dir=: decoded files in that directory, unnamed, none left behind" {
 	mkdir -p "$BATS_TEST_TMPDIR/dd"
-	mount_df11fs "$D" "$M" -o decoded_cache=256M,decoded_dir="$BATS_TEST_TMPDIR/dd"
+	# no reserve: the test is of the directory, not of its disk's room
+	mount_df11fs "$D" "$M" -o decoded_cache=256M,decoded_dir="$BATS_TEST_TMPDIR/dd",decoded_reserve=0
 	tree_sums "$SRC/a" >"$BATS_TEST_TMPDIR/want"
 	tree_sums "$M/a" | diff - "$BATS_TEST_TMPDIR/want"
 	wait_until 30 filled "$M" 3
@@ -212,4 +215,58 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f" &
 	cmp "$SRC/a/config.json" "$M/a/config.json"
 	[ "$(dstat "$M" reads)" -eq "$n" ]
 	[ "$(dstat "$M" passthrough_plain_opens)" -ge 7 ]
+}
+
+@test "decoded_reserve=: no whole-file decode that would leave the machine less room" {
+	mount_df11fs "$D" "$M" -o decoded_cache=256M,decoded_reserve=1000T
+	for f in $(shards "$SRC/a"); do
+		cmp "$SRC/a/$f" "$M/a/$f"
+	done
+	[ "$(dstat "$M" started)" -eq 0 ]
+	[ "$(dstat "$M" no_room)" -ge 3 ]
+	grep -q "not decoded whole: it needs .* more than the machine has free" "$M.log"
+	[ "$(grep -c "not decoded whole" "$M.log")" -eq 3 ] # once per file
+	unmount_df11fs "$M"
+	run "$DF11FS" -f -o decoded_cache=1G,decoded_reserve=some "$D" "$M"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"decoded_reserve"* ]]
+}
+
+# tmpfs_free DIR - bytes free on the file system of DIR
+tmpfs_free() { df -B1 --output=avail "$1" | tail -n 1 | tr -d ' '; }
+
+@test "decoded_dir= on a small tmpfs: unopened complete files make room, and go when it runs short" {
+	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+	local dd=$BATS_TEST_TMPDIR/dd big=0 s f1 f2 f3
+	for f in $(shards "$SRC/a"); do
+		s=$(stat -c %s "$SRC/a/$f")
+		[ "$s" -le "$big" ] || big=$s
+	done
+	# room for two and a half of the largest, a quarter of it reserved
+	mkdir -p "$dd"
+	mount -t tmpfs -o size=$((big * 5 / 2 / 4096 * 4096 + 4096)) df11test "$dd" ||
+		skip "cannot mount a tmpfs"
+	mount_df11fs "$D" "$M" -o decoded_cache=256M,decoded_dir="$dd",decoded_reserve=$((big / 4))
+	read -r f1 f2 f3 <<<"$(shards "$SRC/a" | tr '\n' ' ')"
+	# one at a time (only the opened name is looked up: nothing queued)
+	cmp "$SRC/a/$f1" "$M/a/$f1"
+	wait_until 30 filled "$M" 1
+	cmp "$SRC/a/$f2" "$M/a/$f2"
+	wait_until 30 filled "$M" 2
+	[ "$(dstat "$M" shed)" -eq 0 ]
+	# the third fits only once the least recently opened is freed
+	cmp "$SRC/a/$f3" "$M/a/$f3"
+	wait_until 30 filled "$M" 3
+	[ "$(dstat "$M" shed)" -eq 1 ]
+	[ "$(dstat "$M" no_room)" -eq 0 ]
+	# something else takes the room: the daemon lets go within seconds
+	s=$(tmpfs_free "$dd")
+	head -c $((s - big / 8)) /dev/zero >"$dd/other"
+	wait_until 10 sh -c "[ \$(python3 -c 'import json; print(json.load(open(\"$M/.df11fs-stats.json\"))[\"decoded\"][\"shed\"])') -ge 2 ]"
+	[ "$(tmpfs_free "$dd")" -ge $((big / 4)) ]
+	for f in $f1 $f2 $f3; do
+		cmp "$SRC/a/$f" "$M/a/$f"
+	done
+	unmount_df11fs "$M"
+	umount "$dd"
 }

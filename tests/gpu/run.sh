@@ -46,7 +46,9 @@
 #      first and a second load on one mount (the second once the decodes
 #      have all ended), `cat` of the shard and the
 #      four concurrent `cat`s through it (complete by then), and a cold
-#      load after drop_caches.
+#      load after drop_caches. Then the same loads' reads without the
+#      framework (bench_load): the original, a fresh auto mount twice, a
+#      fresh decoded_cache mount twice.
 #      A table of seconds, GB/s and ratios to the original, with the
 #      daemon's peak RSS (VmHWM before unmount) next to its cache_size.
 #      gpu-fs.log has each load's JSON line, with the loader's page
@@ -194,7 +196,7 @@ trap cleanup_fs EXIT
 if [ -n "$FS_STEPS" ]; then
 	: >"$FL"
 	step "df11fs: make GPU=1 BUILD=$B all"
-	if ! timeout 150 make -j"$(nproc)" GPU=1 BUILD="$B" all "$B/tests/bench_memfuse" >>"$L/gpu-build.log" 2>&1; then
+	if ! timeout 150 make -j"$(nproc)" GPU=1 BUILD="$B" all "$B/tests/bench_memfuse" "$B/tests/bench_load" >>"$L/gpu-build.log" 2>&1; then
 		tail -n 30 "$L/gpu-build.log"
 		die "build of df11fs failed (log: $L/gpu-build.log)"
 	fi
@@ -396,6 +398,13 @@ load_secs() {
 	echo "load $2: $r" >>"$FL"
 	echo "$r" | sed -n 's/.*"seconds": *\([0-9.]*\).*/\1/p' | grep . || echo 0
 }
+# bl_secs DIR - seconds of one bench_load of DIR's shards (0: it failed)
+bl_secs() {
+	local r
+	r=$("$B/tests/bench_load" "$1" 2>>"$FL")
+	echo "bench_load $1: $r" >>"$FL"
+	echo "$r" | sed -n 's/.*"seconds": *\([0-9.]*\).*/\1/p' | grep . || echo 0
+}
 # l8row NAME SECONDS BYTES BASE_SECONDS NOTE - a row of the load table; a
 # load that failed (0 seconds) fails the step
 l8row() {
@@ -496,6 +505,22 @@ print("passthrough opens %d, open waits %.2f s, backed reads %d" % (x["passthrou
 			fi
 		fi
 	fi
+	# the loader's reads alone, without the framework (bench_load: each
+	# shard mapped, the tensors copied out in data order)
+	local b_org='' b_1='' b_2='' b_d1='' b_d2=''
+	find "$o" "$src" -type f -exec cat {} + >/dev/null
+	b_org=$(bl_secs "$o")
+	if mount_fs "$src" "$m" -o "decoder=auto$LOPTS"; then
+		b_1=$(bl_secs "$m/q")
+		b_2=$(bl_secs "$m/q")
+		umount_fs "$m"
+	fi
+	if [ -n "$LDEC" ] && mount_fs "$src" "$m" -o "decoder=auto,decoded_cache=$LDEC$LOPTS"; then
+		b_d1=$(bl_secs "$m/q")
+		fill_idle "$m" >/dev/null
+		b_d2=$(bl_secs "$m/q")
+		umount_fs "$m"
+	fi
 	if mount_mem "$size" "$W/mem8"; then
 		for _ in 1 2 3; do c_mem=$(least "$c_mem" "$(secs cat "$W/mem8/file")"); done
 		umount_fs "$W/mem8"
@@ -520,6 +545,14 @@ print("passthrough opens %d, open waits %.2f s, backed reads %d" % (x["passthrou
 		l8row "df11fs decoded_cache=$LDEC, first load" "$d1" "$bytes" "$base" "${note[dec]}"
 		l8row "df11fs decoded_cache=$LDEC, second load" "$d2" "$bytes" "$base" ""
 		[ -z "$dcold" ] || l8row "df11fs decoded_cache=$LDEC, after drop_caches" "$dcold" "$bytes" "$cold_o" "(x: / the cold original)"
+	fi
+	fsum "load8b: bench_load (mmap, tensors copied out in data order, no framework); x = time / the original's"
+	l8row "original, page cache" "$b_org" "$bytes" "$b_org" ""
+	l8row "df11fs decoder=auto, first load" "$b_1" "$bytes" "$b_org" ""
+	l8row "df11fs decoder=auto, second load" "$b_2" "$bytes" "$b_org" ""
+	if [ -n "$b_d1" ]; then
+		l8row "df11fs decoded_cache=$LDEC, first load" "$b_d1" "$bytes" "$b_org" ""
+		l8row "df11fs decoded_cache=$LDEC, second load" "$b_d2" "$bytes" "$b_org" ""
 	fi
 	fsum "load8b: cat, best of 3 (one shard: $size bytes); x = speed / the original's"
 	l8cat "one shard, original, page cache" "$c_org" "$size" "$c_org"
