@@ -491,6 +491,59 @@ uint64_t df11_vfile_span(struct df11_vfile *vf, uint64_t off, uint64_t max)
 	return end - off;
 }
 
+/* chunks of a span to decode in one GPU batch (df11_vfile_decode) */
+struct group {
+	uint64_t id[DF11_DECODER_BATCH_MAX];
+	uint8_t *out[DF11_DECODER_BATCH_MAX];
+	unsigned n;
+};
+
+/*
+ * Decode group @g of @vf in batch @b: each chunk fetched into one of the
+ * batch's scratches, every plan in one df11_gpu_decode(), then each
+ * completed on this thread (checked; decoded here when the GPU refused
+ * it), the stage times added to @t. Empties @g. Return: 0, or the first
+ * error (logged).
+ */
+static int decode_group(struct df11_cache *c, struct df11_vfile *vf,
+			struct df11_batch *b, struct group *g,
+			struct stage_ns *t)
+{
+	const struct df11_source *src = vf->src;
+	struct df11_fetch fs[DF11_DECODER_BATCH_MAX];
+	struct df11_fetch *fp[DF11_DECODER_BATCH_MAX];
+	void *outs[DF11_DECODER_BATCH_MAX];
+	uint64_t t0 = df11_now_ns(), t1, t2;
+	char err[256] = "out of memory";
+	unsigned i, n = g->n;
+	int rc = 0;
+
+	g->n = 0;
+	for (i = 0; i < n && !rc; i++) {
+		struct df11_scratch *s = df11_decoder_batch_scratch(b, i);
+
+		rc = s ? src->ops->chunk_fetch(src, g->id[i], s, g->out[i],
+					       &fs[i], err, sizeof(err))
+		       : -ENOMEM;
+		fp[i] = &fs[i];
+		outs[i] = g->out[i];
+	}
+	t1 = df11_now_ns();
+	if (!rc)
+		df11_decoder_batch_run(c->dec, b, fp, outs, n);
+	t2 = df11_now_ns();
+	for (i = 0; i < n && !rc; i++)
+		rc = df11_source_complete(src, g->id[i], &fs[i],
+					  df11_decoder_batch_scratch(b, i),
+					  g->out[i], err, sizeof(err));
+	t->fetch += t1 - t0;
+	t->decode += t2 - t1;
+	t->check += df11_now_ns() - t2;
+	if (rc)
+		df11_cache_logf(c, "'%s': %s", vf->name, err);
+	return rc;
+}
+
 ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
 			  uint64_t len)
 {
@@ -499,6 +552,8 @@ ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
 	struct stage_ns t = {0};
 	struct df11_chunk ck;
 	struct df11_scratch *s;
+	struct df11_batch *b;
+	struct group g;
 	uint64_t done = 0, n = 0, big = 0, copied = 0;
 	struct entry *ce;
 	int rc;
@@ -517,6 +572,10 @@ ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
 		return -EINVAL;
 	if (!(s = scratch_get(c)))
 		return -ENOMEM;
+	/* a GPU batch when one is free (never in mode cpu): its chunks go
+	 * in groups, the chunks of the other spans on their threads' CPUs */
+	b = df11_decoder_batch_begin(c->dec);
+	g.n = 0;
 	rc = 0;
 	while (!rc && done < len) {
 		uint8_t *out = (uint8_t *)dst + done;
@@ -544,13 +603,27 @@ ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
 			src->ops->chunk_get(src, ck.id + 1, &ck);
 			continue;
 		}
-		/* the CPU: a GPU decode of one chunk to pageable memory is slower */
-		if ((rc = read_chunk(c, vf, ck.id, s, out, 0, &t)) != 0)
+		/* one chunk alone on the GPU, into pageable memory, is slower
+		 * than a core: with no batch, this thread's CPU */
+		if (b) {
+			g.id[g.n] = ck.id;
+			g.out[g.n++] = out;
+			if (g.n == DF11_DECODER_BATCH_MAX &&
+			    (rc = decode_group(c, vf, b, &g, &t)) != 0)
+				break;
+		} else if ((rc = read_chunk(c, vf, ck.id, s, out, 0, &t)) !=
+			   0) {
 			break;
+		}
 		done += ck.len;
 		n++;
 		big = ck.len > big ? ck.len : big;
 		src->ops->chunk_get(src, ck.id + 1, &ck);
+	}
+	if (b) {
+		if (!rc && g.n)
+			rc = decode_group(c, vf, b, &g, &t);
+		df11_decoder_batch_end(c->dec, b);
 	}
 	scratch_put(c, s, (size_t)big);
 	pthread_mutex_lock(&c->mu);

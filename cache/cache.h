@@ -255,10 +255,12 @@ uint64_t df11_vfile_span(struct df11_vfile *vf, uint64_t off, uint64_t max);
 
 /**
  * df11_vfile_decode() - decode the span [@off, @off + @len) that
- * df11_vfile_span() gave into @dst, on the calling thread's CPU (a GPU
- * decode of one chunk into pageable memory is slower than a core), past
- * the cache: nothing is kept, nothing evicted; a chunk the cache holds is
- * copied from it. Every chunk is checked as a cached one is. For writing a
+ * df11_vfile_span() gave into @dst, past the cache: nothing is kept,
+ * nothing evicted; a chunk the cache holds is copied from it. The others
+ * go to the GPU in batches of up to DF11_DECODER_BATCH_MAX chunks when
+ * the decoder has a batch free (decoder=gpu or auto), else to the calling
+ * thread's CPU (one chunk alone on the GPU, into pageable memory, is
+ * slower than a core). Every chunk is checked as a cached one is. For writing a
  * whole file (fs/fill.c). Return: @len; -EIO (a chunk failed to decode or
  * check: logged with file, tensor and offset), -ESTALE (source changed),
  * -ENOMEM, -EINVAL (not a span).

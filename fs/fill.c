@@ -8,7 +8,8 @@
  * of fill threads that take it span by span (whole chunks, about 16 MiB)
  * and decode each straight into the backing file's pages, mapped for that
  * span (df11_vfile_decode: every chunk checked as a cached one is; past
- * the chunk cache, copying the chunks a reader had it decode). The other
+ * the chunk cache, copying the chunks a reader had it decode; in GPU
+ * batches when the decoder has one free, on the thread's CPU otherwise). The other
  * containers of the directory that the kernel knows are queued after it
  * (fs/file.c), in name order, the order loaders read shards in.
  *

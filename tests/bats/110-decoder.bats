@@ -33,11 +33,6 @@ teardown() {
 	unmount_all
 }
 
-# root_attr MNT NAME - the value of user.df11.NAME on the mount's root
-root_attr() {
-	getfattr --absolute-names --only-values -n "user.df11.$2" "$1"
-}
-
 # check_mode MODE LOG_LINE - mount with decoder=MODE: files equal the
 # originals, the log has LOG_LINE (a grep -E pattern), the CPU decoded
 check_mode() {

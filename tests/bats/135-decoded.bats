@@ -270,3 +270,37 @@ tmpfs_free() { df -B1 --output=avail "$1" | tail -n 1 | tr -d ' '; }
 	unmount_df11fs "$M"
 	umount "$dd"
 }
+
+@test "decoded_cache on the GPU emulation: whole files decoded in GPU batches, bit for bit; a lost device leaves the CPU" {
+	local emu=$BUILD/libdf11gpu-emu.so
+	[ -f "$emu" ] || skip "no $emu (make BUILD=... $emu)"
+	DF11_GPU_LIB=$emu mount_df11fs "$D" "$M" -o decoder=gpu,decoded_cache=256M
+	# open the first, reading nothing (the kernel knows the others: they
+	# are queued): no chunk goes through the cache, so only the
+	# whole-file decode can use the GPU
+	stat "$M"/a/* >/dev/null
+	: <"$M/a/$(shards "$SRC/a" | head -n 1)"
+	wait_until 120 filled "$M" 3
+	[ "$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["cache"]["misses"])' "$M/.df11fs-stats.json")" -eq 0 ]
+	run -0 root_attr "$M" gpu_chunks
+	[ "$output" -gt 0 ]
+	[ "$(root_attr "$M" errors)" = 0 ]
+	[ "$(dstat "$M" failed)" -eq 0 ]
+	for f in $(shards "$SRC/a"); do
+		cmp "$SRC/a/$f" "$M/a/$f"
+	done
+	unmount_df11fs "$M"
+	# the device fails after 5 launches: the fill goes on on the CPU
+	DF11_GPU_LIB=$emu DF11_EMU_FAIL_AFTER=5 mount_df11fs "$D" "$M" \
+		-o decoder=gpu,decoded_cache=256M
+	stat "$M"/a/* >/dev/null
+	for f in $(shards "$SRC/a"); do
+		cmp "$SRC/a/$f" "$M/a/$f"
+	done
+	wait_until 120 filled "$M" 3
+	[ "$(dstat "$M" failed)" -eq 0 ]
+	[[ "$(root_attr "$M" decoder)" == "gpu (fell back to cpu: CUDA error on "* ]]
+	unmount_df11fs "$M"
+	[ "$(grep -c 'CUDA error' "$M.log")" = 1 ]
+}

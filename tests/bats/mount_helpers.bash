@@ -192,3 +192,8 @@ start_df11fs() {
 	echo "$!" >"$mnt.pid"
 	echo "$mnt" >>"$BATS_FILE_TMPDIR/mounts"
 }
+
+# root_attr MNT NAME - the value of user.df11.NAME on the mount's root
+root_attr() {
+	getfattr --absolute-names --only-values -n "user.df11.$2" "$1"
+}

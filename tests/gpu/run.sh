@@ -43,7 +43,8 @@
 #      of the four shards (original, fresh auto mount), best of 3 each.
 #      Then, with -o decoded_cache=LOAD_DECODED (whole files decoded on
 #      open, read by the kernel through passthrough once complete): a
-#      first and a second load on one mount (the second once the decodes
+#      first load with decoder=cpu; a first and a second load on one
+#      decoder=auto mount (the second once the decodes
 #      have all ended), `cat` of the shard and the
 #      four concurrent `cat`s through it (complete by then), and a cold
 #      load after drop_caches. Then the same loads' reads without the
@@ -57,7 +58,7 @@
 # Logs: ${OUT:-/tmp}/gpu-build.log, gpu-test.log, gpu-bench.log,
 # gpu-fs.log (steps 4-7, daemon logs appended), step 8's statistics files
 # (load8b-{gpu,cpu,auto,cold,cat,par}.stats.json, and
-# load8b-decoded{-first,,-cold}.stats.json); a summary on stdout.
+# load8b-decoded{-cpu,-first,,-cold}.stats.json); a summary on stdout.
 # Exit status: 0 all good, 77 no usable GPU, 1 anything else.
 # Knobs: BUILD, DF11_GPU_LIB, TEST_ARGS, BENCH_ARGS, KERNEL_STEPS
 # (default "test bench"; "" skips steps 2-3), WORK (scratch
@@ -476,8 +477,15 @@ load8b_measure() {
 		fi
 	done
 	# -o decoded_cache=: whole files decoded on open, then passthrough
-	local d1='' d2='' dcold='' dcat='' dpar='' idle=''
+	local d1='' d2='' dcold='' dcat='' dpar='' idle='' dcpu=''
 	if [ -n "$LDEC" ]; then
+		# the whole-file decode on the CPU alone, to weigh the GPU's part
+		find "$src" -type f -exec cat {} + >/dev/null
+		if mount_fs "$src" "$m" -o "decoder=cpu,decoded_cache=$LDEC$LOPTS"; then
+			dcpu=$(load_secs "$m/q" "df11fs decoded cpu first")
+			keep_stats "$m" load8b-decoded-cpu
+			umount_fs "$m"
+		fi
 		find "$src" -type f -exec cat {} + >/dev/null
 		if mount_fs "$src" "$m" -o "decoder=auto,decoded_cache=$LDEC$LOPTS"; then
 			d1=$(load_secs "$m/q" "df11fs decoded first")
@@ -542,6 +550,7 @@ print("passthrough opens %d, open waits %.2f s, backed reads %d" % (x["passthrou
 		fsum "  (no cold rows: /proc/sys/vm/drop_caches is not writable)"
 	fi
 	if [ -n "$d1" ]; then
+		[ -z "$dcpu" ] || l8row "df11fs decoded_cache=$LDEC, decoder=cpu, first load" "$dcpu" "$bytes" "$base" ""
 		l8row "df11fs decoded_cache=$LDEC, first load" "$d1" "$bytes" "$base" "${note[dec]}"
 		l8row "df11fs decoded_cache=$LDEC, second load" "$d2" "$bytes" "$base" ""
 		[ -z "$dcold" ] || l8row "df11fs decoded_cache=$LDEC, after drop_caches" "$dcold" "$bytes" "$cold_o" "(x: / the cold original)"
