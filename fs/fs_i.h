@@ -381,6 +381,8 @@ int df11fs_pt_reply_open(fuse_req_t req, struct fuse_session *se, uint64_t fh,
  * @no_room:  fills not started for want of room on the machine
  * @bytes:    bytes written into backing files
  * @fill_ns:  time of the completed fills, summed
+ * @map_ns, @decode_ns: fill threads' time mapping and populating spans,
+ *            and decoding into them (with the unmap), summed
  * @pt_opens: opens answered with passthrough
  * @pt_plain: opens of plain files answered with passthrough
  * @backed_reads: read requests copied from a backing file
@@ -390,7 +392,7 @@ int df11fs_pt_reply_open(fuse_req_t req, struct fuse_session *se, uint64_t fh,
 struct df11fs_fill_stats {
 	uint64_t budget, held;
 	uint64_t started, filled, failed, evicted, shed, no_room, bytes;
-	uint64_t fill_ns;
+	uint64_t fill_ns, map_ns, decode_ns;
 	uint64_t pt_opens, pt_plain, backed_reads, wait_ns;
 	int passthrough;
 };

@@ -256,6 +256,8 @@ static json_t *decoded_obj(struct df11fs *fs)
 	    set_u64(o, "evicted", f.evicted) || set_u64(o, "shed", f.shed) ||
 	    set_u64(o, "no_room", f.no_room) || set_u64(o, "bytes", f.bytes) ||
 	    set_u64(o, "fill_ns", f.fill_ns) ||
+	    set_u64(o, "map_ns", f.map_ns) ||
+	    set_u64(o, "decode_ns", f.decode_ns) ||
 	    set_u64(o, "passthrough_opens", f.pt_opens) ||
 	    set_u64(o, "passthrough_plain_opens", f.pt_plain) ||
 	    set_u64(o, "backed_reads", f.backed_reads) ||

@@ -50,6 +50,7 @@ shards() { (cd "$1" && ls -- *.safetensors); }
 	wait_until 30 filled "$M" 3
 	[ "$(dstat "$M" failed)" -eq 0 ]
 	[ "$(dstat "$M" held)" -eq "$(cat "$SRC"/a/*.safetensors | wc -c)" ]
+	[ "$(dstat "$M" map_ns)" -gt 0 ] && [ "$(dstat "$M" decode_ns)" -gt 0 ]
 	for f in $(shards "$SRC/a"); do
 		cmp "$SRC/a/$f" "$M/a/$f"
 		python3 -c 'import mmap, sys

@@ -490,15 +490,26 @@ load8b_measure() {
 		if mount_fs "$src" "$m" -o "decoder=auto,decoded_cache=$LDEC$LOPTS"; then
 			d1=$(load_secs "$m/q" "df11fs decoded first")
 			keep_stats "$m" load8b-decoded-first
+			# where the decoded pages are: per NUMA node, and in
+			# huge pages or not (the second load maps them)
+			grep -E ' (Shmem|ShmemHugePages|ShmemPmdMapped|FilePages|FilePmdMapped):' \
+				/sys/devices/system/node/node*/meminfo >>"$FL" 2>/dev/null || :
 			# the second load measures complete files, not the decode
 			# of the shards the first did not wait for
 			idle=$(fill_idle "$m")
+			# during it: how much of the decoded files is mapped by
+			# PMD (2M pages), the most seen
+			(while :; do grep ShmemPmdMapped /proc/meminfo; sleep 0.2; done) >"$W/pmd" 2>/dev/null &
+			local pmd=$!
 			d2=$(load_secs "$m/q" "df11fs decoded second")
+			kill "$pmd" 2>/dev/null
+			wait "$pmd" 2>/dev/null
+			echo "decoded second load: ShmemPmdMapped at most $(awk '$2 > m { m = $2 } END { print m + 0 }' "$W/pmd") kB" >>"$FL"
 			dcat=$(secs cat "$m/q/$rel")
 			dpar=$(secs_par "${shards[@]/#"$o"/"$m/q"}" || echo 0)
 			note[dec]="peak RSS $(hwm "$m") MiB, $(python3 -c 'import json, sys
 x = json.load(open(sys.argv[1]))["decoded"]
-print("passthrough opens %d, open waits %.2f s, backed reads %d" % (x["passthrough_opens"], x["open_wait_ns"] / 1e9, x["backed_reads"]))' "$m/.df11fs-stats.json" 2>/dev/null), decode idle ${idle}s after the first load"
+print("passthrough opens %d, open waits %.2f s, backed reads %d, fill threads mapping %.1f s and decoding %.1f s" % (x["passthrough_opens"], x["open_wait_ns"] / 1e9, x["backed_reads"], x["map_ns"] / 1e9, x["decode_ns"] / 1e9))' "$m/.df11fs-stats.json" 2>/dev/null), decode idle ${idle}s after the first load"
 			keep_stats "$m" load8b-decoded
 			umount_fs "$m"
 		else
