@@ -74,6 +74,43 @@ static unsigned batch_take(struct df11_cache *c, int tail, struct job *jobs,
 	return nj;
 }
 
+void df11_cache_batch_read(struct df11_cache *c, struct df11_batch *b,
+			   struct df11_batch_item *it, unsigned n,
+			   struct stage_ns *t)
+{
+	struct df11_fetch fs[DF11_DECODER_BATCH_MAX];
+	struct df11_fetch *fp[DF11_DECODER_BATCH_MAX];
+	void *outs[DF11_DECODER_BATCH_MAX];
+	uint64_t t0 = df11_now_ns(), t1, t2;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct df11_scratch *s = df11_decoder_batch_scratch(b, i);
+
+		if (!it[i].rc && !s) {
+			it[i].rc = -ENOMEM;
+			snprintf(it[i].err, sizeof(it[i].err), "out of memory");
+		} else if (!it[i].rc) {
+			it[i].rc = it[i].src->ops->chunk_fetch(
+			    it[i].src, it[i].id, s, it[i].out, &fs[i],
+			    it[i].err, sizeof(it[i].err));
+		}
+		fp[i] = it[i].rc ? NULL : &fs[i];
+		outs[i] = it[i].out;
+	}
+	t1 = df11_now_ns();
+	df11_decoder_batch_run(c->dec, b, fp, outs, n);
+	t2 = df11_now_ns();
+	for (unsigned i = 0; i < n; i++)
+		if (!it[i].rc)
+			it[i].rc = df11_source_complete(
+			    it[i].src, it[i].id, &fs[i],
+			    df11_decoder_batch_scratch(b, i), it[i].out,
+			    it[i].err, sizeof(it[i].err));
+	t->fetch += t1 - t0;
+	t->decode += t2 - t1;
+	t->check += df11_now_ns() - t2;
+}
+
 /*
  * Read-ahead on the GPU in batch @b: the chunks batch_take() gives are
  * fetched into the batch's scratches, their plans decoded in one
@@ -87,55 +124,36 @@ static void gpu_batch(struct df11_cache *c, struct df11_batch *b, int tail)
 {
 	struct job jobs[DF11_DECODER_BATCH_MAX];
 	struct entry *es[DF11_DECODER_BATCH_MAX], *grave = NULL, *dead;
-	struct df11_fetch fs[DF11_DECODER_BATCH_MAX];
-	struct df11_fetch *fp[DF11_DECODER_BATCH_MAX];
-	void *outs[DF11_DECODER_BATCH_MAX];
-	int rcs[DF11_DECODER_BATCH_MAX];
-	char err[DF11_DECODER_BATCH_MAX][160];
+	struct df11_batch_item it[DF11_DECODER_BATCH_MAX];
 	unsigned n, nj = batch_take(c, tail, jobs, es, &n);
-	uint64_t t0 = df11_now_ns(), tmap = 0;
+	struct stage_ns t = {0};
+	uint64_t t0 = df11_now_ns();
 
 	for (unsigned i = 0; i < n; i++) {
 		struct entry *e = es[i];
-		const struct df11_source *src = e->vf->src;
-		struct df11_scratch *s = df11_decoder_batch_scratch(b, i);
-		if (!e->data) {
-			uint64_t m0 = df11_now_ns();
+		if (!e->data)
 			e->data = df11_cache_map_buffer(e->cap);
-			tmap += df11_now_ns() - m0;
-		}
-		snprintf(err[i], sizeof(err[i]), "out of memory");
-		rcs[i] =
-		    e->data && s
-			? src->ops->chunk_fetch(src, e->id, s, e->data, &fs[i],
-						err[i], sizeof(err[i]))
-			: -ENOMEM;
-		fp[i] = rcs[i] ? NULL : &fs[i];
-		outs[i] = e->data;
+		it[i] = (struct df11_batch_item){.src = e->vf->src,
+						 .id = e->id,
+						 .out = e->data,
+						 .rc = e->data ? 0 : -ENOMEM};
+		if (!e->data)
+			snprintf(it[i].err, sizeof(it[i].err), "out of memory");
 	}
-	uint64_t t1 = df11_now_ns();
-	df11_decoder_batch_run(c->dec, b, fp, outs, n);
-	uint64_t t2 = df11_now_ns();
-	for (unsigned i = 0; i < n; i++) {
-		const struct df11_source *src = es[i]->vf->src;
-		if (!rcs[i])
-			rcs[i] = df11_source_complete(
-			    src, es[i]->id, &fs[i],
-			    df11_decoder_batch_scratch(b, i), es[i]->data,
-			    err[i], sizeof(err[i]));
-		if (rcs[i])
-			df11_cache_logf(c, "'%s': %s", es[i]->vf->name, err[i]);
-	}
+	t.map = df11_now_ns() - t0;
+	df11_cache_batch_read(c, b, it, n, &t);
+	for (unsigned i = 0; i < n; i++)
+		if (it[i].rc)
+			df11_cache_logf(c, "'%s': %s", es[i]->vf->name,
+					it[i].err);
 	/* per chunk: the batch's stages shared evenly (the CPU's decode of
 	 * chunks the GPU refused counts as checking) */
-	struct stage_ns t = {0};
 	if (n)
-		t = (struct stage_ns){tmap / n, (t1 - t0 - tmap) / n,
-				      (t2 - t1) / n,
-				      (df11_now_ns() - t2) / n};
+		t = (struct stage_ns){t.map / n, t.fetch / n, t.decode / n,
+				      t.check / n};
 	pthread_mutex_lock(&c->mu);
 	for (unsigned i = 0; i < n; i++) {
-		df11_cache_publish_locked(c, es[i], rcs[i], &t);
+		df11_cache_publish_locked(c, es[i], it[i].rc, &t);
 		if (es[i]->state == FAILED) {
 			/* unhashed: the last pin frees it with the grave */
 			if ((dead = df11_cache_failed_unpin_locked(es[i]))) {

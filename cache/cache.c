@@ -339,7 +339,7 @@ static void trim(struct df11_cache *c, struct entry **grave)
 }
 
 /* an idle scratch from the pool, or a new one; NULL: no memory */
-static struct df11_scratch *scratch_get(struct df11_cache *c)
+struct df11_scratch *df11_cache_scratch_get(struct df11_cache *c)
 {
 	struct df11_scratch *s = NULL;
 
@@ -355,8 +355,8 @@ static struct df11_scratch *scratch_get(struct df11_cache *c)
 }
 
 /* give @s back after a chunk of @cap bytes: pooled, or freed if big */
-static void scratch_put(struct df11_cache *c, struct df11_scratch *s,
-			size_t cap)
+void df11_cache_scratch_put(struct df11_cache *c, struct df11_scratch *s,
+			    size_t cap)
 {
 	if (s && cap <= SCRATCH_KEEP) {
 		pthread_mutex_lock(&c->pool_mu);
@@ -389,7 +389,8 @@ static void admit_wake_locked(struct df11_cache *c)
 }
 
 /* add the stage times of @t to the counters (lock held) */
-static void stages_add_locked(struct df11_cache *c, const struct stage_ns *t)
+void df11_cache_stages_add_locked(struct df11_cache *c,
+				  const struct stage_ns *t)
 {
 	c->st.decode_ns += t->map + t->fetch + t->decode + t->check;
 	c->st.map_ns += t->map;
@@ -401,7 +402,7 @@ static void stages_add_locked(struct df11_cache *c, const struct stage_ns *t)
 void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 			       const struct stage_ns *t)
 {
-	stages_add_locked(c, t);
+	df11_cache_stages_add_locked(c, t);
 	if (rc == 0) {
 		e->state = READY;
 		c->st.bytes_decoded += e->len;
@@ -427,9 +428,9 @@ void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
  * the rest (and the check) on this thread; the stage times added to @t.
  * A failure is logged. Return: 0, or the source's error.
  */
-static int read_chunk(struct df11_cache *c, struct df11_vfile *vf, uint64_t id,
-		      struct df11_scratch *s, uint8_t *out, int gpu,
-		      struct stage_ns *t)
+int df11_cache_read_chunk(struct df11_cache *c, struct df11_vfile *vf,
+			  uint64_t id, struct df11_scratch *s, uint8_t *out,
+			  int gpu, struct stage_ns *t)
 {
 	const struct df11_source *src = vf->src;
 	char err[256];
@@ -457,7 +458,7 @@ static int read_chunk(struct df11_cache *c, struct df11_vfile *vf, uint64_t id,
 /* Read chunk @e (pinned, DECODING) into its buffer, mapped first if new. */
 static int fill(struct df11_cache *c, struct entry *e, struct stage_ns *t)
 {
-	struct df11_scratch *s = scratch_get(c);
+	struct df11_scratch *s = df11_cache_scratch_get(c);
 	uint64_t t0 = df11_now_ns();
 	int rc = -ENOMEM;
 
@@ -465,177 +466,33 @@ static int fill(struct df11_cache *c, struct entry *e, struct stage_ns *t)
 		e->data = df11_cache_map_buffer(e->cap);
 	t->map = df11_now_ns() - t0;
 	if (e->data && s)
-		rc = read_chunk(c, e->vf, e->id, s, e->data, 1, t);
+		rc = df11_cache_read_chunk(c, e->vf, e->id, s, e->data, 1, t);
 	else
 		df11_cache_logf(c, "'%s': out of memory", e->vf->name);
-	scratch_put(c, s, e->cap);
+	df11_cache_scratch_put(c, s, e->cap);
 	return rc;
 }
 
-uint64_t df11_vfile_span(struct df11_vfile *vf, uint64_t off, uint64_t max)
+int df11_cache_copy_ready(struct df11_cache *c, struct df11_vfile *vf,
+			  const struct df11_chunk *ck, void *out)
 {
-	const struct df11_source *src = vf->src;
-	struct df11_chunk ck;
-	uint64_t end = off;
+	struct entry *e;
 
-	if (off >= vf->size)
-		return 0;
-	if (off < vf->hdr_len)
-		return vf->hdr_len - off;
-	if (src->ops->chunk_find(src, off, &ck) || ck.off != off)
-		return 0;
-	do {
-		end = ck.off + ck.len;
-		src->ops->chunk_get(src, ck.id + 1, &ck);
-	} while (ck.len && ck.off + ck.len - off <= max);
-	return end - off;
-}
-
-/* chunks of a span to decode in one GPU batch (df11_vfile_decode) */
-struct group {
-	uint64_t id[DF11_DECODER_BATCH_MAX];
-	uint8_t *out[DF11_DECODER_BATCH_MAX];
-	unsigned n;
-};
-
-/*
- * Decode group @g of @vf in batch @b: each chunk fetched into one of the
- * batch's scratches, every plan in one df11_gpu_decode(), then each
- * completed on this thread (checked; decoded here when the GPU refused
- * it), the stage times added to @t. Empties @g. Return: 0, or the first
- * error (logged).
- */
-static int decode_group(struct df11_cache *c, struct df11_vfile *vf,
-			struct df11_batch *b, struct group *g,
-			struct stage_ns *t)
-{
-	const struct df11_source *src = vf->src;
-	struct df11_fetch fs[DF11_DECODER_BATCH_MAX];
-	struct df11_fetch *fp[DF11_DECODER_BATCH_MAX];
-	void *outs[DF11_DECODER_BATCH_MAX];
-	uint64_t t0 = df11_now_ns(), t1, t2;
-	char err[256] = "out of memory";
-	unsigned i, n = g->n;
-	int rc = 0;
-
-	g->n = 0;
-	for (i = 0; i < n && !rc; i++) {
-		struct df11_scratch *s = df11_decoder_batch_scratch(b, i);
-
-		rc = s ? src->ops->chunk_fetch(src, g->id[i], s, g->out[i],
-					       &fs[i], err, sizeof(err))
-		       : -ENOMEM;
-		fp[i] = &fs[i];
-		outs[i] = g->out[i];
-	}
-	t1 = df11_now_ns();
-	if (!rc)
-		df11_decoder_batch_run(c->dec, b, fp, outs, n);
-	t2 = df11_now_ns();
-	for (i = 0; i < n && !rc; i++)
-		rc = df11_source_complete(src, g->id[i], &fs[i],
-					  df11_decoder_batch_scratch(b, i),
-					  g->out[i], err, sizeof(err));
-	t->fetch += t1 - t0;
-	t->decode += t2 - t1;
-	t->check += df11_now_ns() - t2;
-	if (rc)
-		df11_cache_logf(c, "'%s': %s", vf->name, err);
-	return rc;
-}
-
-ssize_t df11_vfile_decode(struct df11_vfile *vf, void *dst, uint64_t off,
-			  uint64_t len)
-{
-	struct df11_cache *c = vf->c;
-	const struct df11_source *src = vf->src;
-	struct stage_ns t = {0};
-	struct df11_chunk ck;
-	struct df11_scratch *s;
-	struct df11_batch *b;
-	struct group g;
-	uint64_t done = 0, n = 0, big = 0, copied = 0;
-	struct entry *ce;
-	int rc;
-
-	if (vf->check && (rc = vf->check(vf->check_ctx)) != 0)
-		return rc;
-	if (off + len > vf->size || len == 0)
-		return -EINVAL;
-	if (off < vf->hdr_len) {
-		if (off + len > vf->hdr_len)
-			return -EINVAL;
-		memcpy(dst, vf->hdr + off, (size_t)len);
-		return (ssize_t)len;
-	}
-	if (src->ops->chunk_find(src, off, &ck) || ck.off != off)
-		return -EINVAL;
-	if (!(s = scratch_get(c)))
-		return -ENOMEM;
-	/* a GPU batch when one is free (never in mode cpu): its chunks go
-	 * in groups, the chunks of the other spans on their threads' CPUs */
-	b = df11_decoder_batch_begin(c->dec);
-	g.n = 0;
-	rc = 0;
-	while (!rc && done < len) {
-		uint8_t *out = (uint8_t *)dst + done;
-
-		if (ck.off != off + done || done + ck.len > len) {
-			rc = -EINVAL;
-			break;
-		}
-		/* decoded already for a reader: copy it */
-		pthread_mutex_lock(&c->mu);
-		ce = df11_cache_find(c, vf, ck.id);
-		if (ce && ce->state == READY && ce->len == ck.len) {
-			if (ce->pins++ == 0)
-				c->held += ce->cap;
-			t_held++;
-		} else {
-			ce = NULL;
-		}
-		pthread_mutex_unlock(&c->mu);
-		if (ce) {
-			memcpy(out, ce->data, (size_t)ck.len);
-			df11_cache_unpin(c, ce, 0);
-			done += ck.len;
-			copied += ck.len;
-			src->ops->chunk_get(src, ck.id + 1, &ck);
-			continue;
-		}
-		/* one chunk alone on the GPU, into pageable memory, is slower
-		 * than a core: with no batch, this thread's CPU */
-		if (b) {
-			g.id[g.n] = ck.id;
-			g.out[g.n++] = out;
-			if (g.n == DF11_DECODER_BATCH_MAX &&
-			    (rc = decode_group(c, vf, b, &g, &t)) != 0)
-				break;
-		} else if ((rc = read_chunk(c, vf, ck.id, s, out, 0, &t)) !=
-			   0) {
-			break;
-		}
-		done += ck.len;
-		n++;
-		big = ck.len > big ? ck.len : big;
-		src->ops->chunk_get(src, ck.id + 1, &ck);
-	}
-	if (b) {
-		if (!rc && g.n)
-			rc = decode_group(c, vf, b, &g, &t);
-		df11_decoder_batch_end(c->dec, b);
-	}
-	scratch_put(c, s, (size_t)big);
 	pthread_mutex_lock(&c->mu);
-	stages_add_locked(c, &t);
-	c->st.bytes_decoded += done - copied;
-	if (rc && rc != -EINVAL)
-		c->st.errors++;
+	e = df11_cache_find(c, vf, ck->id);
+	if (e && e->state == READY && e->len == ck->len) {
+		if (e->pins++ == 0)
+			c->held += e->cap;
+		t_held++;
+	} else {
+		e = NULL;
+	}
 	pthread_mutex_unlock(&c->mu);
-	atomic_fetch_add_explicit(&vf->n_decoded, n, memory_order_relaxed);
-	if (rc == -EINVAL)
-		return rc;
-	return rc ? (rc == -ENOMEM ? -ENOMEM : -EIO) : (ssize_t)done;
+	if (!e)
+		return 0;
+	memcpy(out, e->data, (size_t)ck->len);
+	df11_cache_unpin(c, e, 0);
+	return 1;
 }
 
 /*

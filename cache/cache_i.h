@@ -214,6 +214,72 @@ struct stage_ns {
 void df11_cache_publish_locked(struct df11_cache *c, struct entry *e, int rc,
 			       const struct stage_ns *t);
 
+/**
+ * df11_cache_stages_add_locked() - add the stage times of @t to the
+ * cache's counters. Lock held.
+ */
+void df11_cache_stages_add_locked(struct df11_cache *c,
+				  const struct stage_ns *t);
+
+/**
+ * df11_cache_scratch_get() - an idle scratch from the pool, or a new one.
+ * Return: the scratch, NULL when out of memory.
+ */
+struct df11_scratch *df11_cache_scratch_get(struct df11_cache *c);
+
+/**
+ * df11_cache_scratch_put() - give @s back after a chunk of @cap bytes:
+ * pooled, or freed if big (or the pool is full). NULL: no-op.
+ */
+void df11_cache_scratch_put(struct df11_cache *c, struct df11_scratch *s,
+			    size_t cap);
+
+/**
+ * df11_cache_read_chunk() - read chunk @id of @vf into @out with scratch
+ * @s, without the lock: the source's fetch, the plan on the GPU when @gpu
+ * and the decoder takes it, the rest (and the check) on this thread; the
+ * stage times added to @t. A failure is logged.
+ * Return: 0, or the source's error.
+ */
+int df11_cache_read_chunk(struct df11_cache *c, struct df11_vfile *vf,
+			  uint64_t id, struct df11_scratch *s, uint8_t *out,
+			  int gpu, struct stage_ns *t);
+
+/**
+ * df11_cache_copy_ready() - copy chunk @ck of @vf into @out if the cache
+ * holds it decoded (READY), pinned for the copy. Lock not held.
+ * Return: 1 when copied, 0 when the cache does not have it.
+ */
+int df11_cache_copy_ready(struct df11_cache *c, struct df11_vfile *vf,
+			  const struct df11_chunk *ck, void *out);
+
+/**
+ * struct df11_batch_item - one chunk of df11_cache_batch_read():
+ * @src, @id: the chunk
+ * @out:      where it is decoded to
+ * @rc:       in: nonzero to skip the item (its @err set); out: 0 or the
+ *            source's error, worded in @err
+ */
+struct df11_batch_item {
+	const struct df11_source *src;
+	uint64_t id;
+	void *out;
+	int rc;
+	char err[160];
+};
+
+/**
+ * df11_cache_batch_read() - read @n (at most DF11_DECODER_BATCH_MAX)
+ * chunks in GPU batch @b: each fetched into the batch's scratch of its
+ * index, every plan in one df11_decoder_batch_run(), then each completed
+ * on this thread (checked; decoded here when the GPU refused it). The
+ * time of the three steps is added to @t's fetch, decode and check
+ * (ahead.c). Logs nothing.
+ */
+void df11_cache_batch_read(struct df11_cache *c, struct df11_batch *b,
+			   struct df11_batch_item *it, unsigned n,
+			   struct stage_ns *t);
+
 /** df11_cache_failed_unpin_locked() - unpin FAILED @e; @e if it was last. */
 struct entry *df11_cache_failed_unpin_locked(struct entry *e);
 

@@ -803,8 +803,10 @@ void df11fs_fill_tick(struct df11fs_fill *f)
 	if (!f)
 		return;
 	pthread_mutex_lock(&f->lock);
-	/* complete files no handle holds go first, least recently opened */
-	if (shed(f, 0) == 0 && !df11fs_room(f->room_fd, &room) &&
+	/* nothing held, nothing to let go of: no need to measure the room;
+	 * else complete files no handle holds go first, least recently
+	 * opened */
+	if (f->held && shed(f, 0) == 0 && !df11fs_room(f->room_fd, &room) &&
 	    room < f->reserve / 2) {
 		/* then the running fills: their reads go on through the cache */
 		for (struct df11fs_fillent *e = f->head.next; e != &f->head;

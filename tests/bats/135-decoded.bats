@@ -35,17 +35,26 @@ d = json.load(open(sys.argv[1] + "/.df11fs-stats.json"))
 print(int(d["decoded"][sys.argv[2]]) if sys.argv[2] != "reads" else d["requests"]["reads"])' "$1" "$2"
 }
 
+# dstat_ge MNT KEY N - that figure is at least N
+dstat_ge() { [ "$(dstat "$1" "$2")" -ge "$3" ]; }
+
 # filled MNT N - at least N fills completed
-filled() { [ "$(dstat "$1" filled)" -ge "$2" ]; }
+filled() { dstat_ge "$1" filled "$2"; }
 
 # shards DIR - the .safetensors files of DIR, by name
 shards() { (cd "$1" && ls -- *.safetensors); }
 
-@test "decoded_cache: files read right while and after they are decoded whole" {
-	mount_df11fs "$D" "$M" -o decoded_cache=256M
+# same_shards - every shard of $M/a is byte-identical to its original
+same_shards() {
+	local f
 	for f in $(shards "$SRC/a"); do
 		cmp "$SRC/a/$f" "$M/a/$f"
 	done
+}
+
+@test "decoded_cache: files read right while and after they are decoded whole" {
+	mount_df11fs "$D" "$M" -o decoded_cache=256M
+	same_shards
 	# opening the first shard queued the others: all three complete
 	wait_until 30 filled "$M" 3
 	[ "$(dstat "$M" failed)" -eq 0 ]
@@ -72,9 +81,7 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f"
 		skip "no FUSE passthrough here (kernel before 6.9, or not root)"
 	fi
 	n=$(dstat "$M" reads)
-	for f in $(shards "$SRC/a"); do
-		cmp "$SRC/a/$f" "$M/a/$f"
-	done
+	same_shards
 	[ "$(dstat "$M" reads)" -eq "$n" ]
 	[ "$(dstat "$M" passthrough_opens)" -ge 3 ]
 }
@@ -108,7 +115,7 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f"
 	mount_df11fs "$BATS_TEST_TMPDIR/src" "$M" -o decoded_cache=256M
 	run cat "$M/a/$f"
 	[ "$status" -ne 0 ]
-	wait_until 30 sh -c "[ \$(python3 -c 'import json; print(json.load(open(\"$M/.df11fs-stats.json\"))[\"decoded\"][\"failed\"])') -ge 1 ]"
+	wait_until 30 dstat_ge "$M" failed 1
 	run cat "$M/a/$f"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Input/output error"* ]]
@@ -154,9 +161,7 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f"
 @test "passthrough=0: complete files are copied from their backing files into replies" {
 	mount_df11fs "$D" "$M" -o decoded_cache=256M,passthrough=0
 	stat "$M"/a/* >/dev/null
-	for f in $(shards "$SRC/a"); do
-		cmp "$SRC/a/$f" "$M/a/$f"
-	done
+	same_shards
 	wait_until 30 filled "$M" 3
 	[ "$(dstat "$M" passthrough)" -eq 0 ]
 	# O_DIRECT: past the kernel's page cache, every byte a request
@@ -191,9 +196,7 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f" &
 	wait_until 30 filled "$M" 3
 	[ "$(dstat "$M" failed)" -eq 0 ]
 	! grep -q "Input/output error" "$M.log"
-	for f in $(shards "$SRC/a"); do
-		cmp "$SRC/a/$f" "$M/a/$f"
-	done
+	same_shards
 }
 
 @test "decoded_cache: plain files are read by the kernel straight from the source" {
@@ -220,9 +223,7 @@ sys.exit(m[:] != a)' "$SRC/a/$f" "$M/a/$f" &
 
 @test "decoded_reserve=: no whole-file decode that would leave the machine less room" {
 	mount_df11fs "$D" "$M" -o decoded_cache=256M,decoded_reserve=1000T
-	for f in $(shards "$SRC/a"); do
-		cmp "$SRC/a/$f" "$M/a/$f"
-	done
+	same_shards
 	[ "$(dstat "$M" started)" -eq 0 ]
 	[ "$(dstat "$M" no_room)" -ge 3 ]
 	grep -q "not decoded whole: it needs .* more than the machine has free" "$M.log"
@@ -263,7 +264,7 @@ tmpfs_free() { df -B1 --output=avail "$1" | tail -n 1 | tr -d ' '; }
 	# something else takes the room: the daemon lets go within seconds
 	s=$(tmpfs_free "$dd")
 	head -c $((s - big / 8)) /dev/zero >"$dd/other"
-	wait_until 10 sh -c "[ \$(python3 -c 'import json; print(json.load(open(\"$M/.df11fs-stats.json\"))[\"decoded\"][\"shed\"])') -ge 2 ]"
+	wait_until 10 dstat_ge "$M" shed 2
 	[ "$(tmpfs_free "$dd")" -ge $((big / 4)) ]
 	for f in $f1 $f2 $f3; do
 		cmp "$SRC/a/$f" "$M/a/$f"
@@ -288,17 +289,13 @@ print(json.load(open(sys.argv[1]))["cache"]["misses"])' "$M/.df11fs-stats.json")
 	[ "$output" -gt 0 ]
 	[ "$(root_attr "$M" errors)" = 0 ]
 	[ "$(dstat "$M" failed)" -eq 0 ]
-	for f in $(shards "$SRC/a"); do
-		cmp "$SRC/a/$f" "$M/a/$f"
-	done
+	same_shards
 	unmount_df11fs "$M"
 	# the device fails after 5 launches: the fill goes on on the CPU
 	DF11_GPU_LIB=$emu DF11_EMU_FAIL_AFTER=5 mount_df11fs "$D" "$M" \
 		-o decoder=gpu,decoded_cache=256M
 	stat "$M"/a/* >/dev/null
-	for f in $(shards "$SRC/a"); do
-		cmp "$SRC/a/$f" "$M/a/$f"
-	done
+	same_shards
 	wait_until 120 filled "$M" 3
 	[ "$(dstat "$M" failed)" -eq 0 ]
 	[[ "$(root_attr "$M" decoder)" == "gpu (fell back to cpu: CUDA error on "* ]]

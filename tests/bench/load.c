@@ -105,10 +105,9 @@ static int list(const char *arg, char ***v, size_t *n)
 
 		if (l < 12 || strcmp(de->d_name + l - 12, ".safetensors"))
 			continue;
-		if (!(p = malloc(al + l + 2)) && (closedir(d), 1))
-			return -ENOMEM;
-		snprintf(p, al + l + 2, "%s/%s", arg, de->d_name);
-		if (add_path(v, n, p)) {
+		if ((p = malloc(al + l + 2)))
+			snprintf(p, al + l + 2, "%s/%s", arg, de->d_name);
+		if (add_path(v, n, p)) { /* frees p */
 			closedir(d);
 			return -ENOMEM;
 		}

@@ -365,11 +365,13 @@ echo "  $bytes4 bytes in all, aggregate GB/s"
 if [ -n "$load_org" ]; then
 	echo
 	row "model load, 4 shards (bench_load)" seconds GB/s "x time"
-	row "original, page cache (baseline)" "$load_org" "$(gbs "$load_org" "$bytes4")" 1.00
-	row "df11fs fresh, source page-cached" "$load_first" "$(gbs "$load_first" "$bytes4")" "$(ratio "$load_org" "$load_first")"
-	row "df11fs, second load (page cache)" "$load_second" "$(gbs "$load_second" "$bytes4")" "$(ratio "$load_org" "$load_second")"
-	row "decoded_cache, first load" "$load_dfirst" "$(gbs "$load_dfirst" "$bytes4")" "$(ratio "$load_org" "$load_dfirst")"
-	row "decoded_cache, second load" "$load_dsecond" "$(gbs "$load_dsecond" "$bytes4")" "$(ratio "$load_org" "$load_dsecond")"
+	# lrow NAME SECONDS - a row: GB/s of the four shards, x the time
+	lrow() { row "$1" "$2" "$(gbs "$2" "$bytes4")" "$(ratio "$load_org" "$2")"; }
+	lrow "original, page cache (baseline)" "$load_org"
+	lrow "df11fs fresh, source page-cached" "$load_first"
+	lrow "df11fs, second load (page cache)" "$load_second"
+	lrow "decoded_cache, first load" "$load_dfirst"
+	lrow "decoded_cache, second load" "$load_dsecond"
 	echo "  mmap, tensors copied in data order; x: time / the original's"
 fi
 echo
